@@ -1,0 +1,822 @@
+//! Flag mutations as pure functions: a command applied to the current flag gives the next flag,
+//! the event types it represents and the component it touched — or a domain error.
+//!
+//! The store calls [`apply`] inside the mutation's transaction, so every rule of Flagr's write
+//! path (`flagr-spec.md` §1.5, §1.6) lives here once, for both databases. Ids come from
+//! [`IdCounters`], which the store reads and writes back in the same transaction; the time, the
+//! actor and a spare random key come in as values, so this module never reads a clock or an RNG.
+
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::change::{Component, ComponentType, EventType};
+use crate::constraint;
+use crate::flag::{Constraint, Distribution, Flag, Id, Segment, StoredFlag, Tag, Variant};
+use crate::validation::{check_key, check_tag_value};
+
+/// Rank of a new segment: Flagr appends new segments after every ranked one.
+pub const NEW_SEGMENT_RANK: i64 = 999;
+/// The only template Flagr knows.
+pub const SIMPLE_BOOLEAN_FLAG_TEMPLATE: &str = "simple_boolean_flag";
+
+/// The last id handed out per table, plus the change-log sequence. The store keeps them in one
+/// row that every mutation locks, which also makes the change-log sequence commit-ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IdCounters {
+    pub change: Id,
+    pub flag: Id,
+    pub tag: Id,
+    pub segment: Id,
+    pub variant: Id,
+    pub constraint: Id,
+    pub distribution: Id,
+}
+
+impl IdCounters {
+    fn next(counter: &mut Id) -> Id {
+        *counter += 1;
+        *counter
+    }
+    pub fn next_change(&mut self) -> Id {
+        Self::next(&mut self.change)
+    }
+    pub fn next_flag(&mut self) -> Id {
+        Self::next(&mut self.flag)
+    }
+    pub fn next_tag(&mut self) -> Id {
+        Self::next(&mut self.tag)
+    }
+    fn next_segment(&mut self) -> Id {
+        Self::next(&mut self.segment)
+    }
+    fn next_variant(&mut self) -> Id {
+        Self::next(&mut self.variant)
+    }
+    fn next_constraint(&mut self) -> Id {
+        Self::next(&mut self.constraint)
+    }
+    fn next_distribution(&mut self) -> Id {
+        Self::next(&mut self.distribution)
+    }
+}
+
+/// Who made a change and when, plus a random key for commands that need one.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub actor: String,
+    pub at: OffsetDateTime,
+    /// The id of the change event this mutation records.
+    pub event_id: String,
+    /// Used when a flag is created, duplicated or renamed with an empty key.
+    pub random_key: String,
+}
+
+/// Fields of `PUT /flags/{id}`; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FlagPatch {
+    pub description: Option<String>,
+    pub data_records_enabled: Option<bool>,
+    pub entity_type: Option<String>,
+    /// `Some("")` asks for a new random key, as in Flagr.
+    pub key: Option<String>,
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDistribution {
+    pub variant_id: Id,
+    pub variant_key: String,
+    pub percent: i64,
+}
+
+/// Everything that can change a flag.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    CreateFlag {
+        key: String,
+        description: String,
+        template: Option<String>,
+    },
+    /// Copies the live flag the command is applied to into a new flag.
+    DuplicateFlag {
+        key: String,
+        description: String,
+    },
+    UpdateFlag(FlagPatch),
+    SetEnabled(bool),
+    Delete,
+    Restore,
+    /// The tag row itself is found or created by the store, which knows the global tag table.
+    AttachTag(Tag),
+    DetachTag(Id),
+    CreateVariant {
+        key: String,
+        attachment: Option<Map<String, Value>>,
+    },
+    UpdateVariant {
+        id: Id,
+        key: String,
+        attachment: Option<Map<String, Value>>,
+    },
+    DeleteVariant(Id),
+    CreateSegment {
+        description: String,
+        rollout_percent: i64,
+    },
+    UpdateSegment {
+        id: Id,
+        description: String,
+        rollout_percent: i64,
+    },
+    ReorderSegments(Vec<Id>),
+    DeleteSegment(Id),
+    CreateConstraint {
+        segment_id: Id,
+        property: String,
+        operator: String,
+        value: String,
+    },
+    UpdateConstraint {
+        segment_id: Id,
+        id: Id,
+        property: String,
+        operator: String,
+        value: String,
+    },
+    DeleteConstraint {
+        segment_id: Id,
+        id: Id,
+    },
+    PutDistributions {
+        segment_id: Id,
+        distributions: Vec<NewDistribution>,
+    },
+}
+
+impl Command {
+    /// Whether the command makes a new flag rather than changing an existing one.
+    pub fn creates_flag(&self) -> bool {
+        matches!(
+            self,
+            Command::CreateFlag { .. } | Command::DuplicateFlag { .. }
+        )
+    }
+
+    /// The verb Flagr uses in this command's error messages ("cannot create flag. ...").
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Command::CreateFlag { .. } => "create",
+            Command::DuplicateFlag { .. } => "duplicate",
+            _ => "update",
+        }
+    }
+}
+
+/// Why a command was refused. The store adds the cases only it can see (a taken key).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MutationError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The result of applying a command. `event_types` is empty when nothing changed; then `after`
+/// equals `before` and nothing is written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub before: Option<StoredFlag>,
+    pub after: StoredFlag,
+    pub event_types: Vec<EventType>,
+    pub component: Component,
+}
+
+impl Outcome {
+    pub fn changed(&self) -> bool {
+        !self.event_types.is_empty()
+    }
+}
+
+pub fn flag_not_found(id: Id) -> MutationError {
+    MutationError::NotFound(format!("unable to find flag {id} in the database"))
+}
+
+/// Applies `command` to `current` (`None` only for `CreateFlag`; for `DuplicateFlag` it is the
+/// source, and the outcome is the new flag with no `before`).
+///
+/// A live flag is required for every command but `Restore`, which also takes a deleted one.
+/// On a change, the flag's `updatedBy`/`updatedAt` and snapshot id are stamped and the change
+/// sequence is taken from `ids`.
+pub fn apply(
+    current: Option<&StoredFlag>,
+    command: Command,
+    ids: &mut IdCounters,
+    origin: &Origin,
+) -> Result<Outcome, MutationError> {
+    let at = truncate_to_millis(origin.at);
+    let (before, mut after, event_types, component) = match command {
+        Command::CreateFlag {
+            key,
+            description,
+            template,
+        } => {
+            let flag = create_flag(key, description, template.as_deref(), ids, origin, at)?;
+            let component = flag_component(&flag);
+            (
+                None,
+                StoredFlag {
+                    flag,
+                    deleted: false,
+                    snapshot_id: 0,
+                },
+                vec![EventType::FlagCreated],
+                component,
+            )
+        }
+        Command::DuplicateFlag { key, description } => {
+            let source = current
+                .filter(|source| !source.deleted)
+                .ok_or_else(|| match current {
+                    Some(source) => flag_not_found(source.flag.id),
+                    None => MutationError::NotFound("flag not found".into()),
+                })?;
+            let flag = duplicate_flag(&source.flag, key, description, ids, origin, at)?;
+            let component = flag_component(&flag);
+            (
+                None,
+                StoredFlag {
+                    flag,
+                    deleted: false,
+                    snapshot_id: 0,
+                },
+                vec![EventType::FlagCreated],
+                component,
+            )
+        }
+        command => {
+            let current =
+                current.ok_or_else(|| MutationError::NotFound("flag not found".into()))?;
+            let is_restore = matches!(command, Command::Restore);
+            if current.deleted && !is_restore {
+                return Err(flag_not_found(current.flag.id));
+            }
+            let mut next = current.clone();
+            let (event_types, component) = change_existing(&mut next, command, ids, origin)?;
+            next.flag.sort_children();
+            let event_types = if next == *current {
+                Vec::new()
+            } else {
+                event_types
+            };
+            (Some(current.clone()), next, event_types, component)
+        }
+    };
+    if !event_types.is_empty() {
+        after.snapshot_id = ids.next_change();
+        after.flag.updated_by = origin.actor.clone();
+        after.flag.updated_at = at;
+        after.flag.sort_children();
+    }
+    Ok(Outcome {
+        before,
+        after,
+        event_types,
+        component,
+    })
+}
+
+/// Flagr's `updatedAt` has millisecond precision; stored documents must round-trip exactly.
+fn truncate_to_millis(at: OffsetDateTime) -> OffsetDateTime {
+    let millis = at.millisecond();
+    at.replace_nanosecond(u32::from(millis) * 1_000_000)
+        .unwrap_or(at)
+}
+
+fn flag_component(flag: &Flag) -> Component {
+    Component::new(ComponentType::Flag, Some(flag.id), Some(&flag.key))
+}
+
+fn key_or_random(key: String, origin: &Origin) -> String {
+    if key.is_empty() {
+        origin.random_key.clone()
+    } else {
+        key
+    }
+}
+
+fn new_flag(id: Id, key: String, description: String, origin: &Origin, at: OffsetDateTime) -> Flag {
+    Flag {
+        id,
+        key,
+        description,
+        enabled: false,
+        tags: vec![],
+        segments: vec![],
+        variants: vec![],
+        data_records_enabled: false,
+        entity_type: String::new(),
+        notes: String::new(),
+        created_by: origin.actor.clone(),
+        updated_by: String::new(),
+        updated_at: at,
+    }
+}
+
+fn create_flag(
+    key: String,
+    description: String,
+    template: Option<&str>,
+    ids: &mut IdCounters,
+    origin: &Origin,
+    at: OffsetDateTime,
+) -> Result<Flag, MutationError> {
+    let key = key_or_random(key, origin);
+    check_key(&key).map_err(|reason| {
+        MutationError::Invalid(format!(
+            "cannot create flag. cannot create flag due to invalid key. reason: {reason}"
+        ))
+    })?;
+    let template = template.filter(|name| !name.is_empty());
+    if let Some(name) = template
+        && name != SIMPLE_BOOLEAN_FLAG_TEMPLATE
+    {
+        return Err(MutationError::Invalid(format!(
+            "unknown value for template: {name}"
+        )));
+    }
+    let mut flag = new_flag(ids.next_flag(), key, description, origin, at);
+    if template.is_some() {
+        let variant = Variant {
+            id: ids.next_variant(),
+            key: "on".into(),
+            attachment: Map::new(),
+        };
+        let distribution = Distribution {
+            id: ids.next_distribution(),
+            percent: 100,
+            variant_id: variant.id,
+            variant_key: variant.key.clone(),
+        };
+        flag.segments.push(Segment {
+            id: ids.next_segment(),
+            description: String::new(),
+            constraints: vec![],
+            distributions: vec![distribution],
+            rank: NEW_SEGMENT_RANK,
+            rollout_percent: 100,
+        });
+        flag.variants.push(variant);
+    }
+    Ok(flag)
+}
+
+fn duplicate_flag(
+    source: &Flag,
+    key: String,
+    description: String,
+    ids: &mut IdCounters,
+    origin: &Origin,
+    at: OffsetDateTime,
+) -> Result<Flag, MutationError> {
+    let key = key_or_random(key, origin);
+    check_key(&key)
+        .map_err(|reason| MutationError::Invalid(format!("cannot duplicate flag. {reason}")))?;
+    let description = if !description.is_empty() {
+        description
+    } else if source.description.trim().is_empty() {
+        "(cloned)".to_owned()
+    } else {
+        format!("{} (cloned)", source.description)
+    };
+    let mut clone = new_flag(ids.next_flag(), key, description, origin, at);
+    clone.enabled = source.enabled;
+    clone.notes = source.notes.clone();
+    clone.data_records_enabled = source.data_records_enabled;
+    clone.entity_type = source.entity_type.clone();
+    clone.tags = source.tags.clone();
+    // Distributions are re-linked to the copies of their variants.
+    let mut variant_ids = Vec::with_capacity(source.variants.len());
+    for variant in &source.variants {
+        let copy = Variant {
+            id: ids.next_variant(),
+            key: variant.key.clone(),
+            attachment: variant.attachment.clone(),
+        };
+        variant_ids.push((variant.id, copy.id));
+        clone.variants.push(copy);
+    }
+    for segment in &source.segments {
+        let constraints = segment
+            .constraints
+            .iter()
+            .map(|c| Constraint {
+                id: ids.next_constraint(),
+                ..c.clone()
+            })
+            .collect();
+        let distributions = segment
+            .distributions
+            .iter()
+            .filter_map(|d| {
+                let (_, new_variant_id) =
+                    variant_ids.iter().find(|(old, _)| *old == d.variant_id)?;
+                Some(Distribution {
+                    id: ids.next_distribution(),
+                    variant_id: *new_variant_id,
+                    ..d.clone()
+                })
+            })
+            .collect();
+        clone.segments.push(Segment {
+            id: ids.next_segment(),
+            description: segment.description.clone(),
+            constraints,
+            distributions,
+            rank: segment.rank,
+            rollout_percent: segment.rollout_percent,
+        });
+    }
+    clone.sort_children();
+    Ok(clone)
+}
+
+/// Applies a command to a live (or, for restore, deleted) flag in place and says what it was.
+/// The caller decides whether anything actually changed by comparing before and after.
+fn change_existing(
+    stored: &mut StoredFlag,
+    command: Command,
+    ids: &mut IdCounters,
+    origin: &Origin,
+) -> Result<(Vec<EventType>, Component), MutationError> {
+    let flag_id = stored.flag.id;
+    let flag = &mut stored.flag;
+    let on_flag = Component::new(ComponentType::Flag, Some(flag_id), Some(&flag.key));
+    match command {
+        Command::CreateFlag { .. } | Command::DuplicateFlag { .. } => Err(MutationError::Invalid(
+            "a flag cannot be created over an existing one".into(),
+        )),
+        Command::UpdateFlag(patch) => {
+            update_flag(flag, patch, origin)?;
+            Ok((
+                vec![EventType::FlagUpdated],
+                Component::new(ComponentType::Flag, Some(flag_id), Some(&flag.key)),
+            ))
+        }
+        Command::SetEnabled(enabled) => {
+            flag.enabled = enabled;
+            let event = if enabled {
+                EventType::FlagEnabled
+            } else {
+                EventType::FlagDisabled
+            };
+            Ok((vec![event], on_flag))
+        }
+        Command::Delete => {
+            stored.deleted = true;
+            Ok((vec![EventType::FlagDeleted], on_flag))
+        }
+        Command::Restore => {
+            stored.deleted = false;
+            Ok((vec![EventType::FlagRestored], on_flag))
+        }
+        Command::AttachTag(tag) => {
+            let component = Component::new(ComponentType::Tag, Some(tag.id), Some(&tag.value));
+            if !flag.tags.iter().any(|existing| existing.id == tag.id) {
+                flag.tags.push(tag);
+            }
+            Ok((vec![EventType::FlagUpdated], component))
+        }
+        Command::DetachTag(tag_id) => {
+            let Some(position) = flag.tags.iter().position(|tag| tag.id == tag_id) else {
+                return Err(MutationError::NotFound(format!(
+                    "unable to find tag {tag_id} on flag {flag_id}"
+                )));
+            };
+            let tag = flag.tags.remove(position);
+            Ok((
+                vec![EventType::FlagUpdated],
+                Component::new(ComponentType::Tag, Some(tag.id), Some(&tag.value)),
+            ))
+        }
+        Command::CreateVariant { key, attachment } => {
+            check_variant_key(&key)?;
+            let variant = Variant {
+                id: ids.next_variant(),
+                key,
+                attachment: attachment.unwrap_or_default(),
+            };
+            let component =
+                Component::new(ComponentType::Variant, Some(variant.id), Some(&variant.key));
+            flag.variants.push(variant);
+            Ok((vec![EventType::VariantCreated], component))
+        }
+        Command::UpdateVariant {
+            id,
+            key,
+            attachment,
+        } => {
+            check_variant_key(&key)?;
+            let variant = flag
+                .variants
+                .iter_mut()
+                .find(|variant| variant.id == id)
+                .ok_or_else(|| variant_not_found(id, flag_id))?;
+            let mut events = Vec::new();
+            if variant.key != key {
+                events.push(EventType::VariantUpdated);
+                variant.key = key.clone();
+            }
+            if let Some(attachment) = attachment
+                && variant.attachment != attachment
+            {
+                events.push(EventType::VariantAttachmentUpdated);
+                variant.attachment = attachment;
+            }
+            // A rename is carried into every distribution that names the variant.
+            for segment in &mut flag.segments {
+                for distribution in &mut segment.distributions {
+                    if distribution.variant_id == id {
+                        distribution.variant_key = key.clone();
+                    }
+                }
+            }
+            Ok((
+                events,
+                Component::new(ComponentType::Variant, Some(id), Some(&key)),
+            ))
+        }
+        Command::DeleteVariant(id) => {
+            let position = flag
+                .variants
+                .iter()
+                .position(|variant| variant.id == id)
+                .ok_or_else(|| variant_not_found(id, flag_id))?;
+            for segment in &flag.segments {
+                if let Some(blocking) = segment
+                    .distributions
+                    .iter()
+                    .find(|d| d.variant_id == id && d.percent != 0)
+                {
+                    return Err(MutationError::Invalid(format!(
+                        "error deleting variant {id}. distribution {} still has non-zero distribution {}",
+                        blocking.id, blocking.percent
+                    )));
+                }
+            }
+            for segment in &mut flag.segments {
+                segment.distributions.retain(|d| d.variant_id != id);
+            }
+            let variant = flag.variants.remove(position);
+            Ok((
+                vec![EventType::VariantDeleted],
+                Component::new(ComponentType::Variant, Some(id), Some(&variant.key)),
+            ))
+        }
+        Command::CreateSegment {
+            description,
+            rollout_percent,
+        } => {
+            let segment = Segment {
+                id: ids.next_segment(),
+                description,
+                constraints: vec![],
+                distributions: vec![],
+                rank: NEW_SEGMENT_RANK,
+                rollout_percent,
+            };
+            let component = Component::new(ComponentType::Segment, Some(segment.id), None);
+            flag.segments.push(segment);
+            Ok((vec![EventType::SegmentCreated], component))
+        }
+        Command::UpdateSegment {
+            id,
+            description,
+            rollout_percent,
+        } => {
+            let segment = segment_mut(flag, id)?;
+            let mut events = Vec::new();
+            if segment.description != description {
+                events.push(EventType::SegmentUpdated);
+                segment.description = description;
+            }
+            if segment.rollout_percent != rollout_percent {
+                events.push(EventType::SegmentRolloutPercentUpdated);
+                segment.rollout_percent = rollout_percent;
+            }
+            Ok((
+                events,
+                Component::new(ComponentType::Segment, Some(id), None),
+            ))
+        }
+        Command::ReorderSegments(order) => {
+            for id in &order {
+                segment_mut(flag, *id)?;
+            }
+            for (rank, id) in order.iter().enumerate() {
+                let segment = segment_mut(flag, *id)?;
+                segment.rank = i64::try_from(rank).unwrap_or(i64::MAX);
+            }
+            Ok((
+                vec![EventType::SegmentUpdated],
+                Component::new(ComponentType::Segment, None, None),
+            ))
+        }
+        Command::DeleteSegment(id) => {
+            segment_mut(flag, id)?;
+            flag.segments.retain(|segment| segment.id != id);
+            Ok((
+                vec![EventType::SegmentDeleted],
+                Component::new(ComponentType::Segment, Some(id), None),
+            ))
+        }
+        Command::CreateConstraint {
+            segment_id,
+            property,
+            operator,
+            value,
+        } => {
+            check_constraint(&property, &operator, &value)?;
+            let constraint = Constraint {
+                id: ids.next_constraint(),
+                property,
+                operator,
+                value,
+            };
+            let component = Component::new(ComponentType::Constraint, Some(constraint.id), None);
+            segment_mut(flag, segment_id)?.constraints.push(constraint);
+            Ok((vec![EventType::ConstraintCreated], component))
+        }
+        Command::UpdateConstraint {
+            segment_id,
+            id,
+            property,
+            operator,
+            value,
+        } => {
+            let segment = segment_mut(flag, segment_id)?;
+            let constraint = segment
+                .constraints
+                .iter_mut()
+                .find(|constraint| constraint.id == id)
+                .ok_or_else(|| constraint_not_found(id, segment_id))?;
+            check_constraint(&property, &operator, &value)?;
+            *constraint = Constraint {
+                id,
+                property,
+                operator,
+                value,
+            };
+            Ok((
+                vec![EventType::ConstraintUpdated],
+                Component::new(ComponentType::Constraint, Some(id), None),
+            ))
+        }
+        Command::DeleteConstraint { segment_id, id } => {
+            let segment = segment_mut(flag, segment_id)?;
+            let position = segment
+                .constraints
+                .iter()
+                .position(|constraint| constraint.id == id)
+                .ok_or_else(|| constraint_not_found(id, segment_id))?;
+            segment.constraints.remove(position);
+            Ok((
+                vec![EventType::ConstraintDeleted],
+                Component::new(ComponentType::Constraint, Some(id), None),
+            ))
+        }
+        Command::PutDistributions {
+            segment_id,
+            distributions,
+        } => {
+            check_distributions(flag, &distributions)?;
+            let segment = segment_mut(flag, segment_id)?;
+            let unchanged = segment.distributions.len() == distributions.len()
+                && distributions.iter().all(|new| {
+                    segment.distributions.iter().any(|old| {
+                        old.variant_id == new.variant_id
+                            && old.variant_key == new.variant_key
+                            && old.percent == new.percent
+                    })
+                });
+            // Flagr replaces every row (new ids); an identical list changes nothing, so it keeps them.
+            if !unchanged {
+                segment.distributions = distributions
+                    .into_iter()
+                    .map(|new| Distribution {
+                        id: ids.next_distribution(),
+                        percent: new.percent,
+                        variant_id: new.variant_id,
+                        variant_key: new.variant_key,
+                    })
+                    .collect();
+            }
+            Ok((
+                vec![EventType::DistributionUpdated],
+                Component::new(ComponentType::Distribution, None, None),
+            ))
+        }
+    }
+}
+
+fn update_flag(flag: &mut Flag, patch: FlagPatch, origin: &Origin) -> Result<(), MutationError> {
+    if let Some(description) = patch.description {
+        flag.description = description;
+    }
+    if let Some(data_records_enabled) = patch.data_records_enabled {
+        flag.data_records_enabled = data_records_enabled;
+    }
+    if let Some(entity_type) = patch.entity_type {
+        if !entity_type.is_empty() {
+            check_key(&entity_type).map_err(|reason| {
+                MutationError::Invalid(format!("invalid entityType. {reason}"))
+            })?;
+        }
+        flag.entity_type = entity_type;
+    }
+    if let Some(key) = patch.key {
+        let key = key_or_random(key, origin);
+        check_key(&key)
+            .map_err(|reason| MutationError::Invalid(format!("cannot update flag. {reason}")))?;
+        flag.key = key;
+    }
+    if let Some(notes) = patch.notes {
+        flag.notes = notes;
+    }
+    Ok(())
+}
+
+/// Tag values are checked before the store looks the tag up, so this is public.
+pub fn check_tag(value: &str) -> Result<(), MutationError> {
+    check_tag_value(value)
+        .map_err(|reason| MutationError::Invalid(format!("cannot create tag. {reason}")))
+}
+
+fn check_variant_key(key: &str) -> Result<(), MutationError> {
+    check_key(key)
+        .map_err(|reason| MutationError::Invalid(format!("invalid variant key. {reason}")))
+}
+
+fn check_constraint(property: &str, operator: &str, value: &str) -> Result<(), MutationError> {
+    constraint::compile(property, operator, value).map(|_| ()).map_err(|error| {
+        MutationError::Invalid(format!(
+            "constraint ({property} {operator} {value}) is not valid: {error}. Hint: quote strings (\"CA\"), \
+             write lists as JSON arrays ([\"a\",\"b\"]) and use Go/RE2 regular expression syntax"
+        ))
+    })
+}
+
+fn check_distributions(
+    flag: &Flag,
+    distributions: &[NewDistribution],
+) -> Result<(), MutationError> {
+    for distribution in distributions {
+        if !(0..=100).contains(&distribution.percent) {
+            return Err(MutationError::Invalid(format!(
+                "percent {} of variant {} must be between 0 and 100",
+                distribution.percent, distribution.variant_id
+            )));
+        }
+        let Some(variant) = flag.variant(distribution.variant_id) else {
+            return Err(MutationError::Invalid(format!(
+                "error finding variantID {} under flag {}",
+                distribution.variant_id, flag.id
+            )));
+        };
+        if variant.key != distribution.variant_key {
+            return Err(MutationError::Invalid(format!(
+                "variantKey {} does not match the key {} of variant {}",
+                distribution.variant_key, variant.key, variant.id
+            )));
+        }
+    }
+    let sum: i64 = distributions.iter().map(|d| d.percent).sum();
+    if sum != 100 {
+        return Err(MutationError::Invalid(format!(
+            "the sum of distributions' percent {sum} is not 100"
+        )));
+    }
+    Ok(())
+}
+
+fn segment_mut(flag: &mut Flag, id: Id) -> Result<&mut Segment, MutationError> {
+    let flag_id = flag.id;
+    flag.segments
+        .iter_mut()
+        .find(|segment| segment.id == id)
+        .ok_or_else(|| {
+            MutationError::NotFound(format!("unable to find segment {id} in flag {flag_id}"))
+        })
+}
+
+fn variant_not_found(id: Id, flag_id: Id) -> MutationError {
+    MutationError::NotFound(format!("unable to find variant {id} in flag {flag_id}"))
+}
+
+fn constraint_not_found(id: Id, segment_id: Id) -> MutationError {
+    MutationError::NotFound(format!(
+        "unable to find constraint {id} in segment {segment_id}"
+    ))
+}
+
+#[cfg(test)]
+mod tests;

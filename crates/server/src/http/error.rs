@@ -1,0 +1,93 @@
+//! The HTTP layer's error type and how each case is answered.
+//!
+//! Bodies follow Flagr: handler errors are `{"message": ...}` with 400/404/500; framework-level
+//! errors (schema validation 422, malformed JSON 400, unknown route 404, wrong method 405) carry
+//! `{"code": ..., "message": ...}` like go-openapi's. 5xx bodies never carry internals.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use bunting_core::mutation::MutationError;
+use bunting_store::StoreError;
+use serde_json::json;
+
+/// go-openapi's validation codes, which Flagr clients see in 422 bodies.
+pub(crate) mod code {
+    pub(crate) const INVALID_TYPE: u16 = 601;
+    pub(crate) const REQUIRED: u16 = 602;
+    pub(crate) const TOO_SHORT: u16 = 604;
+    pub(crate) const ENUM: u16 = 606;
+    pub(crate) const MAX: u16 = 608;
+    pub(crate) const MIN: u16 = 609;
+    pub(crate) const MIN_ITEMS: u16 = 612;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ApiError {
+    /// A request the handler refused: 400 `{"message"}`.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 404 `{"message"}`.
+    #[error("{0}")]
+    NotFound(String),
+    /// A schema violation: 422 `{"code","message"}`.
+    #[error("{message}")]
+    Validation { code: u16, message: String },
+    /// A framework-level error with its own status: `{"code","message"}`.
+    #[error("{message}")]
+    Framework { status: StatusCode, message: String },
+    /// Something broke on our side; logged in full, answered with a bare 500.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub(crate) fn validation(code: u16, message: impl Into<String>) -> ApiError {
+        ApiError::Validation {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Mutation(MutationError::NotFound(message)) => ApiError::NotFound(message),
+            StoreError::Mutation(MutationError::Invalid(message))
+            | StoreError::Conflict(message) => ApiError::BadRequest(message),
+            StoreError::Database(message) => ApiError::Internal(message),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::BadRequest(message) => {
+                (StatusCode::BAD_REQUEST, Json(json!({ "message": message }))).into_response()
+            }
+            ApiError::NotFound(message) => {
+                (StatusCode::NOT_FOUND, Json(json!({ "message": message }))).into_response()
+            }
+            ApiError::Validation { code, message } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({ "code": code, "message": message })),
+            )
+                .into_response(),
+            ApiError::Framework { status, message } => (
+                status,
+                Json(json!({ "code": status.as_u16(), "message": message })),
+            )
+                .into_response(),
+            ApiError::Internal(detail) => {
+                tracing::error!(error = %detail, "request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Json(json!({ "message": "internal server error" })),
+                )
+                    .into_response()
+            }
+        }
+    }
+}

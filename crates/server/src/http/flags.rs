@@ -1,0 +1,260 @@
+//! Flags: list, create, get, update, soft delete, restore, duplicate, enable, entity types and
+//! Flagr's snapshots (read from the change log).
+
+use axum::extract::State;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use bunting_core::flag::{Flag, Loaded};
+use bunting_core::mutation::{Command, FlagPatch, Outcome, flag_not_found};
+use bunting_store::{DEFAULT_ENVIRONMENT, SortOrder};
+use serde_json::{Value, json};
+use time::format_description::well_known::Rfc3339;
+
+use super::error::ApiError;
+use super::identity::Actor;
+use super::input::{JsonBody, PathIds, QueryParams, one_of};
+use super::{AppState, empty_ok};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/flags", get(find_flags).post(create_flag))
+        .route("/flags/entity_types", get(get_entity_types))
+        .route("/flags/snapshots/max_id", get(get_snapshot_max_id))
+        .route(
+            "/flags/{flagID}",
+            get(get_flag).put(put_flag).delete(delete_flag),
+        )
+        .route("/flags/{flagID}/restore", put(restore_flag))
+        .route("/flags/{flagID}/duplicate", post(duplicate_flag))
+        .route("/flags/{flagID}/enabled", put(set_flag_enabled))
+        .route("/flags/{flagID}/snapshots", get(get_flag_snapshots))
+}
+
+fn respond(outcome: Outcome, loaded: Loaded) -> Json<Flag> {
+    Json(outcome.after.flag.loaded(loaded))
+}
+
+async fn find_flags(
+    State(state): State<AppState>,
+    query: QueryParams,
+) -> Result<Json<Vec<Flag>>, ApiError> {
+    let deleted = query.bool("deleted")?.unwrap_or(false);
+    let enabled = query.bool("enabled")?;
+    let preload = query.bool("preload")?.unwrap_or(false);
+    let limit = query.count("limit")?;
+    let offset = query.count("offset")?.unwrap_or(0);
+    let description = query.string("description");
+    let description_like = query.string("description_like").map(str::to_lowercase);
+    let key = query.string("key");
+    let tags: Vec<&str> = query
+        .string("tags")
+        .map(|tags| tags.split(',').filter(|t| !t.is_empty()).collect())
+        .unwrap_or_default();
+
+    let flags = state
+        .flags
+        .store()
+        .flags(DEFAULT_ENVIRONMENT, deleted)
+        .await?;
+    let loaded = if preload {
+        Loaded::Everything
+    } else {
+        Loaded::TagsOnly
+    };
+    let matching = flags
+        .into_iter()
+        .map(|stored| stored.flag)
+        .filter(|flag| enabled.is_none_or(|enabled| flag.enabled == enabled))
+        .filter(|flag| description.is_none_or(|description| flag.description == description))
+        .filter(|flag| {
+            description_like
+                .as_deref()
+                .is_none_or(|like| flag.description.to_lowercase().contains(like))
+        })
+        .filter(|flag| key.is_none_or(|key| flag.key == key))
+        .filter(|flag| {
+            tags.is_empty()
+                || flag
+                    .tags
+                    .iter()
+                    .any(|tag| tags.contains(&tag.value.as_str()))
+        })
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(limit.map_or(usize::MAX, |limit| {
+            usize::try_from(limit).unwrap_or(usize::MAX)
+        }))
+        .map(|flag| flag.loaded(loaded))
+        .collect();
+    Ok(Json(matching))
+}
+
+async fn create_flag(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    body: JsonBody,
+) -> Result<Json<Flag>, ApiError> {
+    let body = body.required()?;
+    let command = Command::CreateFlag {
+        description: body.string("description", 1)?,
+        key: body.optional_string("key")?.unwrap_or_default(),
+        template: body.optional_string("template")?,
+    };
+    Ok(respond(
+        state.flags.mutate(&actor, None, command).await?,
+        Loaded::Everything,
+    ))
+}
+
+async fn get_flag(State(state): State<AppState>, ids: PathIds) -> Result<Json<Flag>, ApiError> {
+    let id = ids.get("flagID");
+    let stored = state
+        .flags
+        .live_flag(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(flag_not_found(id).to_string()))?;
+    Ok(Json(stored.flag))
+}
+
+async fn put_flag(
+    State(state): State<AppState>,
+    ids: PathIds,
+    Actor(actor): Actor,
+    body: JsonBody,
+) -> Result<Json<Flag>, ApiError> {
+    let body = body.required()?;
+    // `enabled` is accepted and ignored, as in Flagr: PUT /flags/{id}/enabled owns that switch.
+    body.optional_bool("enabled")?;
+    let patch = FlagPatch {
+        description: body.optional_nonempty_string("description", 1)?,
+        data_records_enabled: body.optional_bool("dataRecordsEnabled")?,
+        entity_type: body.optional_string("entityType")?,
+        key: body.optional_string("key")?,
+        notes: body.optional_string("notes")?,
+    };
+    let outcome = state
+        .flags
+        .mutate(&actor, Some(ids.get("flagID")), Command::UpdateFlag(patch))
+        .await?;
+    Ok(respond(outcome, Loaded::Everything))
+}
+
+async fn delete_flag(
+    State(state): State<AppState>,
+    ids: PathIds,
+    Actor(actor): Actor,
+) -> Result<axum::http::StatusCode, ApiError> {
+    state
+        .flags
+        .mutate(&actor, Some(ids.get("flagID")), Command::Delete)
+        .await?;
+    Ok(empty_ok())
+}
+
+async fn restore_flag(
+    State(state): State<AppState>,
+    ids: PathIds,
+    Actor(actor): Actor,
+) -> Result<Json<Flag>, ApiError> {
+    let outcome = state
+        .flags
+        .mutate(&actor, Some(ids.get("flagID")), Command::Restore)
+        .await?;
+    Ok(respond(outcome, Loaded::TagsOnly))
+}
+
+async fn duplicate_flag(
+    State(state): State<AppState>,
+    ids: PathIds,
+    Actor(actor): Actor,
+    body: JsonBody,
+) -> Result<Json<Flag>, ApiError> {
+    let body = body.optional()?;
+    let command = Command::DuplicateFlag {
+        key: body.optional_string("key")?.unwrap_or_default(),
+        description: body.optional_string("description")?.unwrap_or_default(),
+    };
+    let outcome = state
+        .flags
+        .mutate(&actor, Some(ids.get("flagID")), command)
+        .await?;
+    Ok(respond(outcome, Loaded::Everything))
+}
+
+async fn set_flag_enabled(
+    State(state): State<AppState>,
+    ids: PathIds,
+    Actor(actor): Actor,
+    body: JsonBody,
+) -> Result<Json<Flag>, ApiError> {
+    let enabled = body.required()?.bool("enabled")?;
+    let outcome = state
+        .flags
+        .mutate(
+            &actor,
+            Some(ids.get("flagID")),
+            Command::SetEnabled(enabled),
+        )
+        .await?;
+    Ok(respond(outcome, Loaded::Nothing))
+}
+
+async fn get_entity_types(State(state): State<AppState>) -> Result<Json<Vec<String>>, ApiError> {
+    Ok(Json(
+        state
+            .flags
+            .store()
+            .entity_types(DEFAULT_ENVIRONMENT)
+            .await?,
+    ))
+}
+
+async fn get_snapshot_max_id(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        json!({ "maxID": state.flags.store().max_change_seq().await? }),
+    ))
+}
+
+async fn get_flag_snapshots(
+    State(state): State<AppState>,
+    ids: PathIds,
+    query: QueryParams,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let sort = query.string("sort").unwrap_or("DESC");
+    one_of("sort", sort, &["ASC", "DESC"])?;
+    let order = if sort == "ASC" {
+        SortOrder::Ascending
+    } else {
+        SortOrder::Descending
+    };
+    let changes = state
+        .flags
+        .store()
+        .flag_changes(
+            ids.get("flagID"),
+            order,
+            query.count("limit")?,
+            query.count("offset")?.unwrap_or(0),
+        )
+        .await?;
+    let snapshots = changes
+        .into_iter()
+        .filter_map(|change| {
+            let flag = change.current?;
+            // Flagr prints snapshot times in UTC with whole seconds.
+            let at = change
+                .occurred_at
+                .replace_nanosecond(0)
+                .unwrap_or(change.occurred_at);
+            let mut snapshot = json!({
+                "id": change.seq,
+                "flag": flag,
+                "updatedAt": at.format(&Rfc3339).unwrap_or_default(),
+            });
+            if !change.actor.is_empty() {
+                snapshot["updatedBy"] = Value::from(change.actor);
+            }
+            Some(snapshot)
+        })
+        .collect();
+    Ok(Json(snapshots))
+}

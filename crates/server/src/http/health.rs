@@ -1,0 +1,15 @@
+//! `GET /health`: Flagr's constant `{"status":"OK"}`; the server answers, so it is up.
+
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route("/health", get(health))
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({ "status": "OK" }))
+}

@@ -1,0 +1,358 @@
+//! Reading request input the way Flagr's generated server validates it: path ids, query
+//! parameters and JSON bodies, with go-openapi's status codes and messages (`... in body is
+//! required`, `... in path should be greater than or equal to 1`) so that clients see the same
+//! errors, and a message that says what to fix.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Query, RawPathParams, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde_json::{Map, Value};
+
+use super::error::{ApiError, code};
+
+/// The JSON type name go-openapi prints in type errors.
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(number) if number.is_i64() || number.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// The path's ids, each checked as Flagr's int64 with minimum 1.
+pub(crate) struct PathIds(Vec<(String, i64)>);
+
+impl PathIds {
+    /// The id named `name` in the route; routes only ask for names they declare.
+    pub(crate) fn get(&self, name: &str) -> i64 {
+        self.0
+            .iter()
+            .find(|(param, _)| param == name)
+            .map_or(0, |(_, id)| *id)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PathIds {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|error| ApiError::Internal(format!("path parameters: {error}")))?;
+        let mut ids = Vec::new();
+        for (name, raw) in &params {
+            let id: i64 = raw.parse().map_err(|_| {
+                ApiError::validation(
+                    code::INVALID_TYPE,
+                    format!("{name} in path must be of type int64: \"{raw}\""),
+                )
+            })?;
+            if id < 1 {
+                return Err(ApiError::validation(
+                    code::MIN,
+                    format!("{name} in path should be greater than or equal to 1"),
+                ));
+            }
+            ids.push((name.to_owned(), id));
+        }
+        Ok(PathIds(ids))
+    }
+}
+
+/// Query parameters, parsed on demand with typed errors.
+pub(crate) struct QueryParams(HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Query(params) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|error| {
+                ApiError::validation(
+                    code::INVALID_TYPE,
+                    format!("query string is not valid: {error}"),
+                )
+            })?;
+        Ok(QueryParams(params))
+    }
+}
+
+impl QueryParams {
+    pub(crate) fn string(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    pub(crate) fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        self.string(name)
+            .map(|raw| match raw {
+                "true" | "1" => Ok(true),
+                "false" | "0" => Ok(false),
+                _ => Err(ApiError::validation(
+                    code::INVALID_TYPE,
+                    format!("{name} in query must be of type boolean: \"{raw}\""),
+                )),
+            })
+            .transpose()
+    }
+
+    /// A non-negative int64 (`limit`, `offset`).
+    pub(crate) fn count(&self, name: &str) -> Result<Option<i64>, ApiError> {
+        self.string(name)
+            .map(|raw| {
+                let value: i64 = raw.parse().map_err(|_| {
+                    ApiError::validation(
+                        code::INVALID_TYPE,
+                        format!("{name} in query must be of type int64: \"{raw}\""),
+                    )
+                })?;
+                if value < 0 {
+                    return Err(ApiError::validation(
+                        code::MIN,
+                        format!("{name} in query should be greater than or equal to 0"),
+                    ));
+                }
+                Ok(value)
+            })
+            .transpose()
+    }
+}
+
+/// A JSON request body. An empty body is kept as `None` so that routes with an optional body
+/// (duplicate) can accept it and routes with a required one can say so.
+pub(crate) struct JsonBody(Option<Value>);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                let status = rejection.status();
+                let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "request body is too large; send at most the configured BUNTING_MAX_BODY_BYTES"
+                        .to_owned()
+                } else {
+                    format!("cannot read request body: {rejection}")
+                };
+                ApiError::Framework { status, message }
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(JsonBody(None));
+        }
+        let value = serde_json::from_slice(&bytes).map_err(|error| ApiError::Framework {
+            status: StatusCode::BAD_REQUEST,
+            message: format!("parsing body body from \"\" failed, because {error}"),
+        })?;
+        Ok(JsonBody(Some(value)))
+    }
+}
+
+impl JsonBody {
+    /// The body as an object; a missing or `null` body is a missing required body.
+    pub(crate) fn required(self) -> Result<Object, ApiError> {
+        match self.0 {
+            None | Some(Value::Null) => Err(ApiError::validation(
+                code::REQUIRED,
+                "body in body is required",
+            )),
+            Some(value) => Object::from_value(value),
+        }
+    }
+
+    /// The body as an object; a missing or `null` body counts as `{}`.
+    pub(crate) fn optional(self) -> Result<Object, ApiError> {
+        match self.0 {
+            None | Some(Value::Null) => Ok(Object(Map::new())),
+            Some(value) => Object::from_value(value),
+        }
+    }
+}
+
+/// A JSON object read field by field. `null` counts as absent, as in go-swagger's nullable fields.
+pub(crate) struct Object(Map<String, Value>);
+
+impl Object {
+    fn from_value(value: Value) -> Result<Object, ApiError> {
+        match value {
+            Value::Object(map) => Ok(Object(map)),
+            other => Err(ApiError::validation(
+                code::INVALID_TYPE,
+                format!(
+                    "body in body must be of type object: \"{}\"",
+                    type_name(&other)
+                ),
+            )),
+        }
+    }
+
+    fn field(&self, name: &str) -> Option<&Value> {
+        self.0.get(name).filter(|value| !value.is_null())
+    }
+
+    fn wrong_type(name: &str, expected: &str, value: &Value) -> ApiError {
+        ApiError::validation(
+            code::INVALID_TYPE,
+            format!(
+                "{name} in body must be of type {expected}: \"{}\"",
+                type_name(value)
+            ),
+        )
+    }
+
+    fn required_field(&self, name: &str) -> Result<&Value, ApiError> {
+        self.field(name).ok_or_else(|| {
+            ApiError::validation(code::REQUIRED, format!("{name} in body is required"))
+        })
+    }
+
+    pub(crate) fn optional_string(&self, name: &str) -> Result<Option<String>, ApiError> {
+        self.field(name)
+            .map(|value| {
+                value
+                    .as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| Self::wrong_type(name, "string", value))
+            })
+            .transpose()
+    }
+
+    /// A required string of at least `min_length` characters.
+    pub(crate) fn string(&self, name: &str, min_length: usize) -> Result<String, ApiError> {
+        let value = self.required_field(name)?;
+        let text = value
+            .as_str()
+            .ok_or_else(|| Self::wrong_type(name, "string", value))?;
+        check_min_length(name, text, min_length)?;
+        Ok(text.to_owned())
+    }
+
+    /// An optional string that, when present, has at least `min_length` characters.
+    pub(crate) fn optional_nonempty_string(
+        &self,
+        name: &str,
+        min_length: usize,
+    ) -> Result<Option<String>, ApiError> {
+        let text = self.optional_string(name)?;
+        if let Some(text) = &text {
+            check_min_length(name, text, min_length)?;
+        }
+        Ok(text)
+    }
+
+    pub(crate) fn optional_bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        self.field(name)
+            .map(|value| {
+                value
+                    .as_bool()
+                    .ok_or_else(|| Self::wrong_type(name, "boolean", value))
+            })
+            .transpose()
+    }
+
+    pub(crate) fn bool(&self, name: &str) -> Result<bool, ApiError> {
+        let value = self.required_field(name)?;
+        value
+            .as_bool()
+            .ok_or_else(|| Self::wrong_type(name, "boolean", value))
+    }
+
+    /// A required integer within `min..=max`.
+    pub(crate) fn integer(&self, name: &str, min: i64, max: i64) -> Result<i64, ApiError> {
+        integer_in(name, self.required_field(name)?, min, max)
+    }
+
+    pub(crate) fn optional_object(
+        &self,
+        name: &str,
+    ) -> Result<Option<Map<String, Value>>, ApiError> {
+        self.field(name)
+            .map(|value| {
+                value
+                    .as_object()
+                    .cloned()
+                    .ok_or_else(|| Self::wrong_type(name, "object", value))
+            })
+            .transpose()
+    }
+
+    /// A required array with at least `min_items` items.
+    pub(crate) fn array(&self, name: &str, min_items: usize) -> Result<&Vec<Value>, ApiError> {
+        let value = self.required_field(name)?;
+        let items = value
+            .as_array()
+            .ok_or_else(|| Self::wrong_type(name, "array", value))?;
+        if items.len() < min_items {
+            return Err(ApiError::validation(
+                code::MIN_ITEMS,
+                format!("{name} in body should have at least {min_items} items"),
+            ));
+        }
+        Ok(items)
+    }
+
+    /// The objects of an array field, each readable like the body.
+    pub(crate) fn objects(&self, name: &str) -> Result<Vec<Object>, ApiError> {
+        self.array(name, 0)?
+            .iter()
+            .enumerate()
+            .map(|(index, item)| match item {
+                Value::Object(map) => Ok(Object(map.clone())),
+                other => Err(Self::wrong_type(
+                    &format!("{name}.{index}"),
+                    "object",
+                    other,
+                )),
+            })
+            .collect()
+    }
+}
+
+fn check_min_length(name: &str, text: &str, min_length: usize) -> Result<(), ApiError> {
+    if text.chars().count() < min_length {
+        return Err(ApiError::validation(
+            code::TOO_SHORT,
+            format!("{name} in body should be at least {min_length} chars long"),
+        ));
+    }
+    Ok(())
+}
+
+/// An integer field within `min..=max`; `name` is as it should appear in the message.
+pub(crate) fn integer_in(name: &str, value: &Value, min: i64, max: i64) -> Result<i64, ApiError> {
+    let number = value
+        .as_i64()
+        .ok_or_else(|| Object::wrong_type(name, "integer", value))?;
+    if number < min {
+        return Err(ApiError::validation(
+            code::MIN,
+            format!("{name} in body should be greater than or equal to {min}"),
+        ));
+    }
+    if number > max {
+        return Err(ApiError::validation(
+            code::MAX,
+            format!("{name} in body should be less than or equal to {max}"),
+        ));
+    }
+    Ok(number)
+}
+
+/// Checks a value against an enum, with go-openapi's message.
+pub(crate) fn one_of(name: &str, value: &str, allowed: &[&str]) -> Result<(), ApiError> {
+    if allowed.contains(&value) {
+        return Ok(());
+    }
+    Err(ApiError::validation(
+        code::ENUM,
+        format!("{name} in query should be one of {allowed:?}"),
+    ))
+}

@@ -1,0 +1,17 @@
+//! The Bunting server: configuration, start-up, the HTTP API and the use cases behind it.
+//!
+//! Layout:
+//! - [`config`]: every setting, from `FLAGR_*`/`BUNTING_*` variables.
+//! - [`startup`]: [`Application::build`] wires store, services and router; `main` and the tests use it.
+//! - `http`: routes, one file per Flagr resource; input parsing and error mapping.
+//! - `service`: use cases; each change goes through one store transaction.
+//! - [`clock`]: time as a dependency.
+
+pub mod clock;
+pub mod config;
+mod http;
+mod service;
+pub mod startup;
+
+pub use config::Config;
+pub use startup::Application;

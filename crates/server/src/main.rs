@@ -1,0 +1,98 @@
+//! The `bunting` binary: `serve` (the default) and `migrate`.
+
+use anyhow::Context;
+use bunting::{Application, Config};
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// Bunting: a Flagr-compatible feature-flag server with webhooks you can trust.
+///
+/// Configured with Flagr's environment variables (FLAGR_DB_DBDRIVER, FLAGR_DB_DBCONNECTIONSTR,
+/// HOST, PORT, ...) and BUNTING_* for Bunting's own settings; see docs/configuration.md.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Address to listen on (overrides HOST).
+    #[arg(long, global = true)]
+    host: Option<String>,
+    /// Port to listen on (overrides PORT).
+    #[arg(long, global = true)]
+    port: Option<u16>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let mut config = Config::from_env(|name| std::env::var(name).ok())?;
+    if let Some(host) = cli.host {
+        config.host = if host == "localhost" {
+            [127, 0, 0, 1].into()
+        } else {
+            host.parse().context("--host must be an IP address")?
+        };
+    }
+    if let Some(port) = cli.port {
+        config.port = port;
+    }
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Migrate => {
+            bunting_store::connect(&config.database)
+                .await
+                .context("migrating the database")?
+                .close()
+                .await;
+            tracing::info!("database is up to date");
+        }
+        Command::Serve => {
+            let app = Application::build(config).await?;
+            tracing::info!("Bunting is serving on http://{}/", app.local_addr());
+            app.run_until_stopped(shutdown_signal()).await?;
+            tracing::info!("stopped");
+        }
+    }
+    Ok(())
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,275 @@
+//! `spawn_app`: the real application on port 0 with its own database, and a small client.
+
+use std::sync::Once;
+
+use bunting::{Application, Config};
+use bunting_store::DatabaseUrl;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use sqlx::Executor;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    /// Keeps the SQLite file's directory alive for the test.
+    _dir: Option<tempfile::TempDir>,
+    /// A PostgreSQL database made for this test, dropped with it.
+    postgres: Option<(String, String)>,
+}
+
+/// A response: status and JSON body (`Value::Null` for an empty body).
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Reply {
+    #[track_caller]
+    pub fn ok(self) -> Value {
+        assert_eq!(
+            self.status,
+            StatusCode::OK,
+            "unexpected status; body: {}",
+            self.body
+        );
+        self.body
+    }
+
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        self.body
+    }
+
+    /// The `message` of an error body.
+    #[track_caller]
+    pub fn error(self, status: u16) -> String {
+        let body = self.expect(status);
+        body["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no message in {body}"))
+            .to_owned()
+    }
+}
+
+pub fn backend_name() -> &'static str {
+    if postgres_admin_url().is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    }
+}
+
+fn postgres_admin_url() -> Option<String> {
+    std::env::var("TEST_POSTGRES_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the server after `adjust` has changed its configuration.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    static ANNOUNCE: Once = Once::new();
+    ANNOUNCE.call_once(|| eprintln!("API tests run against {}", backend_name()));
+    let (database, dir, postgres) = match postgres_admin_url() {
+        Some(admin) => {
+            let name = format!("bunting_test_{}", uuid_like());
+            let url = create_postgres_database(&admin, &name).await;
+            (DatabaseUrl::Postgres(url), None, Some((admin, name)))
+        }
+        None => {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir
+                .path()
+                .join("bunting.sqlite")
+                .to_string_lossy()
+                .into_owned();
+            (DatabaseUrl::Sqlite(path), Some(dir), None)
+        }
+    };
+    let mut config = Config::for_database(database);
+    adjust(&mut config);
+    let app = Application::build(config)
+        .await
+        .expect("the application starts");
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        _dir: dir,
+        postgres,
+    }
+}
+
+fn uuid_like() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{}_{}", std::process::id(), nanos)
+}
+
+async fn create_postgres_database(admin: &str, name: &str) -> String {
+    sqlx::any::install_default_drivers();
+    let mut connection = <sqlx::AnyConnection as sqlx::Connection>::connect(admin)
+        .await
+        .expect("TEST_POSTGRES_URL answers");
+    connection
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .expect("creating the test database");
+    let (base, _) = admin
+        .rsplit_once('/')
+        .expect("TEST_POSTGRES_URL ends in /database");
+    format!("{base}/{name}")
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let Some((admin, name)) = self.postgres.take() else {
+            return;
+        };
+        // The test's runtime is going away; drop the database from a runtime of our own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                if let Ok(mut connection) =
+                    <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await
+                {
+                    let _ = connection
+                        .execute(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                        )))
+                        .await;
+                }
+            });
+        });
+        let _ = dropped.join();
+    }
+}
+
+impl TestApp {
+    pub async fn request(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let mut request = self
+            .client
+            .request(method, format!("{}/api/v1{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        self.send(request).await
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("the server answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Reply {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.request(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.request(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        self.request(Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.request(Method::DELETE, path, None).await
+    }
+
+    /// Sends `body` as raw bytes, for malformed input.
+    pub async fn raw(&self, method: Method, path: &str, body: &str) -> Reply {
+        let request = self
+            .client
+            .request(method, format!("{}/api/v1{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        self.send(request).await
+    }
+
+    pub async fn create_flag(&self, key: &str) -> Value {
+        self.post(
+            "/flags",
+            serde_json::json!({ "description": format!("{key} flag"), "key": key }),
+        )
+        .await
+        .ok()
+    }
+
+    pub async fn max_id(&self) -> i64 {
+        self.get("/flags/snapshots/max_id").await.ok()["maxID"]
+            .as_i64()
+            .unwrap()
+    }
+
+    /// A flag with variants `control`/`treatment`, one segment at 100 % and a 50/50 split.
+    /// Returns (flag id, segment id, control id, treatment id).
+    pub async fn flag_with_split(&self, key: &str) -> (i64, i64, i64, i64) {
+        let flag = self.create_flag(key).await["id"].as_i64().unwrap();
+        let control = self
+            .post(
+                &format!("/flags/{flag}/variants"),
+                serde_json::json!({"key": "control"}),
+            )
+            .await
+            .ok();
+        let treatment = self
+            .post(
+                &format!("/flags/{flag}/variants"),
+                serde_json::json!({"key": "treatment"}),
+            )
+            .await
+            .ok();
+        let segment = self
+            .post(
+                &format!("/flags/{flag}/segments"),
+                serde_json::json!({"description": "everyone", "rolloutPercent": 100}),
+            )
+            .await
+            .ok();
+        let (control, treatment, segment) = (
+            control["id"].as_i64().unwrap(),
+            treatment["id"].as_i64().unwrap(),
+            segment["id"].as_i64().unwrap(),
+        );
+        self.put(
+            &format!("/flags/{flag}/segments/{segment}/distributions"),
+            serde_json::json!({"distributions": [
+                {"variantID": control, "variantKey": "control", "percent": 50},
+                {"variantID": treatment, "variantKey": "treatment", "percent": 50}
+            ]}),
+        )
+        .await
+        .ok();
+        (flag, segment, control, treatment)
+    }
+}

@@ -1,0 +1,362 @@
+//! Flag mutations and flag reads.
+//!
+//! A mutation is one transaction: lock the id counters, read the flag, apply the core command,
+//! check what only the database can check (key uniqueness), write the document, register the
+//! entity type, append the change event, store the counters, commit. A command that changes
+//! nothing writes nothing.
+
+use bunting_core::change::EventType;
+use bunting_core::flag::{Id, StoredFlag, Tag};
+use bunting_core::mutation::{self, Command, IdCounters, Origin, Outcome};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+
+use crate::{Backend, EnvironmentId, Store, StoreError};
+
+const FLAG_COLUMNS: &str = "id, deleted_at, snapshot_id, document";
+
+impl Store {
+    /// Applies `command` to flag `flag_id` (`None` for a create) and records the change.
+    pub async fn mutate(
+        &self,
+        environment: EnvironmentId,
+        flag_id: Option<Id>,
+        command: Command,
+        origin: &Origin,
+    ) -> Result<Outcome, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut ids = self.lock_counters(&mut tx).await?;
+        let outcome = self
+            .mutate_in(&mut tx, environment, flag_id, command, &mut ids, origin)
+            .await?;
+        if outcome.changed() {
+            write_counters(&mut tx, &ids).await?;
+            tx.commit().await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Attaches the tag `value` to a flag, creating the environment's tag if it is new.
+    pub async fn attach_tag(
+        &self,
+        environment: EnvironmentId,
+        flag_id: Id,
+        value: &str,
+        origin: &Origin,
+    ) -> Result<Outcome, StoreError> {
+        mutation::check_tag(value)?;
+        let mut tx = self.pool.begin().await?;
+        let mut ids = self.lock_counters(&mut tx).await?;
+        let existing = sqlx::query("SELECT id FROM tags WHERE environment_id = $1 AND value = $2")
+            .bind(environment)
+            .bind(value)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let tag = match existing {
+            Some(row) => Tag {
+                id: row.try_get("id")?,
+                value: value.to_owned(),
+            },
+            None => {
+                let tag = Tag {
+                    id: ids.next_tag(),
+                    value: value.to_owned(),
+                };
+                sqlx::query("INSERT INTO tags (id, environment_id, value) VALUES ($1, $2, $3)")
+                    .bind(tag.id)
+                    .bind(environment)
+                    .bind(&tag.value)
+                    .execute(&mut *tx)
+                    .await?;
+                tag
+            }
+        };
+        let outcome = self
+            .mutate_in(
+                &mut tx,
+                environment,
+                Some(flag_id),
+                Command::AttachTag(tag),
+                &mut ids,
+                origin,
+            )
+            .await?;
+        // A new tag row is worth keeping only with the change that uses it.
+        if outcome.changed() {
+            write_counters(&mut tx, &ids).await?;
+            tx.commit().await?;
+        }
+        Ok(outcome)
+    }
+
+    async fn mutate_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        environment: EnvironmentId,
+        flag_id: Option<Id>,
+        command: Command,
+        ids: &mut IdCounters,
+        origin: &Origin,
+    ) -> Result<Outcome, StoreError> {
+        let current = match flag_id {
+            Some(id) => Some(
+                fetch_flag(&mut **tx, environment, id)
+                    .await?
+                    .ok_or_else(|| mutation::flag_not_found(id))?,
+            ),
+            None => None,
+        };
+        let verb = command.verb();
+        let creates = command.creates_flag();
+        let outcome = mutation::apply(current.as_ref(), command, ids, origin)?;
+        if !outcome.changed() {
+            return Ok(outcome);
+        }
+        let after = &outcome.after;
+        let key_changed = outcome
+            .before
+            .as_ref()
+            .is_none_or(|before| before.flag.key != after.flag.key);
+        if key_changed && key_taken(&mut **tx, environment, &after.flag.key).await? {
+            return Err(StoreError::Conflict(format!(
+                "cannot {verb} flag. flag key already exists"
+            )));
+        }
+        let document = serde_json::to_string(&after.flag)?;
+        let deleted_at = after.deleted.then(|| micros(origin.at));
+        if creates {
+            sqlx::query(
+                "INSERT INTO flags (id, environment_id, key, deleted_at, snapshot_id, document) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(after.flag.id)
+            .bind(environment)
+            .bind(&after.flag.key)
+            .bind(deleted_at)
+            .bind(after.snapshot_id)
+            .bind(&document)
+            .execute(&mut **tx)
+            .await?;
+        } else {
+            sqlx::query(
+                "UPDATE flags SET key = $1, deleted_at = $2, snapshot_id = $3, document = $4 \
+                 WHERE id = $5 AND environment_id = $6",
+            )
+            .bind(&after.flag.key)
+            .bind(deleted_at)
+            .bind(after.snapshot_id)
+            .bind(&document)
+            .bind(after.flag.id)
+            .bind(environment)
+            .execute(&mut **tx)
+            .await?;
+        }
+        if !after.flag.entity_type.is_empty() {
+            register_entity_type(tx, self.backend, environment, &after.flag.entity_type).await?;
+        }
+        crate::changes::append(tx, environment, &outcome, origin, Some(&document)).await?;
+        Ok(outcome)
+    }
+
+    /// Takes the counters row lock (see the `id_counters` migration) and reads the counters.
+    async fn lock_counters(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+    ) -> Result<IdCounters, StoreError> {
+        let select = "SELECT change_seq, flag_id, tag_id, segment_id, variant_id, constraint_id, distribution_id \
+                      FROM id_counters WHERE id = 1";
+        let row = match self.backend {
+            Backend::Postgres => {
+                sqlx::query(AssertSqlSafe(format!("{select} FOR UPDATE")))
+                    .fetch_one(&mut **tx)
+                    .await?
+            }
+            Backend::Sqlite => {
+                // A write first makes this transaction SQLite's writer at once, so another
+                // process waits on the busy timeout instead of failing a read-to-write upgrade.
+                sqlx::query("UPDATE id_counters SET change_seq = change_seq WHERE id = 1")
+                    .execute(&mut **tx)
+                    .await?;
+                sqlx::query(select).fetch_one(&mut **tx).await?
+            }
+        };
+        Ok(IdCounters {
+            change: row.try_get("change_seq")?,
+            flag: row.try_get("flag_id")?,
+            tag: row.try_get("tag_id")?,
+            segment: row.try_get("segment_id")?,
+            variant: row.try_get("variant_id")?,
+            constraint: row.try_get("constraint_id")?,
+            distribution: row.try_get("distribution_id")?,
+        })
+    }
+
+    /// A flag, live or soft-deleted.
+    pub async fn flag(
+        &self,
+        environment: EnvironmentId,
+        id: Id,
+    ) -> Result<Option<StoredFlag>, StoreError> {
+        fetch_flag(&self.pool, environment, id).await
+    }
+
+    /// Live flags, or with `deleted` only the soft-deleted ones, ordered by id.
+    pub async fn flags(
+        &self,
+        environment: EnvironmentId,
+        deleted: bool,
+    ) -> Result<Vec<StoredFlag>, StoreError> {
+        let condition = if deleted {
+            "deleted_at IS NOT NULL"
+        } else {
+            "deleted_at IS NULL"
+        };
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {FLAG_COLUMNS} FROM flags WHERE environment_id = $1 AND {condition} ORDER BY id"
+        )))
+        .bind(environment)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(stored_flag).collect()
+    }
+
+    /// The environment's tags, optionally those whose value contains `value_like` (any case).
+    pub async fn tags(
+        &self,
+        environment: EnvironmentId,
+        value_like: Option<&str>,
+        limit: Option<i64>,
+        offset: i64,
+    ) -> Result<Vec<Tag>, StoreError> {
+        let pattern = format!("%{}%", value_like.unwrap_or("").to_lowercase());
+        let rows = sqlx::query(
+            "SELECT id, value FROM tags WHERE environment_id = $1 AND LOWER(value) LIKE $2 \
+             ORDER BY id LIMIT $3 OFFSET $4",
+        )
+        .bind(environment)
+        .bind(pattern)
+        .bind(limit.unwrap_or(i64::MAX))
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Tag {
+                    id: row.try_get("id")?,
+                    value: row.try_get("value")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every entity type flags of the environment have used, sorted.
+    pub async fn entity_types(
+        &self,
+        environment: EnvironmentId,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows =
+            sqlx::query("SELECT key FROM entity_types WHERE environment_id = $1 ORDER BY key")
+                .bind(environment)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(|row| Ok(row.try_get("key")?)).collect()
+    }
+}
+
+async fn fetch_flag<'e, E>(
+    executor: E,
+    environment: EnvironmentId,
+    id: Id,
+) -> Result<Option<StoredFlag>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {FLAG_COLUMNS} FROM flags WHERE id = $1 AND environment_id = $2"
+    )))
+    .bind(id)
+    .bind(environment)
+    .fetch_optional(executor)
+    .await?;
+    row.as_ref().map(stored_flag).transpose()
+}
+
+async fn key_taken<'e, E>(
+    executor: E,
+    environment: EnvironmentId,
+    key: &str,
+) -> Result<bool, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM flags WHERE environment_id = $1 AND key = $2")
+        .bind(environment)
+        .bind(key)
+        .fetch_one(executor)
+        .await?;
+    Ok(row.try_get::<i64, _>("n")? > 0)
+}
+
+async fn register_entity_type(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    environment: EnvironmentId,
+    key: &str,
+) -> Result<(), StoreError> {
+    let insert = match backend {
+        Backend::Sqlite => {
+            "INSERT OR IGNORE INTO entity_types (environment_id, key) VALUES ($1, $2)"
+        }
+        Backend::Postgres => {
+            "INSERT INTO entity_types (environment_id, key) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+        }
+    };
+    sqlx::query(insert)
+        .bind(environment)
+        .bind(key)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn write_counters(
+    tx: &mut Transaction<'static, Any>,
+    ids: &IdCounters,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE id_counters SET change_seq = $1, flag_id = $2, tag_id = $3, segment_id = $4, \
+         variant_id = $5, constraint_id = $6, distribution_id = $7 WHERE id = 1",
+    )
+    .bind(ids.change)
+    .bind(ids.flag)
+    .bind(ids.tag)
+    .bind(ids.segment)
+    .bind(ids.variant)
+    .bind(ids.constraint)
+    .bind(ids.distribution)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn stored_flag(row: &AnyRow) -> Result<StoredFlag, StoreError> {
+    let document: String = row.try_get("document")?;
+    Ok(StoredFlag {
+        flag: serde_json::from_str(&document)?,
+        deleted: row.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
+        snapshot_id: row.try_get("snapshot_id")?,
+    })
+}
+
+pub(crate) fn micros(at: time::OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+}
+
+/// Names joined the way the `event_types` column stores them.
+pub(crate) fn join_event_types(events: &[EventType]) -> String {
+    events
+        .iter()
+        .map(|event| event.name())
+        .collect::<Vec<_>>()
+        .join(",")
+}
