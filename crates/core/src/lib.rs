@@ -9,6 +9,8 @@
 //! - [`change`]: event types and the changed component that describe a mutation.
 //! - [`constraint`]: Flagr's constraint language, compiled once and evaluated against a context.
 //! - [`bucket`]: CRC32 bucketing, distribution and rollout, bit-for-bit Flagr.
+//! - [`webhook`]: webhook delivery policy: event catalogue, subscriptions, signatures, retries
+//!   and the SSRF address policy.
 
 pub mod change;
 pub mod constraint {
@@ -19,3 +21,4 @@ pub mod constraint {
 pub mod flag;
 pub mod mutation;
 pub mod validation;
+pub mod webhook;
