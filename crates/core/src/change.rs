@@ -1,9 +1,13 @@
 //! What counts as a change and how it is described: event types and the changed component.
 //!
 //! Event names are those of the webhooks seed (`flag.created`, `segment.rollout_percent.updated`,
-//! ...) plus documented extensions (`flag.restored`). Must not know who stores or sends events.
+//! ...) plus documented extensions (`flag.restored`, `webhook.created`/`updated`/`deleted`: changes
+//! to webhooks are recorded in the change log too). Must not know who stores or sends events.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use crate::flag::Id;
 
@@ -48,10 +52,19 @@ pub enum EventType {
     ConstraintDeleted,
     #[serde(rename = "distribution.updated")]
     DistributionUpdated,
+    /// Extension: a webhook was created.
+    #[serde(rename = "webhook.created")]
+    WebhookCreated,
+    /// Extension: a webhook's settings changed (URL, events, secret, enabled state, ...).
+    #[serde(rename = "webhook.updated")]
+    WebhookUpdated,
+    /// Extension: a webhook was deleted.
+    #[serde(rename = "webhook.deleted")]
+    WebhookDeleted,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 18] = [
+    pub const ALL: [EventType; 21] = [
         EventType::FlagCreated,
         EventType::FlagUpdated,
         EventType::FlagDeleted,
@@ -70,6 +83,9 @@ impl EventType {
         EventType::ConstraintUpdated,
         EventType::ConstraintDeleted,
         EventType::DistributionUpdated,
+        EventType::WebhookCreated,
+        EventType::WebhookUpdated,
+        EventType::WebhookDeleted,
     ];
 
     pub fn name(self) -> &'static str {
@@ -92,6 +108,9 @@ impl EventType {
             EventType::ConstraintUpdated => "constraint.updated",
             EventType::ConstraintDeleted => "constraint.deleted",
             EventType::DistributionUpdated => "distribution.updated",
+            EventType::WebhookCreated => "webhook.created",
+            EventType::WebhookUpdated => "webhook.updated",
+            EventType::WebhookDeleted => "webhook.deleted",
         }
     }
 
@@ -112,6 +131,7 @@ pub enum ComponentType {
     Variant,
     Constraint,
     Distribution,
+    Webhook,
 }
 
 impl ComponentType {
@@ -123,6 +143,7 @@ impl ComponentType {
             ComponentType::Variant => "variant",
             ComponentType::Constraint => "constraint",
             ComponentType::Distribution => "distribution",
+            ComponentType::Webhook => "webhook",
         }
     }
 
@@ -134,6 +155,7 @@ impl ComponentType {
             ComponentType::Variant,
             ComponentType::Constraint,
             ComponentType::Distribution,
+            ComponentType::Webhook,
         ]
         .into_iter()
         .find(|kind| kind.name() == name)
@@ -160,6 +182,75 @@ impl Component {
     }
 }
 
+/// One entry of the change log: a single mutation, with everything a reader downstream needs
+/// (history, Flagr's snapshots, webhook payloads, other instances' caches).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeEvent {
+    /// Global, commit-ordered, gap-free among committed changes.
+    pub seq: i64,
+    /// A UUID naming the change.
+    pub event_id: String,
+    pub occurred_at: OffsetDateTime,
+    /// Who made the change; empty when no identity source is configured (as Flagr's `updatedBy`).
+    pub actor: String,
+    pub environment_id: i64,
+    pub flag_id: Option<Id>,
+    pub flag_key: Option<String>,
+    /// Never empty: a mutation that changes nothing records nothing.
+    pub event_types: Vec<EventType>,
+    pub component: Option<Component>,
+    /// The object before and after the change as JSON text (for flags, exactly the body of
+    /// `GET /api/v1/flags/{id}`); `None` before a create.
+    pub previous: Option<String>,
+    pub current: Option<String>,
+}
+
+impl ChangeEvent {
+    /// The change as the change-log API shows it. Field names follow the webhook payload so
+    /// that one parser serves both.
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        let names: Vec<&str> = self.event_types.iter().map(|event| event.name()).collect();
+        serde_json::to_string(&ChangeJson {
+            id: &self.event_id,
+            sequence: self.seq,
+            events: &names,
+            flag_id: self.flag_id,
+            flag_key: self.flag_key.as_deref(),
+            timestamp: rfc3339(self.occurred_at),
+            actor: &self.actor,
+            component: self.component.as_ref(),
+            data: raw(self.current.as_deref())?,
+            previous: raw(self.previous.as_deref())?,
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct ChangeJson<'a> {
+    id: &'a str,
+    sequence: i64,
+    events: &'a [&'a str],
+    flag_id: Option<Id>,
+    flag_key: Option<&'a str>,
+    timestamp: String,
+    actor: &'a str,
+    component: Option<&'a Component>,
+    data: Option<&'a RawValue>,
+    previous: Option<&'a RawValue>,
+}
+
+/// Embeds stored JSON text as it is, without re-serializing it.
+pub fn raw(text: Option<&str>) -> Result<Option<&RawValue>, serde_json::Error> {
+    text.map(serde_json::from_str).transpose()
+}
+
+/// RFC 3339 in UTC, as every timestamp Bunting adds (change log, webhook payloads) is written.
+pub fn rfc3339(at: OffsetDateTime) -> String {
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,5 +262,51 @@ mod tests {
             assert_eq!(serde_json::to_value(event).unwrap(), event.name());
         }
         assert_eq!(EventType::from_name("flag.exploded"), None);
+    }
+
+    #[test]
+    fn event_names_are_unique_and_deserialize() {
+        let mut names: Vec<&str> = EventType::ALL.iter().map(|event| event.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), EventType::ALL.len());
+        for event in EventType::ALL {
+            let parsed: EventType = serde_json::from_value(event.name().into()).unwrap();
+            assert_eq!(parsed, event);
+        }
+    }
+
+    #[test]
+    fn webhook_changes_are_change_events() {
+        for (event, name) in [
+            (EventType::WebhookCreated, "webhook.created"),
+            (EventType::WebhookUpdated, "webhook.updated"),
+            (EventType::WebhookDeleted, "webhook.deleted"),
+        ] {
+            assert!(EventType::ALL.contains(&event), "{name}");
+            assert_eq!(event.name(), name);
+        }
+        // A test delivery is not a change: it never enters the change log.
+        assert_eq!(EventType::from_name("webhook.test"), None);
+    }
+
+    #[test]
+    fn component_names_round_trip_and_match_serde() {
+        for (kind, name) in [
+            (ComponentType::Flag, "flag"),
+            (ComponentType::Tag, "tag"),
+            (ComponentType::Segment, "segment"),
+            (ComponentType::Variant, "variant"),
+            (ComponentType::Constraint, "constraint"),
+            (ComponentType::Distribution, "distribution"),
+            (ComponentType::Webhook, "webhook"),
+        ] {
+            assert_eq!(kind.name(), name);
+            assert_eq!(ComponentType::from_name(name), Some(kind));
+            assert_eq!(serde_json::to_value(kind).unwrap(), name);
+            let parsed: ComponentType = serde_json::from_value(name.into()).unwrap();
+            assert_eq!(parsed, kind);
+        }
+        assert_eq!(ComponentType::from_name("webhooks"), None);
     }
 }

@@ -9,7 +9,7 @@
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::change::{Component, ComponentType, EventType};
+use crate::change::{ChangeEvent, Component, ComponentType, EventType};
 use crate::constraint;
 use crate::flag::{Constraint, Distribution, Flag, Id, Segment, StoredFlag, Tag, Variant};
 use crate::validation::{check_key, check_tag_value};
@@ -194,6 +194,34 @@ pub struct Outcome {
 impl Outcome {
     pub fn changed(&self) -> bool {
         !self.event_types.is_empty()
+    }
+
+    /// The change-log entry of this outcome. `current` is the flag after the change, already
+    /// serialized by the caller (who stores the same text as the flag's document).
+    pub fn change_event(
+        &self,
+        environment_id: i64,
+        origin: &Origin,
+        current: String,
+    ) -> Result<ChangeEvent, serde_json::Error> {
+        let flag = &self.after.flag;
+        Ok(ChangeEvent {
+            seq: self.after.snapshot_id,
+            event_id: origin.event_id.clone(),
+            occurred_at: origin.at,
+            actor: origin.actor.clone(),
+            environment_id,
+            flag_id: Some(flag.id),
+            flag_key: Some(flag.key.clone()),
+            event_types: self.event_types.clone(),
+            component: Some(self.component.clone()),
+            previous: self
+                .before
+                .as_ref()
+                .map(|before| serde_json::to_string(&before.flag))
+                .transpose()?,
+            current: Some(current),
+        })
     }
 }
 

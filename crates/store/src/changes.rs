@@ -1,72 +1,60 @@
-//! The change log: appended to by every mutation, read for flag history and Flagr's snapshots.
+//! The change log: appended to by every mutation, read for flag history, Flagr's snapshots, the
+//! audit log and other instances' caches.
 
-use bunting_core::change::{Component, ComponentType, EventType};
-use bunting_core::flag::{Flag, Id};
-use bunting_core::mutation::{Origin, Outcome};
+use bunting_core::change::{ChangeEvent, Component, ComponentType, EventType};
+use bunting_core::flag::Id;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 use time::OffsetDateTime;
 
-use crate::flags::{join_event_types, micros};
-use crate::{EnvironmentId, Store, StoreError};
+use crate::{Store, StoreError};
 
-/// One change event as stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChangeRecord {
-    /// Global, gap-free within committed changes, commit-ordered.
-    pub seq: i64,
-    pub event_id: String,
-    pub occurred_at: OffsetDateTime,
-    pub actor: String,
-    pub environment_id: EnvironmentId,
-    pub flag_id: Option<Id>,
-    pub flag_key: Option<String>,
-    pub event_types: Vec<EventType>,
-    pub component: Option<Component>,
-    pub previous: Option<Flag>,
-    pub current: Option<Flag>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortOrder {
     Ascending,
+    #[default]
     Descending,
 }
 
-const CHANGE_COLUMNS: &str = "seq, event_id, occurred_at, actor, environment_id, flag_id, flag_key, event_types, \
-                              component_type, component_id, component_key, previous, current";
+/// Which changes to read. Sequences bound the page, so a reader can walk the log either way
+/// without offsets that shift while new changes arrive.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeQuery {
+    pub flag_id: Option<Id>,
+    /// Only changes with a larger sequence.
+    pub after_seq: Option<i64>,
+    /// Only changes with a smaller sequence.
+    pub before_seq: Option<i64>,
+    pub order: SortOrder,
+    pub limit: Option<i64>,
+    pub offset: i64,
+}
 
-/// Appends the change event of `outcome`; `current_document` is the already serialized flag after.
+const CHANGE_COLUMNS: &str = "seq, event_id, occurred_at, actor, environment_id, flag_id, flag_key, \
+                              event_types, component_type, component_id, component_key, previous, current";
+
 pub(crate) async fn append(
     tx: &mut Transaction<'static, Any>,
-    environment: EnvironmentId,
-    outcome: &Outcome,
-    origin: &Origin,
-    current_document: Option<&str>,
+    event: &ChangeEvent,
 ) -> Result<(), StoreError> {
-    let previous = outcome
-        .before
-        .as_ref()
-        .map(|before| serde_json::to_string(&before.flag))
-        .transpose()?;
-    let flag = &outcome.after.flag;
+    let component = event.component.as_ref();
     sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO change_events ({CHANGE_COLUMNS}) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     )))
-    .bind(outcome.after.snapshot_id)
-    .bind(&origin.event_id)
-    .bind(micros(origin.at))
-    .bind(&origin.actor)
-    .bind(environment)
-    .bind(flag.id)
-    .bind(&flag.key)
-    .bind(join_event_types(&outcome.event_types))
-    .bind(outcome.component.kind.name())
-    .bind(outcome.component.id)
-    .bind(outcome.component.key.as_deref())
-    .bind(previous)
-    .bind(current_document)
+    .bind(event.seq)
+    .bind(&event.event_id)
+    .bind(micros(event.occurred_at))
+    .bind(&event.actor)
+    .bind(event.environment_id)
+    .bind(event.flag_id)
+    .bind(event.flag_key.as_deref())
+    .bind(join_event_types(&event.event_types))
+    .bind(component.map(|component| component.kind.name()))
+    .bind(component.and_then(|component| component.id))
+    .bind(component.and_then(|component| component.key.as_deref()))
+    .bind(event.previous.as_deref())
+    .bind(event.current.as_deref())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -81,34 +69,29 @@ impl Store {
         Ok(row.try_get("change_seq")?)
     }
 
-    /// The changes of one flag, newest or oldest first.
-    pub async fn flag_changes(
-        &self,
-        flag_id: Id,
-        order: SortOrder,
-        limit: Option<i64>,
-        offset: i64,
-    ) -> Result<Vec<ChangeRecord>, StoreError> {
-        let direction = match order {
+    /// Changes matching `query`, in its order.
+    pub async fn changes(&self, query: &ChangeQuery) -> Result<Vec<ChangeEvent>, StoreError> {
+        let direction = match query.order {
             SortOrder::Ascending => "ASC",
             SortOrder::Descending => "DESC",
         };
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {CHANGE_COLUMNS} FROM change_events WHERE flag_id = $1 ORDER BY seq {direction} LIMIT $2 OFFSET $3"
+            "SELECT {CHANGE_COLUMNS} FROM change_events \
+             WHERE ($1 IS NULL OR flag_id = $1) AND seq > $2 AND seq < $3 \
+             ORDER BY seq {direction} LIMIT $4 OFFSET $5"
         )))
-        .bind(flag_id)
-        .bind(limit.unwrap_or(i64::MAX))
-        .bind(offset)
+        .bind(query.flag_id)
+        .bind(query.after_seq.unwrap_or(0))
+        .bind(query.before_seq.unwrap_or(i64::MAX))
+        .bind(query.limit.unwrap_or(i64::MAX))
+        .bind(query.offset)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(change_record).collect()
+        rows.iter().map(change_event).collect()
     }
 }
 
-fn change_record(row: &AnyRow) -> Result<ChangeRecord, StoreError> {
-    let occurred_at: i64 = row.try_get("occurred_at")?;
-    let occurred_at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(occurred_at) * 1_000)
-        .map_err(|error| StoreError::Database(format!("bad change time: {error}")))?;
+fn change_event(row: &AnyRow) -> Result<ChangeEvent, StoreError> {
     let event_types: String = row.try_get("event_types")?;
     let event_types = event_types
         .split(',')
@@ -130,21 +113,37 @@ fn change_record(row: &AnyRow) -> Result<ChangeRecord, StoreError> {
             })
         })
         .transpose()?;
-    let document = |column: &str| -> Result<Option<Flag>, StoreError> {
-        let text: Option<String> = row.try_get(column)?;
-        Ok(text.map(|text| serde_json::from_str(&text)).transpose()?)
-    };
-    Ok(ChangeRecord {
+    Ok(ChangeEvent {
         seq: row.try_get("seq")?,
         event_id: row.try_get("event_id")?,
-        occurred_at,
+        occurred_at: from_micros(row.try_get("occurred_at")?)?,
         actor: row.try_get("actor")?,
         environment_id: row.try_get("environment_id")?,
         flag_id: row.try_get("flag_id")?,
         flag_key: row.try_get("flag_key")?,
         event_types,
         component,
-        previous: document("previous")?,
-        current: document("current")?,
+        previous: row.try_get("previous")?,
+        current: row.try_get("current")?,
     })
+}
+
+/// Times are stored as Unix microseconds: both backends compare and index plain integers alike.
+pub(crate) fn micros(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn from_micros(micros: i64) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000).map_err(|error| {
+        StoreError::Database(format!("stored time {micros} is out of range: {error}"))
+    })
+}
+
+/// Names joined the way the `event_types` column stores them.
+fn join_event_types(events: &[EventType]) -> String {
+    events
+        .iter()
+        .map(|event| event.name())
+        .collect::<Vec<_>>()
+        .join(",")
 }

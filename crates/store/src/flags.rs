@@ -5,12 +5,12 @@
 //! entity type, append the change event, store the counters, commit. A command that changes
 //! nothing writes nothing.
 
-use bunting_core::change::EventType;
 use bunting_core::flag::{Id, StoredFlag, Tag};
 use bunting_core::mutation::{self, Command, IdCounters, Origin, Outcome};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
+use crate::changes::micros;
 use crate::{Backend, EnvironmentId, Store, StoreError};
 
 const FLAG_COLUMNS: &str = "id, deleted_at, snapshot_id, document";
@@ -154,7 +154,8 @@ impl Store {
         if !after.flag.entity_type.is_empty() {
             register_entity_type(tx, self.backend, environment, &after.flag.entity_type).await?;
         }
-        crate::changes::append(tx, environment, &outcome, origin, Some(&document)).await?;
+        let event = outcome.change_event(environment, origin, document)?;
+        crate::changes::append(tx, &event).await?;
         Ok(outcome)
     }
 
@@ -346,17 +347,4 @@ fn stored_flag(row: &AnyRow) -> Result<StoredFlag, StoreError> {
         deleted: row.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
         snapshot_id: row.try_get("snapshot_id")?,
     })
-}
-
-pub(crate) fn micros(at: time::OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
-}
-
-/// Names joined the way the `event_types` column stores them.
-pub(crate) fn join_event_types(events: &[EventType]) -> String {
-    events
-        .iter()
-        .map(|event| event.name())
-        .collect::<Vec<_>>()
-        .join(",")
 }

@@ -16,7 +16,7 @@ mod flags;
 mod migrations;
 mod pool;
 
-pub use changes::{ChangeRecord, SortOrder};
+pub use changes::{ChangeQuery, SortOrder};
 pub use pool::{Backend, DatabaseUrl, connect};
 
 use sqlx::AnyPool;

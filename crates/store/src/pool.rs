@@ -69,6 +69,9 @@ pub async fn connect(url: &DatabaseUrl) -> Result<Store, StoreError> {
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10)),
     };
+    // A ping before every acquire costs a round trip per transaction; broken connections
+    // surface as errors on use instead.
+    let options = options.test_before_acquire(false);
     let in_memory = url.is_memory();
     let options = options.after_connect(move |connection, _| {
         Box::pin(async move {

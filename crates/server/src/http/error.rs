@@ -91,3 +91,9 @@ impl IntoResponse for ApiError {
         }
     }
 }
+
+impl From<serde_json::Error> for ApiError {
+    fn from(error: serde_json::Error) -> Self {
+        ApiError::Internal(format!("JSON: {error}"))
+    }
+}

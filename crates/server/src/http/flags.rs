@@ -2,13 +2,16 @@
 //! Flagr's snapshots (read from the change log).
 
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use bunting_core::change::{ChangeEvent, raw, rfc3339};
 use bunting_core::flag::{Flag, Loaded};
 use bunting_core::mutation::{Command, FlagPatch, Outcome, flag_not_found};
-use bunting_store::{DEFAULT_ENVIRONMENT, SortOrder};
+use bunting_store::{ChangeQuery, DEFAULT_ENVIRONMENT, SortOrder};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
-use time::format_description::well_known::Rfc3339;
 
 use super::error::ApiError;
 use super::identity::Actor;
@@ -218,43 +221,55 @@ async fn get_flag_snapshots(
     State(state): State<AppState>,
     ids: PathIds,
     query: QueryParams,
-) -> Result<Json<Vec<Value>>, ApiError> {
+) -> Result<Response, ApiError> {
     let sort = query.string("sort").unwrap_or("DESC");
     one_of("sort", sort, &["ASC", "DESC"])?;
-    let order = if sort == "ASC" {
-        SortOrder::Ascending
-    } else {
-        SortOrder::Descending
-    };
     let changes = state
         .flags
         .store()
-        .flag_changes(
-            ids.get("flagID"),
-            order,
-            query.count("limit")?,
-            query.count("offset")?.unwrap_or(0),
-        )
-        .await?;
-    let snapshots = changes
-        .into_iter()
-        .filter_map(|change| {
-            let flag = change.current?;
-            // Flagr prints snapshot times in UTC with whole seconds.
-            let at = change
-                .occurred_at
-                .replace_nanosecond(0)
-                .unwrap_or(change.occurred_at);
-            let mut snapshot = json!({
-                "id": change.seq,
-                "flag": flag,
-                "updatedAt": at.format(&Rfc3339).unwrap_or_default(),
-            });
-            if !change.actor.is_empty() {
-                snapshot["updatedBy"] = Value::from(change.actor);
-            }
-            Some(snapshot)
+        .changes(&ChangeQuery {
+            flag_id: Some(ids.get("flagID")),
+            order: if sort == "ASC" {
+                SortOrder::Ascending
+            } else {
+                SortOrder::Descending
+            },
+            limit: query.count("limit")?,
+            offset: query.count("offset")?.unwrap_or(0),
+            ..ChangeQuery::default()
         })
-        .collect();
-    Ok(Json(snapshots))
+        .await?;
+    let snapshots: Vec<FlagSnapshot> = changes
+        .iter()
+        .map(FlagSnapshot::from_change)
+        .collect::<Result<_, _>>()?;
+    Ok(Json(snapshots).into_response())
+}
+
+/// Flagr's `flagSnapshot`: the flag as one change left it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FlagSnapshot<'a> {
+    id: i64,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    updated_by: &'a str,
+    updated_at: String,
+    flag: Option<&'a RawValue>,
+}
+
+impl<'a> FlagSnapshot<'a> {
+    fn from_change(change: &'a ChangeEvent) -> Result<FlagSnapshot<'a>, ApiError> {
+        // Flagr prints snapshot times in UTC with whole seconds.
+        let at = change
+            .occurred_at
+            .replace_nanosecond(0)
+            .unwrap_or(change.occurred_at);
+        Ok(FlagSnapshot {
+            id: change.seq,
+            updated_by: &change.actor,
+            updated_at: rfc3339(at),
+            flag: raw(change.current.as_deref())
+                .map_err(|error| ApiError::Internal(error.to_string()))?,
+        })
+    }
 }

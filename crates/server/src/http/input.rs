@@ -103,6 +103,18 @@ impl QueryParams {
             .transpose()
     }
 
+    /// A positive int64 naming an object (`flag_id`).
+    pub(crate) fn id(&self, name: &str) -> Result<Option<i64>, ApiError> {
+        let id = self.count(name)?;
+        if id == Some(0) {
+            return Err(ApiError::validation(
+                code::MIN,
+                format!("{name} in query should be greater than or equal to 1"),
+            ));
+        }
+        Ok(id)
+    }
+
     /// A non-negative int64 (`limit`, `offset`).
     pub(crate) fn count(&self, name: &str) -> Result<Option<i64>, ApiError> {
         self.string(name)
@@ -171,67 +183,81 @@ impl JsonBody {
     /// The body as an object; a missing or `null` body counts as `{}`.
     pub(crate) fn optional(self) -> Result<Object, ApiError> {
         match self.0 {
-            None | Some(Value::Null) => Ok(Object(Map::new())),
+            None | Some(Value::Null) => Ok(Object {
+                fields: Map::new(),
+                path: String::new(),
+            }),
             Some(value) => Object::from_value(value),
         }
     }
 }
 
 /// A JSON object read field by field. `null` counts as absent, as in go-swagger's nullable fields.
-pub(crate) struct Object(Map<String, Value>);
+/// Errors name fields by their path in the body (`distributions.0.percent`), as go-openapi does.
+pub(crate) struct Object {
+    fields: Map<String, Value>,
+    /// The path of this object in the body, with a trailing dot; empty for the body itself.
+    path: String,
+}
 
 impl Object {
     fn from_value(value: Value) -> Result<Object, ApiError> {
         match value {
-            Value::Object(map) => Ok(Object(map)),
-            other => Err(ApiError::validation(
-                code::INVALID_TYPE,
-                format!(
-                    "body in body must be of type object: \"{}\"",
-                    type_name(&other)
-                ),
-            )),
+            Value::Object(fields) => Ok(Object {
+                fields,
+                path: String::new(),
+            }),
+            other => Err(wrong_type("body", "object", &other)),
         }
     }
 
-    fn field(&self, name: &str) -> Option<&Value> {
-        self.0.get(name).filter(|value| !value.is_null())
+    fn name(&self, field: &str) -> String {
+        format!("{}{field}", self.path)
     }
 
-    fn wrong_type(name: &str, expected: &str, value: &Value) -> ApiError {
-        ApiError::validation(
-            code::INVALID_TYPE,
-            format!(
-                "{name} in body must be of type {expected}: \"{}\"",
-                type_name(value)
-            ),
-        )
+    fn field(&self, name: &str) -> Option<&Value> {
+        self.fields.get(name).filter(|value| !value.is_null())
     }
 
     fn required_field(&self, name: &str) -> Result<&Value, ApiError> {
         self.field(name).ok_or_else(|| {
-            ApiError::validation(code::REQUIRED, format!("{name} in body is required"))
+            ApiError::validation(
+                code::REQUIRED,
+                format!("{} in body is required", self.name(name)),
+            )
         })
     }
 
-    pub(crate) fn optional_string(&self, name: &str) -> Result<Option<String>, ApiError> {
+    /// The field as the type `expected` names, read by `read`; `None` when absent.
+    fn typed<'a, T>(
+        &'a self,
+        name: &str,
+        expected: &str,
+        read: impl FnOnce(&'a Value) -> Option<T>,
+    ) -> Result<Option<T>, ApiError> {
         self.field(name)
-            .map(|value| {
-                value
-                    .as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| Self::wrong_type(name, "string", value))
-            })
+            .map(|value| read(value).ok_or_else(|| wrong_type(&self.name(name), expected, value)))
             .transpose()
+    }
+
+    fn required<'a, T>(
+        &'a self,
+        name: &str,
+        expected: &str,
+        read: impl FnOnce(&'a Value) -> Option<T>,
+    ) -> Result<T, ApiError> {
+        let value = self.required_field(name)?;
+        read(value).ok_or_else(|| wrong_type(&self.name(name), expected, value))
+    }
+
+    pub(crate) fn optional_string(&self, name: &str) -> Result<Option<String>, ApiError> {
+        self.typed(name, "string", |value| value.as_str().map(str::to_owned))
     }
 
     /// A required string of at least `min_length` characters.
     pub(crate) fn string(&self, name: &str, min_length: usize) -> Result<String, ApiError> {
-        let value = self.required_field(name)?;
-        let text = value
-            .as_str()
-            .ok_or_else(|| Self::wrong_type(name, "string", value))?;
-        check_min_length(name, text, min_length)?;
+        let text = self.required(name, "string", Value::as_str)?;
+        check_min_length(&self.name(name), text, min_length)?;
         Ok(text.to_owned())
     }
 
@@ -243,57 +269,41 @@ impl Object {
     ) -> Result<Option<String>, ApiError> {
         let text = self.optional_string(name)?;
         if let Some(text) = &text {
-            check_min_length(name, text, min_length)?;
+            check_min_length(&self.name(name), text, min_length)?;
         }
         Ok(text)
     }
 
     pub(crate) fn optional_bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
-        self.field(name)
-            .map(|value| {
-                value
-                    .as_bool()
-                    .ok_or_else(|| Self::wrong_type(name, "boolean", value))
-            })
-            .transpose()
+        self.typed(name, "boolean", Value::as_bool)
     }
 
     pub(crate) fn bool(&self, name: &str) -> Result<bool, ApiError> {
-        let value = self.required_field(name)?;
-        value
-            .as_bool()
-            .ok_or_else(|| Self::wrong_type(name, "boolean", value))
+        self.required(name, "boolean", Value::as_bool)
     }
 
     /// A required integer within `min..=max`.
     pub(crate) fn integer(&self, name: &str, min: i64, max: i64) -> Result<i64, ApiError> {
-        integer_in(name, self.required_field(name)?, min, max)
+        integer_in(&self.name(name), self.required_field(name)?, min, max)
     }
 
     pub(crate) fn optional_object(
         &self,
         name: &str,
     ) -> Result<Option<Map<String, Value>>, ApiError> {
-        self.field(name)
-            .map(|value| {
-                value
-                    .as_object()
-                    .cloned()
-                    .ok_or_else(|| Self::wrong_type(name, "object", value))
-            })
-            .transpose()
+        self.typed(name, "object", |value| value.as_object().cloned())
     }
 
     /// A required array with at least `min_items` items.
     pub(crate) fn array(&self, name: &str, min_items: usize) -> Result<&Vec<Value>, ApiError> {
-        let value = self.required_field(name)?;
-        let items = value
-            .as_array()
-            .ok_or_else(|| Self::wrong_type(name, "array", value))?;
+        let items = self.required(name, "array", Value::as_array)?;
         if items.len() < min_items {
             return Err(ApiError::validation(
                 code::MIN_ITEMS,
-                format!("{name} in body should have at least {min_items} items"),
+                format!(
+                    "{} in body should have at least {min_items} items",
+                    self.name(name)
+                ),
             ));
         }
         Ok(items)
@@ -304,16 +314,28 @@ impl Object {
         self.array(name, 0)?
             .iter()
             .enumerate()
-            .map(|(index, item)| match item {
-                Value::Object(map) => Ok(Object(map.clone())),
-                other => Err(Self::wrong_type(
-                    &format!("{name}.{index}"),
-                    "object",
-                    other,
-                )),
+            .map(|(index, item)| {
+                let path = format!("{}.{index}", self.name(name));
+                match item {
+                    Value::Object(fields) => Ok(Object {
+                        fields: fields.clone(),
+                        path: format!("{path}."),
+                    }),
+                    other => Err(wrong_type(&path, "object", other)),
+                }
             })
             .collect()
     }
+}
+
+fn wrong_type(name: &str, expected: &str, value: &Value) -> ApiError {
+    ApiError::validation(
+        code::INVALID_TYPE,
+        format!(
+            "{name} in body must be of type {expected}: \"{}\"",
+            type_name(value)
+        ),
+    )
 }
 
 fn check_min_length(name: &str, text: &str, min_length: usize) -> Result<(), ApiError> {
@@ -330,7 +352,7 @@ fn check_min_length(name: &str, text: &str, min_length: usize) -> Result<(), Api
 pub(crate) fn integer_in(name: &str, value: &Value, min: i64, max: i64) -> Result<i64, ApiError> {
     let number = value
         .as_i64()
-        .ok_or_else(|| Object::wrong_type(name, "integer", value))?;
+        .ok_or_else(|| wrong_type(name, "integer", value))?;
     if number < min {
         return Err(ApiError::validation(
             code::MIN,

@@ -2,6 +2,7 @@
 //! codes. Handlers only map: extract → parse into a core command → one service call → respond.
 //! One file per resource, each with its own `router()`.
 
+mod changes;
 mod constraints;
 mod distributions;
 mod error;
@@ -34,6 +35,7 @@ pub(crate) struct AppState {
 pub(crate) fn router(state: AppState, web_prefix: &str, max_body_bytes: usize) -> Router {
     let api = Router::new()
         .merge(flags::router())
+        .merge(changes::router())
         .merge(tags::router())
         .merge(variants::router())
         .merge(segments::router())
@@ -43,18 +45,21 @@ pub(crate) fn router(state: AppState, web_prefix: &str, max_body_bytes: usize) -
     let app = Router::new()
         .nest("/api/v1", api)
         .fallback(route_not_found)
-        .layer(middleware::from_fn(explain_method_not_allowed))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             identity::require_basic_auth,
         ))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state);
-    if web_prefix.is_empty() {
+    let app = if web_prefix.is_empty() {
         app
     } else {
         Router::new().nest(web_prefix, app)
-    }
+    };
+    // Outside the routes: axum adds the `Allow` header only after a route's own layers ran.
+    Router::new()
+        .fallback_service(app)
+        .layer(middleware::from_fn(explain_method_not_allowed))
 }
 
 /// Flagr's router 404, whose wording clients parse to tell a missing route from a missing flag.

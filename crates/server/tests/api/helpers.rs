@@ -8,9 +8,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use sqlx::Executor;
 
-pub struct TestApp {
-    pub base: String,
-    pub client: reqwest::Client,
+pub(crate) struct TestApp {
+    pub(crate) base: String,
+    pub(crate) client: reqwest::Client,
     /// Keeps the SQLite file's directory alive for the test.
     _dir: Option<tempfile::TempDir>,
     /// A PostgreSQL database made for this test, dropped with it.
@@ -18,15 +18,15 @@ pub struct TestApp {
 }
 
 /// A response: status and JSON body (`Value::Null` for an empty body).
-pub struct Reply {
-    pub status: StatusCode,
-    pub body: Value,
-    pub headers: reqwest::header::HeaderMap,
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) body: Value,
+    pub(crate) headers: reqwest::header::HeaderMap,
 }
 
 impl Reply {
     #[track_caller]
-    pub fn ok(self) -> Value {
+    pub(crate) fn ok(self) -> Value {
         assert_eq!(
             self.status,
             StatusCode::OK,
@@ -37,7 +37,7 @@ impl Reply {
     }
 
     #[track_caller]
-    pub fn expect(self, status: u16) -> Value {
+    pub(crate) fn expect(self, status: u16) -> Value {
         assert_eq!(
             self.status.as_u16(),
             status,
@@ -49,7 +49,7 @@ impl Reply {
 
     /// The `message` of an error body.
     #[track_caller]
-    pub fn error(self, status: u16) -> String {
+    pub(crate) fn error(self, status: u16) -> String {
         let body = self.expect(status);
         body["message"]
             .as_str()
@@ -58,7 +58,7 @@ impl Reply {
     }
 }
 
-pub fn backend_name() -> &'static str {
+pub(crate) fn backend_name() -> &'static str {
     if postgres_admin_url().is_some() {
         "postgres"
     } else {
@@ -72,12 +72,12 @@ fn postgres_admin_url() -> Option<String> {
         .filter(|url| !url.is_empty())
 }
 
-pub async fn spawn_app() -> TestApp {
+pub(crate) async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
 /// Starts the server after `adjust` has changed its configuration.
-pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+pub(crate) async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     static ANNOUNCE: Once = Once::new();
     ANNOUNCE.call_once(|| eprintln!("API tests run against {}", backend_name()));
     let (database, dir, postgres) = match postgres_admin_url() {
@@ -163,7 +163,7 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
-    pub async fn request(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+    pub(crate) async fn request(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
         let mut request = self
             .client
             .request(method, format!("{}/api/v1{path}", self.base));
@@ -173,7 +173,7 @@ impl TestApp {
         self.send(request).await
     }
 
-    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+    pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
         let response = request.send().await.expect("the server answers");
         let status = response.status();
         let headers = response.headers().clone();
@@ -190,24 +190,24 @@ impl TestApp {
         }
     }
 
-    pub async fn get(&self, path: &str) -> Reply {
+    pub(crate) async fn get(&self, path: &str) -> Reply {
         self.request(Method::GET, path, None).await
     }
 
-    pub async fn post(&self, path: &str, body: Value) -> Reply {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> Reply {
         self.request(Method::POST, path, Some(body)).await
     }
 
-    pub async fn put(&self, path: &str, body: Value) -> Reply {
+    pub(crate) async fn put(&self, path: &str, body: Value) -> Reply {
         self.request(Method::PUT, path, Some(body)).await
     }
 
-    pub async fn delete(&self, path: &str) -> Reply {
+    pub(crate) async fn delete(&self, path: &str) -> Reply {
         self.request(Method::DELETE, path, None).await
     }
 
     /// Sends `body` as raw bytes, for malformed input.
-    pub async fn raw(&self, method: Method, path: &str, body: &str) -> Reply {
+    pub(crate) async fn raw(&self, method: Method, path: &str, body: &str) -> Reply {
         let request = self
             .client
             .request(method, format!("{}/api/v1{path}", self.base))
@@ -216,7 +216,7 @@ impl TestApp {
         self.send(request).await
     }
 
-    pub async fn create_flag(&self, key: &str) -> Value {
+    pub(crate) async fn create_flag(&self, key: &str) -> Value {
         self.post(
             "/flags",
             serde_json::json!({ "description": format!("{key} flag"), "key": key }),
@@ -225,7 +225,7 @@ impl TestApp {
         .ok()
     }
 
-    pub async fn max_id(&self) -> i64 {
+    pub(crate) async fn max_id(&self) -> i64 {
         self.get("/flags/snapshots/max_id").await.ok()["maxID"]
             .as_i64()
             .unwrap()
@@ -233,7 +233,7 @@ impl TestApp {
 
     /// A flag with variants `control`/`treatment`, one segment at 100 % and a 50/50 split.
     /// Returns (flag id, segment id, control id, treatment id).
-    pub async fn flag_with_split(&self, key: &str) -> (i64, i64, i64, i64) {
+    pub(crate) async fn flag_with_split(&self, key: &str) -> (i64, i64, i64, i64) {
         let flag = self.create_flag(key).await["id"].as_i64().unwrap();
         let control = self
             .post(

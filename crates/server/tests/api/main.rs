@@ -3,4 +3,11 @@
 
 mod helpers;
 
+mod change_log;
+mod constraints;
+mod errors;
 mod flags;
+mod segments;
+mod snapshots;
+mod tags;
+mod variants_and_distributions;

@@ -1,0 +1,55 @@
+//! `GET /api/v1/changes`: the change log, Bunting's audit trail (an extension; Flagr has only
+//! per-flag snapshots). Each entry has the webhook payload's field names.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use bunting_store::{ChangeQuery, SortOrder};
+use serde_json::value::RawValue;
+
+use super::AppState;
+use super::error::ApiError;
+use super::input::{QueryParams, one_of};
+
+/// A page holds at most this many changes, so one request cannot read the whole log.
+const MAX_LIMIT: i64 = 1000;
+const DEFAULT_LIMIT: i64 = 100;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route("/changes", get(list_changes))
+}
+
+async fn list_changes(
+    State(state): State<AppState>,
+    query: QueryParams,
+) -> Result<Json<Vec<Box<RawValue>>>, ApiError> {
+    let order = query.string("order").unwrap_or("desc");
+    one_of("order", order, &["asc", "desc"])?;
+    let limit = query.count("limit")?.unwrap_or(DEFAULT_LIMIT);
+    if limit > MAX_LIMIT {
+        return Err(ApiError::BadRequest(format!(
+            "limit {limit} is too large; ask for at most {MAX_LIMIT} changes a page"
+        )));
+    }
+    let changes = state
+        .flags
+        .store()
+        .changes(&ChangeQuery {
+            flag_id: query.id("flag_id")?,
+            after_seq: query.count("after")?,
+            before_seq: query.count("before")?,
+            order: if order == "asc" {
+                SortOrder::Ascending
+            } else {
+                SortOrder::Descending
+            },
+            limit: Some(limit),
+            offset: 0,
+        })
+        .await?;
+    let entries = changes
+        .iter()
+        .map(|change| Ok(RawValue::from_string(change.to_json()?)?))
+        .collect::<Result<_, serde_json::Error>>()?;
+    Ok(Json(entries))
+}

@@ -1,0 +1,172 @@
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn malformed_json_is_a_400_that_says_why() {
+    let app = spawn_app().await;
+    for body in ["{", "not json", "{\"description\": }"] {
+        let reply = app.raw(Method::POST, "/flags", body).await;
+        assert_eq!(reply.status, 400, "{body}");
+        let message = reply.body["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("parsing body body from \"\" failed, because"),
+            "{message}"
+        );
+        assert_eq!(reply.body["code"], 400);
+    }
+    assert_eq!(
+        app.raw(Method::POST, "/flags", "[1]").await.error(422),
+        "body in body must be of type object: \"array\""
+    );
+    assert_eq!(
+        app.raw(Method::POST, "/flags", "").await.error(422),
+        "body in body is required"
+    );
+    assert_eq!(
+        app.raw(Method::POST, "/flags", "null").await.error(422),
+        "body in body is required"
+    );
+    assert_eq!(
+        app.get("/flags").await.ok(),
+        json!([]),
+        "nothing was created"
+    );
+}
+
+#[tokio::test]
+async fn wrong_types_are_422_with_go_openapi_codes() {
+    let app = spawn_app().await;
+    let reply = app.post("/flags", json!({"description": 5})).await;
+    assert_eq!(reply.status, 422);
+    assert_eq!(
+        reply.body,
+        json!({"code": 601, "message": "description in body must be of type string: \"integer\""})
+    );
+    let reply = app.post("/flags", json!({"key": "k"})).await;
+    assert_eq!(
+        reply.body,
+        json!({"code": 602, "message": "description in body is required"})
+    );
+    let reply = app.post("/flags", json!({"description": ""})).await;
+    assert_eq!(
+        reply.body,
+        json!({"code": 604, "message": "description in body should be at least 1 chars long"})
+    );
+}
+
+#[tokio::test]
+async fn path_ids_must_be_positive_integers() {
+    let app = spawn_app().await;
+    let reply = app.get("/flags/abc").await;
+    assert_eq!(reply.status, 422);
+    assert_eq!(
+        reply.body["message"],
+        "flagID in path must be of type int64: \"abc\""
+    );
+    assert_eq!(
+        app.get("/flags/0").await.error(422),
+        "flagID in path should be greater than or equal to 1"
+    );
+    assert_eq!(
+        app.get("/flags/-3").await.error(422),
+        "flagID in path should be greater than or equal to 1"
+    );
+    assert_eq!(app.get("/flags/99999999999999999999").await.status, 422);
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_like_flagrs_router() {
+    let app = spawn_app().await;
+    let reply = app.get("/nothing/here").await;
+    assert_eq!(reply.status, 404);
+    assert_eq!(
+        reply.body["message"],
+        "path /api/v1/nothing/here was not found"
+    );
+    let reply = app.request(Method::PATCH, "/flags", Some(json!({}))).await;
+    assert_eq!(reply.status, 405);
+    assert_eq!(
+        reply.body["message"],
+        "method PATCH is not allowed, but [GET,POST] are"
+    );
+    let allow = reply.headers.get("allow").unwrap().to_str().unwrap();
+    assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+}
+
+#[tokio::test]
+async fn static_routes_win_over_ids() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/flags/entity_types").await.ok(), json!([]));
+    assert_eq!(
+        app.get("/flags/snapshots/max_id").await.ok(),
+        json!({"maxID": 0})
+    );
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_and_the_server_keeps_serving() {
+    let app = spawn_app_with(|config| config.max_body_bytes = 4096).await;
+    let huge = "x".repeat(10_000);
+    let reply = app.post("/flags", json!({"description": huge})).await;
+    assert_eq!(reply.status, 413);
+    assert!(
+        reply.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("BUNTING_MAX_BODY_BYTES"),
+        "{}",
+        reply.body
+    );
+    assert_eq!(app.get("/health").await.ok(), json!({"status": "OK"}));
+    assert_eq!(app.get("/flags").await.ok(), json!([]));
+}
+
+#[tokio::test]
+async fn the_api_is_served_under_the_web_prefix() {
+    let app = spawn_app_with(|config| config.web_prefix = "/flagr".into()).await;
+    let reply = app
+        .send(app.client.get(format!("{}/flagr/api/v1/health", app.base)))
+        .await;
+    assert_eq!(reply.body, json!({"status": "OK"}));
+    assert_eq!(app.get("/health").await.status, 404);
+}
+
+#[tokio::test]
+async fn basic_auth_guards_what_flagr_guards() {
+    let app = spawn_app_with(|config| {
+        config.identity.basic_auth = Some(bunting::config::BasicAuth {
+            username: "admin".into(),
+            password: "s3cret".into(),
+            whitelist_paths: vec!["/api/v1/health".into()],
+            exact_whitelist_paths: vec![],
+        });
+    })
+    .await;
+    assert_eq!(app.get("/health").await.status, 200);
+    let reply = app.get("/tags").await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(
+        reply.headers.get("www-authenticate").unwrap(),
+        "Basic realm=\"you shall not pass\""
+    );
+    let created = app
+        .send(
+            app.client
+                .post(format!("{}/api/v1/flags", app.base))
+                .basic_auth("admin", Some("s3cret"))
+                .json(&json!({"description": "d"})),
+        )
+        .await
+        .ok();
+    assert_eq!(created["createdBy"], "admin");
+    let wrong = app
+        .send(
+            app.client
+                .get(format!("{}/api/v1/tags", app.base))
+                .basic_auth("admin", Some("nope")),
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+}
