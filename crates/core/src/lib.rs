@@ -8,16 +8,15 @@
 //! - [`mutation`]: every command that changes a flag, applied as a pure function.
 //! - [`change`]: event types and the changed component that describe a mutation.
 //! - [`constraint`]: Flagr's constraint language, compiled once and evaluated against a context.
-//! - [`bucket`]: CRC32 bucketing, distribution and rollout, bit-for-bit Flagr.
+//! - [`eval`]: the evaluation engine: CRC32 bucketing, distribution and rollout, the segment
+//!   walk, Flagr's evaluation request and result shapes, and the snapshot of all flags that
+//!   serves single and batch evaluations.
 //! - [`webhook`]: webhook delivery policy: event catalogue, subscriptions, signatures, retries
 //!   and the SSRF address policy.
 
 pub mod change;
-pub mod constraint {
-    pub fn compile(_: &str, _: &str, _: &str) -> Result<(), String> {
-        Ok(())
-    }
-}
+pub mod constraint;
+pub mod eval;
 pub mod flag;
 pub mod mutation;
 pub mod validation;

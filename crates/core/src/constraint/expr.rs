@@ -1,0 +1,329 @@
+//! The compiled expression and its evaluation against an entity context, with the conditions
+//! library's strict typing: no coercion, a type mismatch is an error (never `false`), negated
+//! operators fail exactly where their positive forms fail, `CONTAINS` is array membership.
+//!
+//! Everything that can be prepared is prepared at compile time — regexes compiled, string lists
+//! indexed — and evaluation only borrows from the tree and the context, so it never allocates
+//! (except for a regex whose pattern comes from the context, which only an injected value can
+//! write).
+//!
+//! Must not touch: syntax (that is [`super::parser`]); what a match means for a segment.
+
+use std::fmt::{self, Write};
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use super::MatchError;
+use super::gofmt::{write_float, write_quoted};
+use super::number::float_equal;
+use super::parser::{Ast, Compare, Op};
+use super::path::Path;
+use super::regex::{self as go_regex, RegexCache};
+
+/// A compiled expression node.
+#[derive(Debug, Clone)]
+pub(super) enum Node {
+    /// Kept only so messages print the expression as written.
+    Paren(Box<Node>),
+    Logic(Box<Logic>),
+    Regex(Box<RegexMatch>),
+    Compare(Box<Comparison>),
+    Var(Path),
+    Str(Box<str>),
+    Num(f64),
+    Bool(bool),
+    Strs(StrList),
+    Nums(Box<[f64]>),
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Logic {
+    and: bool,
+    lhs: Node,
+    rhs: Node,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct RegexMatch {
+    negated: bool,
+    lhs: Node,
+    rhs: Node,
+    /// Compiled once when the pattern is a literal — always, for Flagr's own constraints.
+    literal: Option<Result<Regex, String>>,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Comparison {
+    op: Compare,
+    lhs: Node,
+    rhs: Node,
+}
+
+/// A string array literal: the items in written order (for messages) and a sorted copy, so
+/// membership is a binary search.
+#[derive(Debug, Clone)]
+pub(super) struct StrList {
+    items: Box<[Box<str>]>,
+    sorted: Box<[Box<str>]>,
+}
+
+impl StrList {
+    fn new(items: Vec<String>) -> Self {
+        let items: Box<[Box<str>]> = items.into_iter().map(String::into_boxed_str).collect();
+        let mut sorted = items.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        StrList {
+            items,
+            sorted: sorted.into(),
+        }
+    }
+
+    fn contains(&self, needle: &str) -> bool {
+        self.sorted.binary_search_by(|item| (**item).cmp(needle)).is_ok()
+    }
+}
+
+/// A value during evaluation, borrowed from the tree or the context. One flat enum keeps it
+/// small: it is returned by value at every node.
+#[derive(Debug, Clone, Copy)]
+enum Val<'a> {
+    Str(&'a str),
+    Num(f64),
+    Bool(bool),
+    StrList(&'a StrList),
+    NumList(&'a [f64]),
+    /// A context array already checked to hold only strings.
+    StrArray(&'a [Value]),
+    /// A context array already checked to hold only numbers.
+    NumArray(&'a [Value]),
+}
+
+impl Node {
+    /// Compiles a parsed expression.
+    pub(super) fn compile(ast: Ast, regexes: &mut RegexCache) -> Node {
+        match ast {
+            Ast::Paren(inner) => Node::Paren(Box::new(Node::compile(*inner, regexes))),
+            Ast::Binary { op, lhs, rhs } => {
+                let literal_pattern = match op {
+                    Op::Regex { .. } => string_literal(&rhs).map(|pattern| regexes.compile(pattern)),
+                    _ => None,
+                };
+                let (lhs, rhs) = (Node::compile(*lhs, regexes), Node::compile(*rhs, regexes));
+                match op {
+                    Op::And | Op::Or => Node::Logic(Box::new(Logic {
+                        and: op == Op::And,
+                        lhs,
+                        rhs,
+                    })),
+                    Op::Regex { negated } => Node::Regex(Box::new(RegexMatch {
+                        negated,
+                        lhs,
+                        rhs,
+                        literal: literal_pattern,
+                    })),
+                    Op::Compare(op) => Node::Compare(Box::new(Comparison { op, lhs, rhs })),
+                }
+            }
+            Ast::Var(path) => Node::Var(path),
+            Ast::Str(s) => Node::Str(s.into()),
+            Ast::Num(n) => Node::Num(n),
+            Ast::Bool(b) => Node::Bool(b),
+            Ast::Strs(items) => Node::Strs(StrList::new(items)),
+            Ast::Nums(items) => Node::Nums(items.into()),
+        }
+    }
+
+    /// The library's `Evaluate`: the expression must produce a boolean.
+    pub(super) fn matches(&self, context: &Map<String, Value>) -> Result<bool, MatchError> {
+        truth(self.eval(context)?)
+    }
+
+    fn eval<'a>(&'a self, context: &'a Map<String, Value>) -> Result<Val<'a>, MatchError> {
+        Ok(match self {
+            Node::Paren(inner) => inner.eval(context)?,
+            Node::Logic(logic) => Val::Bool(logic.eval(context)?),
+            Node::Regex(regex) => Val::Bool(regex.eval(context)?),
+            Node::Compare(comparison) => Val::Bool(comparison.eval(context)?),
+            Node::Var(path) => from_json(path.resolve(context)?)?,
+            Node::Str(s) => Val::Str(s),
+            Node::Num(n) => Val::Num(*n),
+            Node::Bool(b) => Val::Bool(*b),
+            Node::Strs(list) => Val::StrList(list),
+            Node::Nums(list) => Val::NumList(list),
+        })
+    }
+}
+
+impl Logic {
+    /// AND and OR short-circuit; each side that is evaluated must be a boolean.
+    fn eval(&self, context: &Map<String, Value>) -> Result<bool, MatchError> {
+        let left = truth(self.lhs.eval(context)?)?;
+        if left != self.and {
+            return Ok(left);
+        }
+        truth(self.rhs.eval(context)?)
+    }
+}
+
+impl RegexMatch {
+    /// Both sides must be strings; Go's RE2 semantics, unanchored.
+    fn eval(&self, context: &Map<String, Value>) -> Result<bool, MatchError> {
+        let Val::Str(text) = self.lhs.eval(context)? else {
+            return Err(MatchError::TypeMismatch);
+        };
+        let matched = match &self.literal {
+            Some(compiled) => compiled.as_ref().map_err(|_| MatchError::InvalidRegex)?.is_match(text),
+            None => {
+                let Val::Str(pattern) = self.rhs.eval(context)? else {
+                    return Err(MatchError::TypeMismatch);
+                };
+                go_regex::compile(pattern)
+                    .map_err(|_| MatchError::InvalidRegex)?
+                    .is_match(text)
+            }
+        };
+        Ok(matched != self.negated)
+    }
+}
+
+impl Comparison {
+    fn eval(&self, context: &Map<String, Value>) -> Result<bool, MatchError> {
+        let left = self.lhs.eval(context)?;
+        let right = self.rhs.eval(context)?;
+        match self.op {
+            Compare::Eq => equal(left, right),
+            Compare::Neq => equal(left, right).map(|equal| !equal),
+            Compare::Lt => numbers(left, right).map(|(a, b)| a < b),
+            Compare::Lte => numbers(left, right).map(|(a, b)| a < b || float_equal(a, b)),
+            Compare::Gt => numbers(left, right).map(|(a, b)| a > b),
+            Compare::Gte => numbers(left, right).map(|(a, b)| a > b || float_equal(a, b)),
+            Compare::Xor => booleans(left, right).map(|(a, b)| a != b),
+            Compare::Nand => booleans(left, right).map(|(a, b)| !(a && b)),
+            Compare::In => member(left, right),
+            Compare::NotIn => member(left, right).map(|found| !found),
+            Compare::Contains => member(right, left),
+            Compare::NotContains => member(right, left).map(|found| !found),
+        }
+    }
+}
+
+fn truth(value: Val<'_>) -> Result<bool, MatchError> {
+    match value {
+        Val::Bool(b) => Ok(b),
+        _ => Err(MatchError::NotBoolean),
+    }
+}
+
+/// Same kind on both sides (string, number or boolean), else an error.
+fn equal(left: Val<'_>, right: Val<'_>) -> Result<bool, MatchError> {
+    match (left, right) {
+        (Val::Str(a), Val::Str(b)) => Ok(a == b),
+        (Val::Num(a), Val::Num(b)) => Ok(float_equal(a, b)),
+        (Val::Bool(a), Val::Bool(b)) => Ok(a == b),
+        _ => Err(MatchError::TypeMismatch),
+    }
+}
+
+fn numbers(left: Val<'_>, right: Val<'_>) -> Result<(f64, f64), MatchError> {
+    match (left, right) {
+        (Val::Num(a), Val::Num(b)) => Ok((a, b)),
+        _ => Err(MatchError::TypeMismatch),
+    }
+}
+
+fn booleans(left: Val<'_>, right: Val<'_>) -> Result<(bool, bool), MatchError> {
+    match (left, right) {
+        (Val::Bool(a), Val::Bool(b)) => Ok((a, b)),
+        _ => Err(MatchError::TypeMismatch),
+    }
+}
+
+/// Whether `item` is in `list`: a string needs a string array, a number a number array.
+fn member(item: Val<'_>, list: Val<'_>) -> Result<bool, MatchError> {
+    match (item, list) {
+        (Val::Str(needle), Val::StrList(list)) => Ok(list.contains(needle)),
+        (Val::Str(needle), Val::StrArray(items)) => Ok(items.iter().any(|item| item.as_str() == Some(needle))),
+        (Val::Num(needle), Val::NumList(items)) => Ok(items.iter().any(|&item| float_equal(needle, item))),
+        (Val::Num(needle), Val::NumArray(items)) => Ok(items
+            .iter()
+            .filter_map(Value::as_f64)
+            .any(|item| float_equal(needle, item))),
+        _ => Err(MatchError::TypeMismatch),
+    }
+}
+
+/// A context value as the library converts it: scalars as they are; arrays only when non-empty
+/// and all strings or all numbers; null and objects are errors.
+fn from_json(value: &Value) -> Result<Val<'_>, MatchError> {
+    match value {
+        Value::Null => Err(MatchError::Null),
+        Value::Bool(b) => Ok(Val::Bool(*b)),
+        Value::Number(n) => n.as_f64().map(Val::Num).ok_or(MatchError::UnsupportedValue),
+        Value::String(s) => Ok(Val::Str(s)),
+        Value::Object(_) => Err(MatchError::UnsupportedValue),
+        Value::Array(items) => match items.first() {
+            None => Err(MatchError::EmptyArray),
+            Some(Value::String(_)) if items.iter().all(Value::is_string) => Ok(Val::StrArray(items)),
+            Some(Value::Number(_)) if items.iter().all(Value::is_number) => Ok(Val::NumArray(items)),
+            Some(Value::String(_) | Value::Number(_)) => Err(MatchError::MixedArray),
+            Some(_) => Err(MatchError::UnsupportedValue),
+        },
+    }
+}
+
+/// The string a node stands for when it is a literal, through parentheses.
+fn string_literal(ast: &Ast) -> Option<&str> {
+    match ast {
+        Ast::Str(s) => Some(s),
+        Ast::Paren(inner) => string_literal(inner),
+        _ => None,
+    }
+}
+
+/// The library's `String()`: operands and operators as written, parentheses kept, numbers with
+/// three decimals, strings re-quoted, arrays as Go prints slices.
+impl fmt::Display for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Node::Paren(inner) => write!(f, "({inner})"),
+            Node::Logic(logic) => {
+                let op = if logic.and { Op::And } else { Op::Or };
+                write!(f, "{} {} {}", logic.lhs, op.symbol(), logic.rhs)
+            }
+            Node::Regex(regex) => {
+                let op = Op::Regex { negated: regex.negated };
+                write!(f, "{} {} {}", regex.lhs, op.symbol(), regex.rhs)
+            }
+            Node::Compare(comparison) => write!(
+                f,
+                "{} {} {}",
+                comparison.lhs,
+                Op::Compare(comparison.op).symbol(),
+                comparison.rhs
+            ),
+            Node::Var(path) => write!(f, "{path}"),
+            Node::Str(s) => write_quoted(f, s),
+            Node::Num(n) => write!(f, "{n:.3}"),
+            Node::Bool(b) => write!(f, "{b}"),
+            Node::Strs(list) => write_list(f, list.items.iter(), |f, item| f.write_str(item)),
+            Node::Nums(items) => write_list(f, items.iter(), |f, &item| write_float(f, item)),
+        }
+    }
+}
+
+fn write_list<T>(
+    f: &mut fmt::Formatter<'_>,
+    items: impl Iterator<Item = T>,
+    mut write_item: impl FnMut(&mut fmt::Formatter<'_>, T) -> fmt::Result,
+) -> fmt::Result {
+    f.write_char('[')?;
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            f.write_char(' ')?;
+        }
+        write_item(f, item)?;
+    }
+    f.write_char(']')
+}

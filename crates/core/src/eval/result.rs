@@ -1,0 +1,356 @@
+//! Flagr's evaluation request and result shapes (`flagr-spec.md` §1.7), and the evaluation of
+//! one request against one (possibly missing) flag (§3.2).
+//!
+//! The serde attributes are the wire contract: Flagr's go-swagger models print fields in
+//! alphabetical order and omit zero values, except that `evalContext` and `evalDebugLog` are
+//! always present and `segmentDebugLogs` is `null` when debugging is off. Deserialization
+//! treats `null` like an absent field, as Go does.
+//!
+//! Must not touch: the segment walk (that is [`super::compiled`]), flag lookup, the clock and
+//! the random source (both come in through [`EvalEnv`]).
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+
+use super::compiled::CompiledFlag;
+use crate::flag::Id;
+
+/// What the caller supplies so evaluation stays pure.
+pub struct EvalEnv<'a> {
+    /// `FLAGR_EVAL_DEBUG_ENABLED`: debug logs appear only when this and the request's
+    /// `enableDebug` are both on.
+    pub debug_enabled: bool,
+    /// The evaluation time, already formatted as RFC 3339 UTC with whole seconds.
+    pub timestamp: &'a str,
+    /// A non-negative 31-bit random number (Go's `rand.Int31`), asked for once per evaluation
+    /// of a request without an entity id.
+    pub random: &'a mut dyn FnMut() -> u32,
+}
+
+/// How `flagTags` select flags.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum TagsOperator {
+    /// Flags with at least one of the tags (also when the operator is absent).
+    #[default]
+    Any,
+    /// Flags with every tag.
+    All,
+}
+
+/// The evaluation request (`evalContext`), echoed back in each result.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvalContext {
+    /// Ask for `segmentDebugLogs` (honoured only when the server allows debugging).
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_false")]
+    pub enable_debug: bool,
+    /// Any JSON; constraints can only match an object. `null` reads as absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity_context: Option<Value>,
+    /// The entity's sticky identity; generated when empty.
+    #[serde(
+        rename = "entityID",
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub entity_id: String,
+    /// Replaced by the flag's entity type when the flag has one.
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "String::is_empty")]
+    pub entity_type: String,
+    /// The flag to evaluate; looked up before `flagKey`.
+    #[serde(
+        rename = "flagID",
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_zero"
+    )]
+    pub flag_id: Id,
+    /// The flag to evaluate when `flagID` finds nothing.
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "String::is_empty")]
+    pub flag_key: String,
+    /// Used by batch evaluation only; a single evaluation ignores it.
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    pub flag_tags: Vec<String>,
+    /// How `flagTags` combine; `ANY` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flag_tags_operator: Option<TagsOperator>,
+}
+
+/// Where a result came from; evaluations are always `evaluation`, exposures reuse the shape.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordSource {
+    #[default]
+    /// A result of the evaluation API.
+    Evaluation,
+    /// An impression a client reported.
+    Exposure,
+}
+
+/// One evaluation result (`evalResult`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvalResult {
+    /// Whether the flag records its evaluations.
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_false")]
+    pub data_records_enabled: bool,
+    /// The request as evaluated: generated entity id and the flag's entity type included.
+    #[serde(default)]
+    pub eval_context: EvalContext,
+    /// The blank-result message and, when debugging, the segment log.
+    #[serde(default)]
+    pub eval_debug_log: EvalDebugLog,
+    /// The flag (the requested id for an unknown flag).
+    #[serde(
+        rename = "flagID",
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_zero"
+    )]
+    pub flag_id: Id,
+    /// The flag's key (the requested key for an unknown flag).
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "String::is_empty")]
+    pub flag_key: String,
+    /// The flag's latest snapshot id.
+    #[serde(
+        rename = "flagSnapshotID",
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_zero"
+    )]
+    pub flag_snapshot_id: i64,
+    /// The flag's tag values.
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    pub flag_tags: Vec<String>,
+    /// Always `evaluation` for evaluation results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_source: Option<RecordSource>,
+    /// The segment that produced the variant; 0 when none did.
+    #[serde(
+        rename = "segmentID",
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_zero"
+    )]
+    pub segment_id: Id,
+    /// When the evaluation ran, RFC 3339 UTC in whole seconds.
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "String::is_empty")]
+    pub timestamp: String,
+    /// The chosen variant's attachment; absent when no variant was chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant_attachment: Option<Map<String, Value>>,
+    /// The chosen variant; 0 when none.
+    #[serde(
+        rename = "variantID",
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_zero"
+    )]
+    pub variant_id: Id,
+    /// The chosen variant's key.
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "String::is_empty")]
+    pub variant_key: String,
+}
+
+/// Why a result is what it is; always an object in the JSON.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvalDebugLog {
+    /// Why a result is blank (flag missing, disabled or without segments); empty otherwise.
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "String::is_empty")]
+    pub msg: String,
+    /// One entry per segment visited when debugging; `null` otherwise.
+    #[serde(default)]
+    pub segment_debug_logs: Option<Vec<SegmentDebugLog>>,
+}
+
+/// What happened in one segment, when debugging.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SegmentDebugLog {
+    /// Flagr's message: why the segment was skipped, or its rollout.
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "String::is_empty")]
+    pub msg: String,
+    /// The segment.
+    #[serde(
+        rename = "segmentID",
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_zero"
+    )]
+    pub segment_id: Id,
+}
+
+/// One entity of a batch request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvaluationEntity {
+    /// As in [`EvalContext::entity_context`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity_context: Option<Value>,
+    /// As in [`EvalContext::entity_id`].
+    #[serde(
+        rename = "entityID",
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub entity_id: String,
+    /// As in [`EvalContext::entity_type`].
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "String::is_empty")]
+    pub entity_type: String,
+}
+
+/// The batch request (`evaluationBatchRequest`). Schema rules (at least one entity, ids ≥ 1,
+/// non-empty lists when present) are the HTTP layer's, which answers them with 422.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvaluationBatchRequest {
+    /// Debug logs for every result (honoured only when the server allows debugging).
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_false")]
+    pub enable_debug: bool,
+    /// Evaluated in order, each against every selected flag.
+    #[serde(default, deserialize_with = "nullable")]
+    pub entities: Vec<EvaluationEntity>,
+    /// Flags by id, evaluated after the tag selection.
+    #[serde(
+        rename = "flagIDs",
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub flag_ids: Vec<Id>,
+    /// Flags by key, evaluated after the flag ids.
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    pub flag_keys: Vec<String>,
+    /// Flags by tag, evaluated first for each entity.
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    pub flag_tags: Vec<String>,
+    /// How `flagTags` combine; `ANY` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flag_tags_operator: Option<TagsOperator>,
+}
+
+impl EvaluationBatchRequest {
+    /// The flag ids to evaluate: deduplicated, keeping the first occurrence.
+    pub fn unique_flag_ids(&self) -> Vec<Id> {
+        let mut seen = HashSet::with_capacity(self.flag_ids.len());
+        self.flag_ids.iter().copied().filter(|id| seen.insert(*id)).collect()
+    }
+
+    /// The flag keys to evaluate: deduplicated, keeping the first occurrence.
+    pub fn unique_flag_keys(&self) -> Vec<&str> {
+        let mut seen = HashSet::with_capacity(self.flag_keys.len());
+        self.flag_keys
+            .iter()
+            .map(String::as_str)
+            .filter(|key| seen.insert(*key))
+            .collect()
+    }
+
+    /// How many evaluations Flagr counts against `FLAGR_EVAL_BATCH_SIZE`: entities × (unique
+    /// flag ids + unique flag keys + 1 if any tags).
+    pub fn evaluation_count(&self) -> usize {
+        let per_entity =
+            self.unique_flag_ids().len() + self.unique_flag_keys().len() + usize::from(!self.flag_tags.is_empty());
+        self.entities.len() * per_entity
+    }
+}
+
+/// The batch response body.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvaluationBatchResponse {
+    /// Entity by entity: tag results, then flag ids, then flag keys.
+    pub evaluation_results: Vec<EvalResult>,
+}
+
+/// Evaluates one request against its flag (`None` when lookup found nothing), Flagr's
+/// `EvalFlagWithContext`: the three blank results with their messages, then the entity id
+/// substitution, the flag's entity type, and the segment walk.
+pub fn evaluate(flag: Option<&CompiledFlag>, mut context: EvalContext, env: &mut EvalEnv<'_>) -> EvalResult {
+    let Some(flag) = flag else {
+        let msg = format!("flagID {} not found or deleted", context.flag_id);
+        return EvalResult {
+            flag_id: context.flag_id,
+            flag_key: context.flag_key.clone(),
+            ..blank(context, msg, env)
+        };
+    };
+    if !flag.flag().enabled {
+        let msg = format!("flagID {} is not enabled", flag.id());
+        return blank_for(flag, context, msg, env);
+    }
+    if !flag.has_segments() {
+        let msg = format!("flagID {} has no segments", flag.id());
+        return blank_for(flag, context, msg, env);
+    }
+    if context.entity_id.is_empty() {
+        context.entity_id = format!("randomly_generated_{}", (env.random)());
+    }
+    if !flag.flag().entity_type.is_empty() {
+        context.entity_type.clone_from(&flag.flag().entity_type);
+    }
+    let entity_context = context.entity_context.as_ref().unwrap_or(&Value::Null);
+    let (assignment, segment_logs) = if env.debug_enabled && context.enable_debug {
+        let (assignment, logs) = flag.assign_debug(&context.entity_id, entity_context);
+        (assignment, Some(logs))
+    } else {
+        (flag.assign(&context.entity_id, entity_context), None)
+    };
+    let mut result = blank_for(flag, context, String::new(), env);
+    result.eval_debug_log.segment_debug_logs = segment_logs;
+    result.segment_id = assignment.segment_id.unwrap_or(0);
+    result.variant_id = assignment.variant_id.unwrap_or(0);
+    if let Some(variant) = assignment.variant {
+        result.variant_key.clone_from(&variant.key);
+        result.variant_attachment = Some(variant.attachment.clone());
+    }
+    result
+}
+
+/// Flagr's `BlankResult` for a flag that exists.
+fn blank_for(flag: &CompiledFlag, context: EvalContext, msg: String, env: &EvalEnv<'_>) -> EvalResult {
+    EvalResult {
+        data_records_enabled: flag.flag().data_records_enabled,
+        flag_id: flag.id(),
+        flag_key: flag.flag().key.clone(),
+        flag_snapshot_id: flag.snapshot_id(),
+        flag_tags: flag.tag_values().to_vec(),
+        ..blank(context, msg, env)
+    }
+}
+
+fn blank(context: EvalContext, msg: String, env: &EvalEnv<'_>) -> EvalResult {
+    EvalResult {
+        eval_context: context,
+        eval_debug_log: EvalDebugLog {
+            msg,
+            segment_debug_logs: None,
+        },
+        record_source: Some(RecordSource::Evaluation),
+        timestamp: env.timestamp.to_owned(),
+        ..EvalResult::default()
+    }
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+fn is_zero(value: &i64) -> bool {
+    *value == 0
+}
+
+/// Go leaves a field at its zero value when the JSON says `null`; serde would reject it.
+fn nullable<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
