@@ -115,9 +115,7 @@ impl EventType {
     }
 
     pub fn from_name(name: &str) -> Option<EventType> {
-        EventType::ALL
-            .into_iter()
-            .find(|event| event.name() == name)
+        EventType::ALL.into_iter().find(|event| event.name() == name)
     }
 }
 
@@ -182,6 +180,24 @@ impl Component {
     }
 }
 
+/// One thing a change did: its event type and the object it touched. A change can do several
+/// (a segment update of description and rollout; a reorder moving several segments).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    #[serde(rename = "event")]
+    pub kind: EventType,
+    pub component: Component,
+}
+
+impl Event {
+    pub fn new(kind: EventType, component_type: ComponentType, id: Option<Id>, key: Option<&str>) -> Event {
+        Event {
+            kind,
+            component: Component::new(component_type, id, key),
+        }
+    }
+}
+
 /// One entry of the change log: a single mutation, with everything a reader downstream needs
 /// (history, Flagr's snapshots, webhook payloads, other instances' caches).
 #[derive(Debug, Clone, PartialEq)]
@@ -196,9 +212,8 @@ pub struct ChangeEvent {
     pub environment_id: i64,
     pub flag_id: Option<Id>,
     pub flag_key: Option<String>,
-    /// Never empty: a mutation that changes nothing records nothing.
-    pub event_types: Vec<EventType>,
-    pub component: Option<Component>,
+    /// What happened, in order; never empty (a mutation that changes nothing records nothing).
+    pub events: Vec<Event>,
     /// The object before and after the change as JSON text (for flags, exactly the body of
     /// `GET /api/v1/flags/{id}`); `None` before a create.
     pub previous: Option<String>,
@@ -209,16 +224,14 @@ impl ChangeEvent {
     /// The change as the change-log API shows it. Field names follow the webhook payload so
     /// that one parser serves both.
     pub fn to_json(&self) -> Result<String, serde_json::Error> {
-        let names: Vec<&str> = self.event_types.iter().map(|event| event.name()).collect();
         serde_json::to_string(&ChangeJson {
             id: &self.event_id,
             sequence: self.seq,
-            events: &names,
+            events: &self.events,
             flag_id: self.flag_id,
             flag_key: self.flag_key.as_deref(),
             timestamp: rfc3339(self.occurred_at),
             actor: &self.actor,
-            component: self.component.as_ref(),
             data: raw(self.current.as_deref())?,
             previous: raw(self.previous.as_deref())?,
         })
@@ -229,12 +242,11 @@ impl ChangeEvent {
 struct ChangeJson<'a> {
     id: &'a str,
     sequence: i64,
-    events: &'a [&'a str],
+    events: &'a [Event],
     flag_id: Option<Id>,
     flag_key: Option<&'a str>,
     timestamp: String,
     actor: &'a str,
-    component: Option<&'a Component>,
     data: Option<&'a RawValue>,
     previous: Option<&'a RawValue>,
 }
@@ -246,9 +258,7 @@ pub fn raw(text: Option<&str>) -> Result<Option<&RawValue>, serde_json::Error> {
 
 /// RFC 3339 in UTC, as every timestamp Bunting adds (change log, webhook payloads) is written.
 pub fn rfc3339(at: OffsetDateTime) -> String {
-    at.to_offset(time::UtcOffset::UTC)
-        .format(&Rfc3339)
-        .unwrap_or_default()
+    at.to_offset(time::UtcOffset::UTC).format(&Rfc3339).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -122,8 +122,7 @@ impl Flag {
     /// Restores Flagr's orderings after a change; every mutation ends with it so that two equal
     /// flags always serialize to the same JSON.
     pub(crate) fn sort_children(&mut self) {
-        self.segments
-            .sort_by_key(|segment| (segment.rank, segment.id));
+        self.segments.sort_by_key(|segment| (segment.rank, segment.id));
         self.variants.sort_by_key(|variant| variant.id);
         self.tags.sort_by_key(|tag| tag.id);
         for segment in &mut self.segments {
@@ -147,17 +146,10 @@ pub struct StoredFlag {
 /// Serde for Flagr's flag `updatedAt`: RFC 3339 in UTC with exactly three fraction digits.
 mod millis_rfc3339 {
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
-    use time::{
-        OffsetDateTime, format_description::well_known::Rfc3339, macros::format_description,
-    };
+    use time::{OffsetDateTime, format_description::well_known::Rfc3339, macros::format_description};
 
-    pub(super) fn serialize<S: Serializer>(
-        at: &OffsetDateTime,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        let format = format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-        );
+    pub(super) fn serialize<S: Serializer>(at: &OffsetDateTime, serializer: S) -> Result<S::Ok, S::Error> {
+        let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
         let text = at
             .to_offset(time::UtcOffset::UTC)
             .format(&format)
@@ -165,9 +157,7 @@ mod millis_rfc3339 {
         serializer.serialize_str(&text)
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<OffsetDateTime, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<OffsetDateTime, D::Error> {
         let text = String::deserialize(deserializer)?;
         OffsetDateTime::parse(&text, &Rfc3339).map_err(D::Error::custom)
     }

@@ -9,7 +9,7 @@
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::change::{ChangeEvent, Component, ComponentType, EventType};
+use crate::change::{ChangeEvent, ComponentType, Event, EventType};
 use crate::constraint;
 use crate::flag::{Constraint, Distribution, Flag, Id, Segment, StoredFlag, Tag, Variant};
 use crate::validation::{check_key, check_tag_value};
@@ -30,6 +30,7 @@ pub struct IdCounters {
     pub variant: Id,
     pub constraint: Id,
     pub distribution: Id,
+    pub webhook: Id,
 }
 
 impl IdCounters {
@@ -45,6 +46,9 @@ impl IdCounters {
     }
     pub fn next_tag(&mut self) -> Id {
         Self::next(&mut self.tag)
+    }
+    pub fn next_webhook(&mut self) -> Id {
+        Self::next(&mut self.webhook)
     }
     fn next_segment(&mut self) -> Id {
         Self::next(&mut self.segment)
@@ -156,10 +160,7 @@ pub enum Command {
 impl Command {
     /// Whether the command makes a new flag rather than changing an existing one.
     pub fn creates_flag(&self) -> bool {
-        matches!(
-            self,
-            Command::CreateFlag { .. } | Command::DuplicateFlag { .. }
-        )
+        matches!(self, Command::CreateFlag { .. } | Command::DuplicateFlag { .. })
     }
 
     /// The verb Flagr uses in this command's error messages ("cannot create flag. ...").
@@ -181,19 +182,23 @@ pub enum MutationError {
     Invalid(String),
 }
 
-/// The result of applying a command. `event_types` is empty when nothing changed; then `after`
+/// The result of applying a command. `events` is empty when nothing changed; then `after`
 /// equals `before` and nothing is written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     pub before: Option<StoredFlag>,
     pub after: StoredFlag,
-    pub event_types: Vec<EventType>,
-    pub component: Component,
+    pub events: Vec<Event>,
 }
 
 impl Outcome {
     pub fn changed(&self) -> bool {
-        !self.event_types.is_empty()
+        !self.events.is_empty()
+    }
+
+    /// The id of the object the change was about (the new segment of a create, say).
+    pub fn component_id(&self) -> Option<Id> {
+        self.events.first().and_then(|event| event.component.id)
     }
 
     /// The change-log entry of this outcome. `current` is the flag after the change, already
@@ -213,8 +218,7 @@ impl Outcome {
             environment_id,
             flag_id: Some(flag.id),
             flag_key: Some(flag.key.clone()),
-            event_types: self.event_types.clone(),
-            component: Some(self.component.clone()),
+            events: self.events.clone(),
             previous: self
                 .before
                 .as_ref()
@@ -242,14 +246,19 @@ pub fn apply(
     origin: &Origin,
 ) -> Result<Outcome, MutationError> {
     let at = truncate_to_millis(origin.at);
-    let (before, mut after, event_types, component) = match command {
+    let (before, mut after, events) = match command {
         Command::CreateFlag {
             key,
             description,
             template,
         } => {
             let flag = create_flag(key, description, template.as_deref(), ids, origin, at)?;
-            let component = flag_component(&flag);
+            let events = vec![Event::new(
+                EventType::FlagCreated,
+                ComponentType::Flag,
+                Some(flag.id),
+                Some(&flag.key),
+            )];
             (
                 None,
                 StoredFlag {
@@ -257,19 +266,21 @@ pub fn apply(
                     deleted: false,
                     snapshot_id: 0,
                 },
-                vec![EventType::FlagCreated],
-                component,
+                events,
             )
         }
         Command::DuplicateFlag { key, description } => {
-            let source = current
-                .filter(|source| !source.deleted)
-                .ok_or_else(|| match current {
-                    Some(source) => flag_not_found(source.flag.id),
-                    None => MutationError::NotFound("flag not found".into()),
-                })?;
+            let source = current.filter(|source| !source.deleted).ok_or_else(|| match current {
+                Some(source) => flag_not_found(source.flag.id),
+                None => MutationError::NotFound("flag not found".into()),
+            })?;
             let flag = duplicate_flag(&source.flag, key, description, ids, origin, at)?;
-            let component = flag_component(&flag);
+            let events = vec![Event::new(
+                EventType::FlagCreated,
+                ComponentType::Flag,
+                Some(flag.id),
+                Some(&flag.key),
+            )];
             (
                 None,
                 StoredFlag {
@@ -277,59 +288,39 @@ pub fn apply(
                     deleted: false,
                     snapshot_id: 0,
                 },
-                vec![EventType::FlagCreated],
-                component,
+                events,
             )
         }
         command => {
-            let current =
-                current.ok_or_else(|| MutationError::NotFound("flag not found".into()))?;
+            let current = current.ok_or_else(|| MutationError::NotFound("flag not found".into()))?;
             let is_restore = matches!(command, Command::Restore);
             if current.deleted && !is_restore {
                 return Err(flag_not_found(current.flag.id));
             }
             let mut next = current.clone();
-            let (event_types, component) = change_existing(&mut next, command, ids, origin)?;
+            let events = change_existing(&mut next, command, ids, origin)?;
             next.flag.sort_children();
-            let event_types = if next == *current {
-                Vec::new()
-            } else {
-                event_types
-            };
-            (Some(current.clone()), next, event_types, component)
+            let events = if next == *current { Vec::new() } else { events };
+            (Some(current.clone()), next, events)
         }
     };
-    if !event_types.is_empty() {
+    if !events.is_empty() {
         after.snapshot_id = ids.next_change();
         after.flag.updated_by = origin.actor.clone();
         after.flag.updated_at = at;
         after.flag.sort_children();
     }
-    Ok(Outcome {
-        before,
-        after,
-        event_types,
-        component,
-    })
+    Ok(Outcome { before, after, events })
 }
 
 /// Flagr's `updatedAt` has millisecond precision; stored documents must round-trip exactly.
 fn truncate_to_millis(at: OffsetDateTime) -> OffsetDateTime {
     let millis = at.millisecond();
-    at.replace_nanosecond(u32::from(millis) * 1_000_000)
-        .unwrap_or(at)
-}
-
-fn flag_component(flag: &Flag) -> Component {
-    Component::new(ComponentType::Flag, Some(flag.id), Some(&flag.key))
+    at.replace_nanosecond(u32::from(millis) * 1_000_000).unwrap_or(at)
 }
 
 fn key_or_random(key: String, origin: &Origin) -> String {
-    if key.is_empty() {
-        origin.random_key.clone()
-    } else {
-        key
-    }
+    if key.is_empty() { origin.random_key.clone() } else { key }
 }
 
 fn new_flag(id: Id, key: String, description: String, origin: &Origin, at: OffsetDateTime) -> Flag {
@@ -368,9 +359,7 @@ fn create_flag(
     if let Some(name) = template
         && name != SIMPLE_BOOLEAN_FLAG_TEMPLATE
     {
-        return Err(MutationError::Invalid(format!(
-            "unknown value for template: {name}"
-        )));
+        return Err(MutationError::Invalid(format!("unknown value for template: {name}")));
     }
     let mut flag = new_flag(ids.next_flag(), key, description, origin, at);
     if template.is_some() {
@@ -407,8 +396,7 @@ fn duplicate_flag(
     at: OffsetDateTime,
 ) -> Result<Flag, MutationError> {
     let key = key_or_random(key, origin);
-    check_key(&key)
-        .map_err(|reason| MutationError::Invalid(format!("cannot duplicate flag. {reason}")))?;
+    check_key(&key).map_err(|reason| MutationError::Invalid(format!("cannot duplicate flag. {reason}")))?;
     let description = if !description.is_empty() {
         description
     } else if source.description.trim().is_empty() {
@@ -446,8 +434,7 @@ fn duplicate_flag(
             .distributions
             .iter()
             .filter_map(|d| {
-                let (_, new_variant_id) =
-                    variant_ids.iter().find(|(old, _)| *old == d.variant_id)?;
+                let (_, new_variant_id) = variant_ids.iter().find(|(old, _)| *old == d.variant_id)?;
                 Some(Distribution {
                     id: ids.next_distribution(),
                     variant_id: *new_variant_id,
@@ -475,44 +462,49 @@ fn change_existing(
     command: Command,
     ids: &mut IdCounters,
     origin: &Origin,
-) -> Result<(Vec<EventType>, Component), MutationError> {
+) -> Result<Vec<Event>, MutationError> {
     let flag_id = stored.flag.id;
     let flag = &mut stored.flag;
-    let on_flag = Component::new(ComponentType::Flag, Some(flag_id), Some(&flag.key));
+    let on_flag =
+        |kind: EventType, flag: &Flag| vec![Event::new(kind, ComponentType::Flag, Some(flag_id), Some(&flag.key))];
     match command {
         Command::CreateFlag { .. } | Command::DuplicateFlag { .. } => Err(MutationError::Invalid(
             "a flag cannot be created over an existing one".into(),
         )),
         Command::UpdateFlag(patch) => {
             update_flag(flag, patch, origin)?;
-            Ok((
-                vec![EventType::FlagUpdated],
-                Component::new(ComponentType::Flag, Some(flag_id), Some(&flag.key)),
-            ))
+            Ok(on_flag(EventType::FlagUpdated, flag))
         }
         Command::SetEnabled(enabled) => {
             flag.enabled = enabled;
-            let event = if enabled {
-                EventType::FlagEnabled
-            } else {
-                EventType::FlagDisabled
-            };
-            Ok((vec![event], on_flag))
+            Ok(on_flag(
+                if enabled {
+                    EventType::FlagEnabled
+                } else {
+                    EventType::FlagDisabled
+                },
+                flag,
+            ))
         }
         Command::Delete => {
             stored.deleted = true;
-            Ok((vec![EventType::FlagDeleted], on_flag))
+            Ok(on_flag(EventType::FlagDeleted, &stored.flag))
         }
         Command::Restore => {
             stored.deleted = false;
-            Ok((vec![EventType::FlagRestored], on_flag))
+            Ok(on_flag(EventType::FlagRestored, &stored.flag))
         }
         Command::AttachTag(tag) => {
-            let component = Component::new(ComponentType::Tag, Some(tag.id), Some(&tag.value));
+            let event = Event::new(
+                EventType::FlagUpdated,
+                ComponentType::Tag,
+                Some(tag.id),
+                Some(&tag.value),
+            );
             if !flag.tags.iter().any(|existing| existing.id == tag.id) {
                 flag.tags.push(tag);
             }
-            Ok((vec![EventType::FlagUpdated], component))
+            Ok(vec![event])
         }
         Command::DetachTag(tag_id) => {
             let Some(position) = flag.tags.iter().position(|tag| tag.id == tag_id) else {
@@ -521,10 +513,12 @@ fn change_existing(
                 )));
             };
             let tag = flag.tags.remove(position);
-            Ok((
-                vec![EventType::FlagUpdated],
-                Component::new(ComponentType::Tag, Some(tag.id), Some(&tag.value)),
-            ))
+            Ok(vec![Event::new(
+                EventType::FlagUpdated,
+                ComponentType::Tag,
+                Some(tag.id),
+                Some(&tag.value),
+            )])
         }
         Command::CreateVariant { key, attachment } => {
             check_variant_key(&key)?;
@@ -533,31 +527,31 @@ fn change_existing(
                 key,
                 attachment: attachment.unwrap_or_default(),
             };
-            let component =
-                Component::new(ComponentType::Variant, Some(variant.id), Some(&variant.key));
+            let event = Event::new(
+                EventType::VariantCreated,
+                ComponentType::Variant,
+                Some(variant.id),
+                Some(&variant.key),
+            );
             flag.variants.push(variant);
-            Ok((vec![EventType::VariantCreated], component))
+            Ok(vec![event])
         }
-        Command::UpdateVariant {
-            id,
-            key,
-            attachment,
-        } => {
+        Command::UpdateVariant { id, key, attachment } => {
             check_variant_key(&key)?;
             let variant = flag
                 .variants
                 .iter_mut()
                 .find(|variant| variant.id == id)
                 .ok_or_else(|| variant_not_found(id, flag_id))?;
-            let mut events = Vec::new();
+            let mut kinds = Vec::new();
             if variant.key != key {
-                events.push(EventType::VariantUpdated);
+                kinds.push(EventType::VariantUpdated);
                 variant.key = key.clone();
             }
             if let Some(attachment) = attachment
                 && variant.attachment != attachment
             {
-                events.push(EventType::VariantAttachmentUpdated);
+                kinds.push(EventType::VariantAttachmentUpdated);
                 variant.attachment = attachment;
             }
             // A rename is carried into every distribution that names the variant.
@@ -568,10 +562,10 @@ fn change_existing(
                     }
                 }
             }
-            Ok((
-                events,
-                Component::new(ComponentType::Variant, Some(id), Some(&key)),
-            ))
+            Ok(kinds
+                .into_iter()
+                .map(|kind| Event::new(kind, ComponentType::Variant, Some(id), Some(&key)))
+                .collect())
         }
         Command::DeleteVariant(id) => {
             let position = flag
@@ -595,10 +589,12 @@ fn change_existing(
                 segment.distributions.retain(|d| d.variant_id != id);
             }
             let variant = flag.variants.remove(position);
-            Ok((
-                vec![EventType::VariantDeleted],
-                Component::new(ComponentType::Variant, Some(id), Some(&variant.key)),
-            ))
+            Ok(vec![Event::new(
+                EventType::VariantDeleted,
+                ComponentType::Variant,
+                Some(id),
+                Some(&variant.key),
+            )])
         }
         Command::CreateSegment {
             description,
@@ -612,9 +608,14 @@ fn change_existing(
                 rank: NEW_SEGMENT_RANK,
                 rollout_percent,
             };
-            let component = Component::new(ComponentType::Segment, Some(segment.id), None);
+            let event = Event::new(
+                EventType::SegmentCreated,
+                ComponentType::Segment,
+                Some(segment.id),
+                None,
+            );
             flag.segments.push(segment);
-            Ok((vec![EventType::SegmentCreated], component))
+            Ok(vec![event])
         }
         Command::UpdateSegment {
             id,
@@ -622,40 +623,50 @@ fn change_existing(
             rollout_percent,
         } => {
             let segment = segment_mut(flag, id)?;
-            let mut events = Vec::new();
+            let mut kinds = Vec::new();
             if segment.description != description {
-                events.push(EventType::SegmentUpdated);
+                kinds.push(EventType::SegmentUpdated);
                 segment.description = description;
             }
             if segment.rollout_percent != rollout_percent {
-                events.push(EventType::SegmentRolloutPercentUpdated);
+                kinds.push(EventType::SegmentRolloutPercentUpdated);
                 segment.rollout_percent = rollout_percent;
             }
-            Ok((
-                events,
-                Component::new(ComponentType::Segment, Some(id), None),
-            ))
+            Ok(kinds
+                .into_iter()
+                .map(|kind| Event::new(kind, ComponentType::Segment, Some(id), None))
+                .collect())
         }
         Command::ReorderSegments(order) => {
             for id in &order {
                 segment_mut(flag, *id)?;
             }
+            // One segment.updated per segment whose rank actually changed.
+            let mut events = Vec::new();
             for (rank, id) in order.iter().enumerate() {
                 let segment = segment_mut(flag, *id)?;
-                segment.rank = i64::try_from(rank).unwrap_or(i64::MAX);
+                let rank = i64::try_from(rank).unwrap_or(i64::MAX);
+                if segment.rank != rank {
+                    segment.rank = rank;
+                    events.push(Event::new(
+                        EventType::SegmentUpdated,
+                        ComponentType::Segment,
+                        Some(*id),
+                        None,
+                    ));
+                }
             }
-            Ok((
-                vec![EventType::SegmentUpdated],
-                Component::new(ComponentType::Segment, None, None),
-            ))
+            Ok(events)
         }
         Command::DeleteSegment(id) => {
             segment_mut(flag, id)?;
             flag.segments.retain(|segment| segment.id != id);
-            Ok((
-                vec![EventType::SegmentDeleted],
-                Component::new(ComponentType::Segment, Some(id), None),
-            ))
+            Ok(vec![Event::new(
+                EventType::SegmentDeleted,
+                ComponentType::Segment,
+                Some(id),
+                None,
+            )])
         }
         Command::CreateConstraint {
             segment_id,
@@ -670,9 +681,14 @@ fn change_existing(
                 operator,
                 value,
             };
-            let component = Component::new(ComponentType::Constraint, Some(constraint.id), None);
+            let event = Event::new(
+                EventType::ConstraintCreated,
+                ComponentType::Constraint,
+                Some(constraint.id),
+                None,
+            );
             segment_mut(flag, segment_id)?.constraints.push(constraint);
-            Ok((vec![EventType::ConstraintCreated], component))
+            Ok(vec![event])
         }
         Command::UpdateConstraint {
             segment_id,
@@ -694,10 +710,12 @@ fn change_existing(
                 operator,
                 value,
             };
-            Ok((
-                vec![EventType::ConstraintUpdated],
-                Component::new(ComponentType::Constraint, Some(id), None),
-            ))
+            Ok(vec![Event::new(
+                EventType::ConstraintUpdated,
+                ComponentType::Constraint,
+                Some(id),
+                None,
+            )])
         }
         Command::DeleteConstraint { segment_id, id } => {
             let segment = segment_mut(flag, segment_id)?;
@@ -707,10 +725,12 @@ fn change_existing(
                 .position(|constraint| constraint.id == id)
                 .ok_or_else(|| constraint_not_found(id, segment_id))?;
             segment.constraints.remove(position);
-            Ok((
-                vec![EventType::ConstraintDeleted],
-                Component::new(ComponentType::Constraint, Some(id), None),
-            ))
+            Ok(vec![Event::new(
+                EventType::ConstraintDeleted,
+                ComponentType::Constraint,
+                Some(id),
+                None,
+            )])
         }
         Command::PutDistributions {
             segment_id,
@@ -738,10 +758,12 @@ fn change_existing(
                     })
                     .collect();
             }
-            Ok((
-                vec![EventType::DistributionUpdated],
-                Component::new(ComponentType::Distribution, None, None),
-            ))
+            Ok(vec![Event::new(
+                EventType::DistributionUpdated,
+                ComponentType::Distribution,
+                None,
+                None,
+            )])
         }
     }
 }
@@ -755,16 +777,14 @@ fn update_flag(flag: &mut Flag, patch: FlagPatch, origin: &Origin) -> Result<(),
     }
     if let Some(entity_type) = patch.entity_type {
         if !entity_type.is_empty() {
-            check_key(&entity_type).map_err(|reason| {
-                MutationError::Invalid(format!("invalid entityType. {reason}"))
-            })?;
+            check_key(&entity_type)
+                .map_err(|reason| MutationError::Invalid(format!("invalid entityType. {reason}")))?;
         }
         flag.entity_type = entity_type;
     }
     if let Some(key) = patch.key {
         let key = key_or_random(key, origin);
-        check_key(&key)
-            .map_err(|reason| MutationError::Invalid(format!("cannot update flag. {reason}")))?;
+        check_key(&key).map_err(|reason| MutationError::Invalid(format!("cannot update flag. {reason}")))?;
         flag.key = key;
     }
     if let Some(notes) = patch.notes {
@@ -775,28 +795,25 @@ fn update_flag(flag: &mut Flag, patch: FlagPatch, origin: &Origin) -> Result<(),
 
 /// Tag values are checked before the store looks the tag up, so this is public.
 pub fn check_tag(value: &str) -> Result<(), MutationError> {
-    check_tag_value(value)
-        .map_err(|reason| MutationError::Invalid(format!("cannot create tag. {reason}")))
+    check_tag_value(value).map_err(|reason| MutationError::Invalid(format!("cannot create tag. {reason}")))
 }
 
 fn check_variant_key(key: &str) -> Result<(), MutationError> {
-    check_key(key)
-        .map_err(|reason| MutationError::Invalid(format!("invalid variant key. {reason}")))
+    check_key(key).map_err(|reason| MutationError::Invalid(format!("invalid variant key. {reason}")))
 }
 
 fn check_constraint(property: &str, operator: &str, value: &str) -> Result<(), MutationError> {
-    constraint::compile(property, operator, value).map(|_| ()).map_err(|error| {
-        MutationError::Invalid(format!(
-            "constraint ({property} {operator} {value}) is not valid: {error}. Hint: quote strings (\"CA\"), \
+    constraint::compile(property, operator, value)
+        .map(|_| ())
+        .map_err(|error| {
+            MutationError::Invalid(format!(
+                "constraint ({property} {operator} {value}) is not valid: {error}. Hint: quote strings (\"CA\"), \
              write lists as JSON arrays ([\"a\",\"b\"]) and use Go/RE2 regular expression syntax"
-        ))
-    })
+            ))
+        })
 }
 
-fn check_distributions(
-    flag: &Flag,
-    distributions: &[NewDistribution],
-) -> Result<(), MutationError> {
+fn check_distributions(flag: &Flag, distributions: &[NewDistribution]) -> Result<(), MutationError> {
     for distribution in distributions {
         if !(0..=100).contains(&distribution.percent) {
             return Err(MutationError::Invalid(format!(
@@ -831,9 +848,7 @@ fn segment_mut(flag: &mut Flag, id: Id) -> Result<&mut Segment, MutationError> {
     flag.segments
         .iter_mut()
         .find(|segment| segment.id == id)
-        .ok_or_else(|| {
-            MutationError::NotFound(format!("unable to find segment {id} in flag {flag_id}"))
-        })
+        .ok_or_else(|| MutationError::NotFound(format!("unable to find segment {id} in flag {flag_id}")))
 }
 
 fn variant_not_found(id: Id, flag_id: Id) -> MutationError {
@@ -841,9 +856,7 @@ fn variant_not_found(id: Id, flag_id: Id) -> MutationError {
 }
 
 fn constraint_not_found(id: Id, segment_id: Id) -> MutationError {
-    MutationError::NotFound(format!(
-        "unable to find constraint {id} in segment {segment_id}"
-    ))
+    MutationError::NotFound(format!("unable to find constraint {id} in segment {segment_id}"))
 }
 
 #[cfg(test)]

@@ -17,17 +17,12 @@ fn is_key_char(c: char) -> bool {
 }
 
 fn check(value: &str, allow_space: bool, pattern: &str) -> Result<(), String> {
-    let well_formed = !value.is_empty()
-        && value
-            .chars()
-            .all(|c| is_key_char(c) || (allow_space && c == ' '));
+    let well_formed = !value.is_empty() && value.chars().all(|c| is_key_char(c) || (allow_space && c == ' '));
     if !well_formed {
         return Err(format!("key:{value} should have the format {pattern}"));
     }
     if value.len() > MAX_KEY_LENGTH {
-        return Err(format!(
-            "key:{value} cannot be longer than {MAX_KEY_LENGTH}"
-        ));
+        return Err(format!("key:{value} cannot be longer than {MAX_KEY_LENGTH}"));
     }
     Ok(())
 }

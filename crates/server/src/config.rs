@@ -3,8 +3,11 @@
 //! `docs/configuration.md` lists every setting; keep the two in step.
 
 use std::net::IpAddr;
+use std::str::FromStr;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
+use bunting_core::webhook::retry::{RetrySchedule, parse_duration};
 use bunting_store::DatabaseUrl;
 
 /// Who made a change, taken from the identity sources Flagr supports.
@@ -38,6 +41,54 @@ impl std::fmt::Debug for BasicAuth {
     }
 }
 
+/// How webhook deliveries are made.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// `BUNTING_WEBHOOK_RETRY_SCHEDULE`: the waits before each attempt.
+    pub retry_schedule: RetrySchedule,
+    /// `BUNTING_WEBHOOK_CONCURRENCY`: deliveries in flight at once, over all webhooks.
+    pub concurrency: usize,
+    /// `BUNTING_WEBHOOK_CONCURRENCY_PER_WEBHOOK`: deliveries in flight to one webhook, so one
+    /// slow receiver cannot take every slot.
+    pub concurrency_per_webhook: usize,
+    /// `BUNTING_WEBHOOK_DENY_PRIVATE`: also refuse loopback and private addresses.
+    pub deny_private: bool,
+    /// `BUNTING_WEBHOOK_RETENTION`: how long finished deliveries stay in the log.
+    pub retention: Duration,
+    /// `BUNTING_WEBHOOK_SECRET_OVERLAP`: how long a rotated-out secret keeps signing.
+    pub secret_overlap: Duration,
+    /// `BUNTING_WEBHOOK_POLL_INTERVAL`: how often the dispatcher looks for due deliveries it was
+    /// not told about (retries coming due, other instances' changes).
+    pub poll_interval: Duration,
+    /// Flagr's single legacy notification webhook (`FLAGR_NOTIFICATION_*`).
+    pub legacy: Option<LegacyNotification>,
+}
+
+/// `FLAGR_NOTIFICATION_WEBHOOK_*`: Flagr's notifier, kept working on the durable machinery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegacyNotification {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub timeout_seconds: u32,
+    pub detailed: bool,
+    pub retry_schedule: RetrySchedule,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> WebhookSettings {
+        WebhookSettings {
+            retry_schedule: RetrySchedule::default(),
+            concurrency: 64,
+            concurrency_per_webhook: 16,
+            deny_private: false,
+            retention: Duration::from_secs(30 * 24 * 3600),
+            secret_overlap: Duration::from_secs(24 * 3600),
+            poll_interval: Duration::from_secs(1),
+            legacy: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub host: IpAddr,
@@ -48,10 +99,16 @@ pub struct Config {
     pub identity: IdentityConfig,
     /// `BUNTING_MAX_BODY_BYTES`: the largest request body accepted.
     pub max_body_bytes: usize,
+    pub webhooks: WebhookSettings,
 }
 
+/// Flagr's documented port.
+pub const DEFAULT_PORT: u16 = 18000;
+/// Flag documents are small; 1 MiB leaves room for large attachments and batch requests.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
 impl Config {
-    /// A configuration for tests and embedding: SQLite at `database`, port 0, defaults elsewhere.
+    /// A configuration for tests and embedding: the given database, port 0, defaults elsewhere.
     pub fn for_database(database: DatabaseUrl) -> Config {
         Config {
             host: IpAddr::from([127, 0, 0, 1]),
@@ -60,126 +117,207 @@ impl Config {
             web_prefix: String::new(),
             identity: IdentityConfig::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            webhooks: WebhookSettings::default(),
         }
     }
 
     /// Reads the configuration from variables looked up by `var` (the process environment in
     /// `main`, a map in tests).
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
-        let get = |name: &str| var(name).filter(|value| !value.trim().is_empty());
-        let flag = |name: &str, default: bool| -> anyhow::Result<bool> {
-            match get(name) {
-                None => Ok(default),
-                Some(value) => parse_bool(&value)
-                    .with_context(|| format!("{name} must be true or false, not {value:?}")),
-            }
-        };
-        let host = match get("HOST") {
+        let env = Env(&var);
+        let host = match env.get("HOST") {
             None => IpAddr::from([127, 0, 0, 1]),
             Some(host) if host == "localhost" => IpAddr::from([127, 0, 0, 1]),
             Some(host) => host
                 .parse()
                 .with_context(|| format!("HOST must be an IP address, not {host:?}"))?,
         };
-        let port = match get("PORT") {
-            None => DEFAULT_PORT,
-            Some(port) => port
-                .parse()
-                .with_context(|| format!("PORT must be a port number, not {port:?}"))?,
-        };
-        let driver = get("FLAGR_DB_DBDRIVER").unwrap_or_else(|| "sqlite3".to_owned());
-        let connection = get("FLAGR_DB_DBCONNECTIONSTR");
-        let database = match driver.as_str() {
-            "sqlite3" | "sqlite" => {
-                DatabaseUrl::Sqlite(connection.unwrap_or_else(|| "bunting.sqlite".to_owned()))
-            }
-            "postgres" | "postgresql" => {
-                let url = connection.context("FLAGR_DB_DBCONNECTIONSTR must hold a postgres:// URL when FLAGR_DB_DBDRIVER=postgres")?;
-                if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-                    bail!(
-                        "FLAGR_DB_DBCONNECTIONSTR must be a postgres:// URL when FLAGR_DB_DBDRIVER=postgres"
-                    );
-                }
-                DatabaseUrl::Postgres(url)
-            }
-            other => bail!(
-                "FLAGR_DB_DBDRIVER={other} is not supported; use sqlite3 (the default) or postgres"
-            ),
-        };
-        let mut web_prefix = get("FLAGR_WEB_PREFIX")
+        let mut web_prefix = env
+            .get("FLAGR_WEB_PREFIX")
             .unwrap_or_default()
             .trim_end_matches('/')
             .to_owned();
         if !web_prefix.is_empty() && !web_prefix.starts_with('/') {
             web_prefix.insert(0, '/');
         }
-        if flag("FLAGR_JWT_AUTH_ENABLED", false)? {
+        if env.bool("FLAGR_JWT_AUTH_ENABLED", false)? {
             bail!(
-                "FLAGR_JWT_AUTH_ENABLED is not supported yet; Bunting refuses to start rather than serve without the protection you asked for"
+                "FLAGR_JWT_AUTH_ENABLED is not supported yet; Bunting refuses to start rather than serve without \
+                 the protection you asked for"
             );
         }
-        let identity = IdentityConfig {
-            user_header: flag("FLAGR_HEADER_AUTH_ENABLED", false)?.then(|| {
-                get("FLAGR_HEADER_AUTH_USER_FIELD").unwrap_or_else(|| "X-Email".to_owned())
-            }),
-            user_cookie: flag("FLAGR_COOKIE_AUTH_ENABLED", false)?.then(|| {
-                (
-                    get("FLAGR_COOKIE_AUTH_USER_FIELD")
-                        .unwrap_or_else(|| "CF_Authorization".to_owned()),
-                    get("FLAGR_COOKIE_AUTH_USER_FIELD_JWT_CLAIM")
-                        .unwrap_or_else(|| "email".to_owned()),
-                )
-            }),
-            basic_auth: if flag("FLAGR_BASIC_AUTH_ENABLED", false)? {
-                Some(BasicAuth {
-                    username: get("FLAGR_BASIC_AUTH_USERNAME")
-                        .context("FLAGR_BASIC_AUTH_USERNAME is required with basic auth")?,
-                    password: get("FLAGR_BASIC_AUTH_PASSWORD")
-                        .context("FLAGR_BASIC_AUTH_PASSWORD is required with basic auth")?,
-                    whitelist_paths: list(
-                        get("FLAGR_BASIC_AUTH_WHITELIST_PATHS")
-                            .as_deref()
-                            .unwrap_or(
-                                "/api/v1/health,/api/v1/flags,/api/v1/evaluation,/api/v1/exposures",
-                            ),
-                    ),
-                    exact_whitelist_paths: list(
-                        get("FLAGR_BASIC_AUTH_EXACT_WHITELIST_PATHS")
-                            .as_deref()
-                            .unwrap_or(""),
-                    ),
-                })
-            } else {
-                None
-            },
-        };
-        let max_body_bytes = match get("BUNTING_MAX_BODY_BYTES") {
-            None => DEFAULT_MAX_BODY_BYTES,
-            Some(value) => value.parse().with_context(|| {
-                format!("BUNTING_MAX_BODY_BYTES must be a byte count, not {value:?}")
-            })?,
-        };
         Ok(Config {
             host,
-            port,
-            database,
+            port: env.parse("PORT", DEFAULT_PORT, "a port number")?,
+            database: database(&env)?,
             web_prefix,
-            identity,
-            max_body_bytes,
+            identity: identity(&env)?,
+            max_body_bytes: env.parse("BUNTING_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, "a byte count")?,
+            webhooks: webhooks(&env)?,
         })
     }
 }
 
-/// Flagr's documented port.
-pub const DEFAULT_PORT: u16 = 18000;
-/// Flag documents are small; 1 MiB leaves room for large attachments and batch requests.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+fn database(env: &Env<'_>) -> anyhow::Result<DatabaseUrl> {
+    let connection = env.get("FLAGR_DB_DBCONNECTIONSTR");
+    match env.get("FLAGR_DB_DBDRIVER").as_deref().unwrap_or("sqlite3") {
+        "sqlite3" | "sqlite" => Ok(DatabaseUrl::Sqlite(
+            connection.unwrap_or_else(|| "bunting.sqlite".to_owned()),
+        )),
+        "postgres" | "postgresql" => {
+            let url = connection
+                .filter(|url| url.starts_with("postgres://") || url.starts_with("postgresql://"))
+                .context("FLAGR_DB_DBCONNECTIONSTR must hold a postgres:// URL when FLAGR_DB_DBDRIVER=postgres")?;
+            Ok(DatabaseUrl::Postgres(url))
+        }
+        other => bail!("FLAGR_DB_DBDRIVER={other} is not supported; use sqlite3 (the default) or postgres"),
+    }
+}
 
-fn parse_bool(value: &str) -> Option<bool> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Some(true),
-        "false" | "0" | "no" | "off" => Some(false),
-        _ => None,
+fn identity(env: &Env<'_>) -> anyhow::Result<IdentityConfig> {
+    let basic_auth = if env.bool("FLAGR_BASIC_AUTH_ENABLED", false)? {
+        Some(BasicAuth {
+            username: env
+                .get("FLAGR_BASIC_AUTH_USERNAME")
+                .context("FLAGR_BASIC_AUTH_USERNAME is required with basic auth")?,
+            password: env
+                .get("FLAGR_BASIC_AUTH_PASSWORD")
+                .context("FLAGR_BASIC_AUTH_PASSWORD is required with basic auth")?,
+            whitelist_paths: list(
+                env.get("FLAGR_BASIC_AUTH_WHITELIST_PATHS")
+                    .as_deref()
+                    .unwrap_or("/api/v1/health,/api/v1/flags,/api/v1/evaluation,/api/v1/exposures"),
+            ),
+            exact_whitelist_paths: list(
+                env.get("FLAGR_BASIC_AUTH_EXACT_WHITELIST_PATHS")
+                    .as_deref()
+                    .unwrap_or(""),
+            ),
+        })
+    } else {
+        None
+    };
+    Ok(IdentityConfig {
+        user_header: env.bool("FLAGR_HEADER_AUTH_ENABLED", false)?.then(|| {
+            env.get("FLAGR_HEADER_AUTH_USER_FIELD")
+                .unwrap_or_else(|| "X-Email".to_owned())
+        }),
+        user_cookie: env.bool("FLAGR_COOKIE_AUTH_ENABLED", false)?.then(|| {
+            (
+                env.get("FLAGR_COOKIE_AUTH_USER_FIELD")
+                    .unwrap_or_else(|| "CF_Authorization".to_owned()),
+                env.get("FLAGR_COOKIE_AUTH_USER_FIELD_JWT_CLAIM")
+                    .unwrap_or_else(|| "email".to_owned()),
+            )
+        }),
+        basic_auth,
+    })
+}
+
+fn webhooks(env: &Env<'_>) -> anyhow::Result<WebhookSettings> {
+    let defaults = WebhookSettings::default();
+    let retry_schedule = match env.get("BUNTING_WEBHOOK_RETRY_SCHEDULE") {
+        None => defaults.retry_schedule,
+        Some(text) => text
+            .parse()
+            .map_err(|error| anyhow::anyhow!("BUNTING_WEBHOOK_RETRY_SCHEDULE: {error}"))?,
+    };
+    let positive = |name: &str, default: usize| -> anyhow::Result<usize> {
+        let value = env.parse(name, default, "a positive number")?;
+        if value == 0 {
+            bail!("{name} must be at least 1");
+        }
+        Ok(value)
+    };
+    Ok(WebhookSettings {
+        retry_schedule,
+        concurrency: positive("BUNTING_WEBHOOK_CONCURRENCY", defaults.concurrency)?,
+        concurrency_per_webhook: positive(
+            "BUNTING_WEBHOOK_CONCURRENCY_PER_WEBHOOK",
+            defaults.concurrency_per_webhook,
+        )?,
+        deny_private: env.bool("BUNTING_WEBHOOK_DENY_PRIVATE", defaults.deny_private)?,
+        retention: env.duration("BUNTING_WEBHOOK_RETENTION", defaults.retention)?,
+        secret_overlap: env.duration("BUNTING_WEBHOOK_SECRET_OVERLAP", defaults.secret_overlap)?,
+        poll_interval: env
+            .duration("BUNTING_WEBHOOK_POLL_INTERVAL", defaults.poll_interval)?
+            .max(Duration::from_millis(10)),
+        legacy: legacy_notification(env)?,
+    })
+}
+
+fn legacy_notification(env: &Env<'_>) -> anyhow::Result<Option<LegacyNotification>> {
+    if !env.bool("FLAGR_NOTIFICATION_WEBHOOK_ENABLED", false)? {
+        return Ok(None);
+    }
+    let Some(url) = env.get("FLAGR_NOTIFICATION_WEBHOOK_URL") else {
+        // Flagr starts and drops every notification; say so instead of failing a working setup.
+        tracing::warn!(
+            "FLAGR_NOTIFICATION_WEBHOOK_ENABLED is set without FLAGR_NOTIFICATION_WEBHOOK_URL; no notifications will be sent"
+        );
+        return Ok(None);
+    };
+    let headers = list(env.get("FLAGR_NOTIFICATION_WEBHOOK_HEADERS").as_deref().unwrap_or(""))
+        .into_iter()
+        .map(|pair| {
+            let (name, value) = pair
+                .split_once(':')
+                .with_context(|| format!("FLAGR_NOTIFICATION_WEBHOOK_HEADERS: {pair:?} is not \"Name: value\""))?;
+            Ok((name.trim().to_owned(), value.trim().to_owned()))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let timeout = env.duration("FLAGR_NOTIFICATION_TIMEOUT", Duration::from_secs(10))?;
+    let timeout_seconds = u32::try_from(timeout.as_secs().max(1)).unwrap_or(u32::MAX);
+    Ok(Some(LegacyNotification {
+        url,
+        headers,
+        timeout_seconds,
+        detailed: env.bool("FLAGR_NOTIFICATION_DETAILED_DIFF_ENABLED", false)?,
+        retry_schedule: RetrySchedule::flagr_notifier(
+            env.parse("FLAGR_NOTIFICATION_MAX_RETRIES", 3, "a number of retries")?,
+            env.duration("FLAGR_NOTIFICATION_RETRY_BASE", Duration::from_secs(1))?,
+            env.duration("FLAGR_NOTIFICATION_RETRY_MAX", Duration::from_secs(10))?,
+        ),
+    }))
+}
+
+/// Typed reads of the variables; every error names the variable and what it should hold.
+struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Env<'_> {
+    /// A variable's value; set but blank counts as unset.
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|value| !value.trim().is_empty())
+    }
+
+    fn bool(&self, name: &str, default: bool) -> anyhow::Result<bool> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(value) => match value.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => Ok(true),
+                "false" | "0" | "no" | "off" => Ok(false),
+                _ => bail!("{name} must be true or false, not {value:?}"),
+            },
+        }
+    }
+
+    fn parse<T: FromStr>(&self, name: &str, default: T, what: &str) -> anyhow::Result<T> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(value) => value
+                .trim()
+                .parse()
+                .ok()
+                .with_context(|| format!("{name} must be {what}, not {value:?}")),
+        }
+    }
+
+    /// A duration such as `500ms`, `10s`, `5m`, `24h` or `30d`.
+    fn duration(&self, name: &str, default: Duration) -> anyhow::Result<Duration> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(value) => parse_duration(&value).map_err(|error| anyhow::anyhow!("{name}: {error}")),
+        }
     }
 }
 
@@ -198,10 +336,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(pairs: &[(&str, &str)]) -> anyhow::Result<Config> {
-        let vars: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let vars: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_env(|name| vars.get(name).cloned())
     }
 
@@ -210,11 +345,11 @@ mod tests {
         let config = config(&[]).unwrap();
         assert_eq!(config.port, 18000);
         assert_eq!(config.host, IpAddr::from([127, 0, 0, 1]));
-        assert_eq!(
-            config.database,
-            DatabaseUrl::Sqlite("bunting.sqlite".into())
-        );
+        assert_eq!(config.database, DatabaseUrl::Sqlite("bunting.sqlite".into()));
         assert_eq!(config.identity, IdentityConfig::default());
+        assert_eq!(config.webhooks.concurrency, 64);
+        assert_eq!(config.webhooks.retry_schedule, RetrySchedule::default());
+        assert_eq!(config.webhooks.legacy, None);
     }
 
     #[test]
@@ -232,28 +367,57 @@ mod tests {
             ("FLAGR_DB_DBCONNECTIONSTR", "postgres://u@h/db"),
         ])
         .unwrap();
-        assert_eq!(
-            ok.database,
-            DatabaseUrl::Postgres("postgres://u@h/db".into())
-        );
+        assert_eq!(ok.database, DatabaseUrl::Postgres("postgres://u@h/db".into()));
     }
 
     #[test]
     fn bad_values_say_what_to_fix() {
-        let error = config(&[("PORT", "eighty")]).unwrap_err().to_string();
-        assert!(error.contains("PORT"), "{error}");
+        for (name, value) in [
+            ("PORT", "eighty"),
+            ("BUNTING_WEBHOOK_RETRY_SCHEDULE", "0s,5x"),
+            ("BUNTING_WEBHOOK_CONCURRENCY", "0"),
+            ("BUNTING_WEBHOOK_RETENTION", "forever"),
+            ("BUNTING_WEBHOOK_DENY_PRIVATE", "maybe"),
+        ] {
+            let error = config(&[(name, value)]).unwrap_err().to_string();
+            assert!(error.contains(name), "{name}: {error}");
+        }
         assert!(config(&[("FLAGR_DB_DBDRIVER", "mysql")]).is_err());
         assert!(config(&[("FLAGR_JWT_AUTH_ENABLED", "true")]).is_err());
     }
 
     #[test]
     fn identity_sources_follow_flagr_defaults() {
-        let config = config(&[
-            ("FLAGR_HEADER_AUTH_ENABLED", "true"),
-            ("FLAGR_WEB_PREFIX", "flagr/"),
-        ])
-        .unwrap();
+        let config = config(&[("FLAGR_HEADER_AUTH_ENABLED", "true"), ("FLAGR_WEB_PREFIX", "flagr/")]).unwrap();
         assert_eq!(config.identity.user_header.as_deref(), Some("X-Email"));
         assert_eq!(config.web_prefix, "/flagr");
+    }
+
+    #[test]
+    fn flagr_notifications_keep_their_settings() {
+        let config = config(&[
+            ("FLAGR_NOTIFICATION_WEBHOOK_ENABLED", "true"),
+            ("FLAGR_NOTIFICATION_WEBHOOK_URL", "http://notify.internal/hook"),
+            (
+                "FLAGR_NOTIFICATION_WEBHOOK_HEADERS",
+                "Authorization: Bearer abc,X-Team: flags",
+            ),
+            ("FLAGR_NOTIFICATION_TIMEOUT", "5s"),
+            ("FLAGR_NOTIFICATION_MAX_RETRIES", "2"),
+        ])
+        .unwrap();
+        let legacy = config.webhooks.legacy.unwrap();
+        assert_eq!(legacy.url, "http://notify.internal/hook");
+        assert_eq!(
+            legacy.headers,
+            vec![
+                ("Authorization".into(), "Bearer abc".into()),
+                ("X-Team".into(), "flags".into())
+            ]
+        );
+        assert_eq!(legacy.timeout_seconds, 5);
+        assert_eq!(legacy.retry_schedule.attempts(), 3);
+        let without_url = super::tests::config(&[("FLAGR_NOTIFICATION_WEBHOOK_ENABLED", "true")]).unwrap();
+        assert_eq!(without_url.webhooks.legacy, None);
     }
 }

@@ -5,10 +5,12 @@
 //! - [`startup`]: [`Application::build`] wires store, services and router; `main` and the tests use it.
 //! - `http`: routes, one file per Flagr resource; input parsing and error mapping.
 //! - `service`: use cases; each change goes through one store transaction.
+//! - `delivery`: the webhook dispatcher and its outbound HTTP client.
 //! - [`clock`]: time as a dependency.
 
 pub mod clock;
 pub mod config;
+mod delivery;
 mod http;
 mod service;
 pub mod startup;

@@ -67,11 +67,8 @@ CREATE TABLE change_events (
     environment_id BIGINT NOT NULL REFERENCES environments (id),
     flag_id BIGINT,
     flag_key TEXT,
-    -- Comma-separated event names, e.g. 'segment.updated,segment.rollout_percent.updated'.
-    event_types TEXT NOT NULL,
-    component_type TEXT,
-    component_id BIGINT,
-    component_key TEXT,
+    -- JSON array of what the change did: [{"event": "segment.updated", "component": {...}}].
+    events TEXT NOT NULL,
     -- Flag documents before and after the change; NULL where there is none (before a create).
     previous TEXT,
     current TEXT

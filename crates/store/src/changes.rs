@@ -1,7 +1,7 @@
 //! The change log: appended to by every mutation, read for flag history, Flagr's snapshots, the
 //! audit log and other instances' caches.
 
-use bunting_core::change::{ChangeEvent, Component, ComponentType, EventType};
+use bunting_core::change::ChangeEvent;
 use bunting_core::flag::Id;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
@@ -30,17 +30,23 @@ pub struct ChangeQuery {
     pub offset: i64,
 }
 
-const CHANGE_COLUMNS: &str = "seq, event_id, occurred_at, actor, environment_id, flag_id, flag_key, \
-                              event_types, component_type, component_id, component_key, previous, current";
+const CHANGE_COLUMNS: &str =
+    "seq, event_id, occurred_at, actor, environment_id, flag_id, flag_key, events, previous, current";
 
-pub(crate) async fn append(
+/// Appends `event` to the log and enqueues its webhook deliveries, due at `first_attempt_at`,
+/// in the mutation's transaction.
+pub(crate) async fn record(
     tx: &mut Transaction<'static, Any>,
     event: &ChangeEvent,
+    first_attempt_at: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    let component = event.component.as_ref();
+    append(tx, event).await?;
+    crate::deliveries::enqueue_for_change(tx, event, first_attempt_at).await
+}
+
+async fn append(tx: &mut Transaction<'static, Any>, event: &ChangeEvent) -> Result<(), StoreError> {
     sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO change_events ({CHANGE_COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        "INSERT INTO change_events ({CHANGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
     )))
     .bind(event.seq)
     .bind(&event.event_id)
@@ -49,10 +55,7 @@ pub(crate) async fn append(
     .bind(event.environment_id)
     .bind(event.flag_id)
     .bind(event.flag_key.as_deref())
-    .bind(join_event_types(&event.event_types))
-    .bind(component.map(|component| component.kind.name()))
-    .bind(component.and_then(|component| component.id))
-    .bind(component.and_then(|component| component.key.as_deref()))
+    .bind(serde_json::to_string(&event.events)?)
     .bind(event.previous.as_deref())
     .bind(event.current.as_deref())
     .execute(&mut **tx)
@@ -92,27 +95,6 @@ impl Store {
 }
 
 fn change_event(row: &AnyRow) -> Result<ChangeEvent, StoreError> {
-    let event_types: String = row.try_get("event_types")?;
-    let event_types = event_types
-        .split(',')
-        .filter(|name| !name.is_empty())
-        .map(|name| {
-            EventType::from_name(name)
-                .ok_or_else(|| StoreError::Database(format!("unknown event type {name}")))
-        })
-        .collect::<Result<_, _>>()?;
-    let component = row
-        .try_get::<Option<String>, _>("component_type")?
-        .map(|kind| -> Result<Component, StoreError> {
-            Ok(Component {
-                kind: ComponentType::from_name(&kind).ok_or_else(|| {
-                    StoreError::Database(format!("unknown component type {kind}"))
-                })?,
-                id: row.try_get("component_id")?,
-                key: row.try_get("component_key")?,
-            })
-        })
-        .transpose()?;
     Ok(ChangeEvent {
         seq: row.try_get("seq")?,
         event_id: row.try_get("event_id")?,
@@ -121,8 +103,7 @@ fn change_event(row: &AnyRow) -> Result<ChangeEvent, StoreError> {
         environment_id: row.try_get("environment_id")?,
         flag_id: row.try_get("flag_id")?,
         flag_key: row.try_get("flag_key")?,
-        event_types,
-        component,
+        events: serde_json::from_str(&row.try_get::<String, _>("events")?)?,
         previous: row.try_get("previous")?,
         current: row.try_get("current")?,
     })
@@ -134,16 +115,6 @@ pub(crate) fn micros(at: OffsetDateTime) -> i64 {
 }
 
 pub(crate) fn from_micros(micros: i64) -> Result<OffsetDateTime, StoreError> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000).map_err(|error| {
-        StoreError::Database(format!("stored time {micros} is out of range: {error}"))
-    })
-}
-
-/// Names joined the way the `event_types` column stores them.
-fn join_event_types(events: &[EventType]) -> String {
-    events
-        .iter()
-        .map(|event| event.name())
-        .collect::<Vec<_>>()
-        .join(",")
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
+        .map_err(|error| StoreError::Database(format!("stored time {micros} is out of range: {error}")))
 }

@@ -10,7 +10,8 @@ use bunting_core::mutation::{self, Command, IdCounters, Origin, Outcome};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
-use crate::changes::micros;
+use crate::changes::{self, micros};
+use crate::counters;
 use crate::{Backend, EnvironmentId, Store, StoreError};
 
 const FLAG_COLUMNS: &str = "id, deleted_at, snapshot_id, document";
@@ -25,12 +26,12 @@ impl Store {
         origin: &Origin,
     ) -> Result<Outcome, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let mut ids = self.lock_counters(&mut tx).await?;
+        let mut ids = counters::lock(&mut tx, self.backend).await?;
         let outcome = self
             .mutate_in(&mut tx, environment, flag_id, command, &mut ids, origin)
             .await?;
         if outcome.changed() {
-            write_counters(&mut tx, &ids).await?;
+            counters::write(&mut tx, &ids).await?;
             tx.commit().await?;
         }
         Ok(outcome)
@@ -46,7 +47,7 @@ impl Store {
     ) -> Result<Outcome, StoreError> {
         mutation::check_tag(value)?;
         let mut tx = self.pool.begin().await?;
-        let mut ids = self.lock_counters(&mut tx).await?;
+        let mut ids = counters::lock(&mut tx, self.backend).await?;
         let existing = sqlx::query("SELECT id FROM tags WHERE environment_id = $1 AND value = $2")
             .bind(environment)
             .bind(value)
@@ -83,7 +84,7 @@ impl Store {
             .await?;
         // A new tag row is worth keeping only with the change that uses it.
         if outcome.changed() {
-            write_counters(&mut tx, &ids).await?;
+            counters::write(&mut tx, &ids).await?;
             tx.commit().await?;
         }
         Ok(outcome)
@@ -155,58 +156,17 @@ impl Store {
             register_entity_type(tx, self.backend, environment, &after.flag.entity_type).await?;
         }
         let event = outcome.change_event(environment, origin, document)?;
-        crate::changes::append(tx, &event).await?;
+        changes::record(tx, &event, self.first_attempt_at(origin.at)).await?;
         Ok(outcome)
     }
 
-    /// Takes the counters row lock (see the `id_counters` migration) and reads the counters.
-    async fn lock_counters(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-    ) -> Result<IdCounters, StoreError> {
-        let select = "SELECT change_seq, flag_id, tag_id, segment_id, variant_id, constraint_id, distribution_id \
-                      FROM id_counters WHERE id = 1";
-        let row = match self.backend {
-            Backend::Postgres => {
-                sqlx::query(AssertSqlSafe(format!("{select} FOR UPDATE")))
-                    .fetch_one(&mut **tx)
-                    .await?
-            }
-            Backend::Sqlite => {
-                // A write first makes this transaction SQLite's writer at once, so another
-                // process waits on the busy timeout instead of failing a read-to-write upgrade.
-                sqlx::query("UPDATE id_counters SET change_seq = change_seq WHERE id = 1")
-                    .execute(&mut **tx)
-                    .await?;
-                sqlx::query(select).fetch_one(&mut **tx).await?
-            }
-        };
-        Ok(IdCounters {
-            change: row.try_get("change_seq")?,
-            flag: row.try_get("flag_id")?,
-            tag: row.try_get("tag_id")?,
-            segment: row.try_get("segment_id")?,
-            variant: row.try_get("variant_id")?,
-            constraint: row.try_get("constraint_id")?,
-            distribution: row.try_get("distribution_id")?,
-        })
-    }
-
     /// A flag, live or soft-deleted.
-    pub async fn flag(
-        &self,
-        environment: EnvironmentId,
-        id: Id,
-    ) -> Result<Option<StoredFlag>, StoreError> {
+    pub async fn flag(&self, environment: EnvironmentId, id: Id) -> Result<Option<StoredFlag>, StoreError> {
         fetch_flag(&self.pool, environment, id).await
     }
 
     /// Live flags, or with `deleted` only the soft-deleted ones, ordered by id.
-    pub async fn flags(
-        &self,
-        environment: EnvironmentId,
-        deleted: bool,
-    ) -> Result<Vec<StoredFlag>, StoreError> {
+    pub async fn flags(&self, environment: EnvironmentId, deleted: bool) -> Result<Vec<StoredFlag>, StoreError> {
         let condition = if deleted {
             "deleted_at IS NOT NULL"
         } else {
@@ -251,24 +211,16 @@ impl Store {
     }
 
     /// Every entity type flags of the environment have used, sorted.
-    pub async fn entity_types(
-        &self,
-        environment: EnvironmentId,
-    ) -> Result<Vec<String>, StoreError> {
-        let rows =
-            sqlx::query("SELECT key FROM entity_types WHERE environment_id = $1 ORDER BY key")
-                .bind(environment)
-                .fetch_all(&self.pool)
-                .await?;
+    pub async fn entity_types(&self, environment: EnvironmentId) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT key FROM entity_types WHERE environment_id = $1 ORDER BY key")
+            .bind(environment)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(|row| Ok(row.try_get("key")?)).collect()
     }
 }
 
-async fn fetch_flag<'e, E>(
-    executor: E,
-    environment: EnvironmentId,
-    id: Id,
-) -> Result<Option<StoredFlag>, StoreError>
+async fn fetch_flag<'e, E>(executor: E, environment: EnvironmentId, id: Id) -> Result<Option<StoredFlag>, StoreError>
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
@@ -282,11 +234,7 @@ where
     row.as_ref().map(stored_flag).transpose()
 }
 
-async fn key_taken<'e, E>(
-    executor: E,
-    environment: EnvironmentId,
-    key: &str,
-) -> Result<bool, StoreError>
+async fn key_taken<'e, E>(executor: E, environment: EnvironmentId, key: &str) -> Result<bool, StoreError>
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
@@ -305,38 +253,14 @@ async fn register_entity_type(
     key: &str,
 ) -> Result<(), StoreError> {
     let insert = match backend {
-        Backend::Sqlite => {
-            "INSERT OR IGNORE INTO entity_types (environment_id, key) VALUES ($1, $2)"
-        }
-        Backend::Postgres => {
-            "INSERT INTO entity_types (environment_id, key) VALUES ($1, $2) ON CONFLICT DO NOTHING"
-        }
+        Backend::Sqlite => "INSERT OR IGNORE INTO entity_types (environment_id, key) VALUES ($1, $2)",
+        Backend::Postgres => "INSERT INTO entity_types (environment_id, key) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     };
     sqlx::query(insert)
         .bind(environment)
         .bind(key)
         .execute(&mut **tx)
         .await?;
-    Ok(())
-}
-
-async fn write_counters(
-    tx: &mut Transaction<'static, Any>,
-    ids: &IdCounters,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE id_counters SET change_seq = $1, flag_id = $2, tag_id = $3, segment_id = $4, \
-         variant_id = $5, constraint_id = $6, distribution_id = $7 WHERE id = 1",
-    )
-    .bind(ids.change)
-    .bind(ids.flag)
-    .bind(ids.tag)
-    .bind(ids.segment)
-    .bind(ids.variant)
-    .bind(ids.constraint)
-    .bind(ids.distribution)
-    .execute(&mut **tx)
-    .await?;
     Ok(())
 }
 

@@ -12,14 +12,24 @@
 //! - `changes`: reads of the change log (history, Flagr's snapshots).
 
 mod changes;
+mod counters;
+mod deliveries;
 mod flags;
 mod migrations;
 mod pool;
+mod webhooks;
 
 pub use changes::{ChangeQuery, SortOrder};
+pub use deliveries::{
+    Attempt, AttemptRecord, ClaimedDelivery, Delivery, DeliveryQuery, DeliveryStatus, NextStep, RedeliverError,
+};
 pub use pool::{Backend, DatabaseUrl, connect};
+pub use webhooks::WebhookSummary;
+
+use std::time::Duration;
 
 use sqlx::AnyPool;
+use time::OffsetDateTime;
 
 /// The environment every flag belongs to until environments can be managed.
 pub const DEFAULT_ENVIRONMENT: EnvironmentId = 1;
@@ -32,6 +42,12 @@ pub enum StoreError {
     /// The command was refused by a domain rule (unknown id, invalid value).
     #[error(transparent)]
     Mutation(#[from] bunting_core::mutation::MutationError),
+    /// A webhook command was refused (unknown id, invalid value).
+    #[error(transparent)]
+    Webhook(#[from] bunting_core::webhook::config::WebhookError),
+    /// A redelivery was refused.
+    #[error(transparent)]
+    Redeliver(#[from] deliveries::RedeliverError),
     /// A unique value (a flag key) is already taken.
     #[error("{0}")]
     Conflict(String),
@@ -57,9 +73,22 @@ impl From<serde_json::Error> for StoreError {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// How long after a change its webhook deliveries become due (the retry schedule's first
+    /// entry; zero by default).
+    first_delivery_delay: Duration,
 }
 
 impl Store {
+    /// Sets how long after a change its webhook deliveries become due.
+    pub fn with_first_delivery_delay(mut self, delay: Duration) -> Store {
+        self.first_delivery_delay = delay;
+        self
+    }
+
+    fn first_attempt_at(&self, changed_at: OffsetDateTime) -> OffsetDateTime {
+        changed_at + self.first_delivery_delay
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }

@@ -11,20 +11,25 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "webhooks",
+        sql: include_str!("../migrations/0002_webhooks.sql"),
+    },
+];
 
 impl Store {
     /// Applies every migration the database has not seen, each in its own transaction.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::raw_sql(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)",
-        )
-        .execute(&self.pool)
-        .await?;
+        sqlx::raw_sql("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)")
+            .execute(&self.pool)
+            .await?;
         for migration in MIGRATIONS {
             let mut tx = self.pool.begin().await?;
             if self.backend == Backend::Postgres {
@@ -33,12 +38,11 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            let applied =
-                sqlx::query("SELECT COUNT(*) AS n FROM schema_migrations WHERE version = $1")
-                    .bind(migration.version)
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get::<i64, _>("n")?;
+            let applied = sqlx::query("SELECT COUNT(*) AS n FROM schema_migrations WHERE version = $1")
+                .bind(migration.version)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get::<i64, _>("n")?;
             if applied > 0 {
                 continue;
             }
@@ -49,11 +53,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
-            tracing::info!(
-                version = migration.version,
-                name = migration.name,
-                "applied migration"
-            );
+            tracing::info!(version = migration.version, name = migration.name, "applied migration");
         }
         Ok(())
     }

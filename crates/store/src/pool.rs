@@ -86,10 +86,15 @@ pub async fn connect(url: &DatabaseUrl) -> Result<Store, StoreError> {
             Ok(())
         })
     });
-    let pool = options.connect(&url.sqlx_url()).await.map_err(|error| {
-        StoreError::Database(format!("cannot open the {backend:?} database: {error}"))
-    })?;
-    let store = Store { pool, backend };
+    let pool = options
+        .connect(&url.sqlx_url())
+        .await
+        .map_err(|error| StoreError::Database(format!("cannot open the {backend:?} database: {error}")))?;
+    let store = Store {
+        pool,
+        backend,
+        first_delivery_delay: Duration::ZERO,
+    };
     store.migrate().await?;
     Ok(store)
 }

@@ -78,21 +78,9 @@ const ALWAYS_V4: &[Range<Ipv4Addr>] = &[
     (Ipv4Addr::new(224, 0, 0, 0), 4, BlockedReason::Multicast),
     (Ipv4Addr::BROADCAST, 32, BlockedReason::Broadcast),
     (Ipv4Addr::new(240, 0, 0, 0), 4, BlockedReason::Reserved),
-    (
-        Ipv4Addr::new(192, 0, 2, 0),
-        24,
-        BlockedReason::Documentation,
-    ),
-    (
-        Ipv4Addr::new(198, 51, 100, 0),
-        24,
-        BlockedReason::Documentation,
-    ),
-    (
-        Ipv4Addr::new(203, 0, 113, 0),
-        24,
-        BlockedReason::Documentation,
-    ),
+    (Ipv4Addr::new(192, 0, 2, 0), 24, BlockedReason::Documentation),
+    (Ipv4Addr::new(198, 51, 100, 0), 24, BlockedReason::Documentation),
+    (Ipv4Addr::new(203, 0, 113, 0), 24, BlockedReason::Documentation),
 ];
 
 const PRIVATE_V4: &[Range<Ipv4Addr>] = &[
@@ -100,37 +88,21 @@ const PRIVATE_V4: &[Range<Ipv4Addr>] = &[
     (Ipv4Addr::new(10, 0, 0, 0), 8, BlockedReason::Private),
     (Ipv4Addr::new(172, 16, 0, 0), 12, BlockedReason::Private),
     (Ipv4Addr::new(192, 168, 0, 0), 16, BlockedReason::Private),
-    (
-        Ipv4Addr::new(100, 64, 0, 0),
-        10,
-        BlockedReason::SharedAddressSpace,
-    ),
-    (
-        Ipv4Addr::new(198, 18, 0, 0),
-        15,
-        BlockedReason::Benchmarking,
-    ),
+    (Ipv4Addr::new(100, 64, 0, 0), 10, BlockedReason::SharedAddressSpace),
+    (Ipv4Addr::new(198, 18, 0, 0), 15, BlockedReason::Benchmarking),
 ];
 
 // The metadata address is listed before unique local fc00::/7, which contains it, because it is
 // refused even when private destinations are allowed.
 const ALWAYS_V6: &[Range<Ipv6Addr>] = &[
     (Ipv6Addr::UNSPECIFIED, 128, BlockedReason::Unspecified),
-    (
-        Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0),
-        10,
-        BlockedReason::LinkLocal,
-    ),
+    (Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 10, BlockedReason::LinkLocal),
     (
         Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254),
         128,
         BlockedReason::CloudMetadata,
     ),
-    (
-        Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0),
-        8,
-        BlockedReason::Multicast,
-    ),
+    (Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0), 8, BlockedReason::Multicast),
     (
         Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0),
         32,
@@ -202,10 +174,7 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
         return None;
     }
     let o = ip.octets();
-    if CARRY_V4_IN_LAST_32_BITS
-        .iter()
-        .any(|prefix| in_v6(ip, *prefix, 96))
-    {
+    if CARRY_V4_IN_LAST_32_BITS.iter().any(|prefix| in_v6(ip, *prefix, 96)) {
         return Some(Ipv4Addr::new(o[12], o[13], o[14], o[15]));
     }
     if in_v6(ip, SIX_TO_FOUR, 16) {

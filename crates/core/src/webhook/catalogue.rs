@@ -43,11 +43,7 @@ const fn event(name: &'static str, group: EventGroup, description: &'static str)
 /// webhook. The change events are exactly [`crate::change::EventType::ALL`]; the one other entry
 /// is [`TEST_EVENT`].
 pub const CATALOGUE: &[EventInfo] = &[
-    event(
-        "flag.created",
-        EventGroup::Flag,
-        "a flag was created or duplicated",
-    ),
+    event("flag.created", EventGroup::Flag, "a flag was created or duplicated"),
     event(
         "flag.updated",
         EventGroup::Flag,
@@ -68,46 +64,22 @@ pub const CATALOGUE: &[EventInfo] = &[
         EventGroup::Flag,
         "the flag was switched off (only when its state flips)",
     ),
-    event(
-        "flag.restored",
-        EventGroup::Flag,
-        "a deleted flag was restored",
-    ),
-    event(
-        "segment.created",
-        EventGroup::Segment,
-        "a segment was added to a flag",
-    ),
+    event("flag.restored", EventGroup::Flag, "a deleted flag was restored"),
+    event("segment.created", EventGroup::Segment, "a segment was added to a flag"),
     event(
         "segment.updated",
         EventGroup::Segment,
         "a segment's description or rank changed (reorder updates each segment whose rank changed)",
     ),
-    event(
-        "segment.deleted",
-        EventGroup::Segment,
-        "a segment was deleted",
-    ),
+    event("segment.deleted", EventGroup::Segment, "a segment was deleted"),
     event(
         "segment.rollout_percent.updated",
         EventGroup::Segment,
         "a segment's rollout percent changed",
     ),
-    event(
-        "variant.created",
-        EventGroup::Variant,
-        "a variant was added to a flag",
-    ),
-    event(
-        "variant.updated",
-        EventGroup::Variant,
-        "a variant's key changed",
-    ),
-    event(
-        "variant.deleted",
-        EventGroup::Variant,
-        "a variant was deleted",
-    ),
+    event("variant.created", EventGroup::Variant, "a variant was added to a flag"),
+    event("variant.updated", EventGroup::Variant, "a variant's key changed"),
+    event("variant.deleted", EventGroup::Variant, "a variant was deleted"),
     event(
         "variant.attachment.updated",
         EventGroup::Variant,
@@ -123,31 +95,15 @@ pub const CATALOGUE: &[EventInfo] = &[
         EventGroup::Constraint,
         "a constraint's property, operator or value changed",
     ),
-    event(
-        "constraint.deleted",
-        EventGroup::Constraint,
-        "a constraint was deleted",
-    ),
+    event("constraint.deleted", EventGroup::Constraint, "a constraint was deleted"),
     event(
         "distribution.updated",
         EventGroup::Distribution,
         "a segment's distribution was replaced with a different one",
     ),
-    event(
-        "webhook.created",
-        EventGroup::Webhook,
-        "a webhook was created",
-    ),
-    event(
-        "webhook.updated",
-        EventGroup::Webhook,
-        "a webhook's settings changed",
-    ),
-    event(
-        "webhook.deleted",
-        EventGroup::Webhook,
-        "a webhook was deleted",
-    ),
+    event("webhook.created", EventGroup::Webhook, "a webhook was created"),
+    event("webhook.updated", EventGroup::Webhook, "a webhook's settings changed"),
+    event("webhook.deleted", EventGroup::Webhook, "a webhook was deleted"),
     event(
         TEST_EVENT,
         EventGroup::Webhook,

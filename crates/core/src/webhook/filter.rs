@@ -67,11 +67,7 @@ impl EventFilter {
         }
         let unknown: Vec<String> = patterns
             .iter()
-            .filter(|pattern| {
-                !CATALOGUE
-                    .iter()
-                    .any(|info| pattern_matches(pattern, info.name))
-            })
+            .filter(|pattern| !CATALOGUE.iter().any(|info| pattern_matches(pattern, info.name)))
             .cloned()
             .collect();
         if !unknown.is_empty() {
@@ -87,11 +83,7 @@ impl EventFilter {
 
     /// Whether a webhook with this filter receives the event.
     pub fn matches(&self, event_name: &str) -> bool {
-        event_name == TEST_EVENT
-            || self
-                .patterns
-                .iter()
-                .any(|pattern| pattern_matches(pattern, event_name))
+        event_name == TEST_EVENT || self.patterns.iter().any(|pattern| pattern_matches(pattern, event_name))
     }
 }
 
@@ -104,9 +96,7 @@ fn pattern_matches(pattern: &str, event_name: &str) -> bool {
     }
     match pattern.strip_suffix(".*") {
         // Keep the dot, so `flag.*` cannot match a hypothetical `flagship.created`.
-        Some(group) => event_name
-            .strip_prefix(group)
-            .is_some_and(|rest| rest.starts_with('.')),
+        Some(group) => event_name.strip_prefix(group).is_some_and(|rest| rest.starts_with('.')),
         None => pattern == event_name,
     }
 }
@@ -127,11 +117,7 @@ mod tests {
             (&["flag.*"], "flag.enabled", true),
             (&["flag.*"], "segment.created", false),
             (&["segment.*"], "segment.rollout_percent.updated", true),
-            (
-                &["variant.attachment.*"],
-                "variant.attachment.updated",
-                true,
-            ),
+            (&["variant.attachment.*"], "variant.attachment.updated", true),
             (&["variant.attachment.*"], "variant.updated", false),
             (&["*"], "flag.created", true),
             (&["*"], "distribution.updated", true),
@@ -147,11 +133,7 @@ mod tests {
             (&["*"], TEST_EVENT, true),
         ];
         for (patterns, event, expected) in cases {
-            assert_eq!(
-                filter(patterns).matches(event),
-                *expected,
-                "{patterns:?} vs {event}"
-            );
+            assert_eq!(filter(patterns).matches(event), *expected, "{patterns:?} vs {event}");
         }
     }
 
@@ -178,12 +160,7 @@ mod tests {
 
     #[test]
     fn keeps_patterns_trimmed_deduplicated_in_order() {
-        let parsed = filter(&[
-            " segment.* ",
-            "flag.created,segment.*",
-            "",
-            "flag.created ,",
-        ]);
+        let parsed = filter(&[" segment.* ", "flag.created,segment.*", "", "flag.created ,"]);
         assert_eq!(parsed.patterns(), ["segment.*", "flag.created"]);
     }
 
@@ -192,17 +169,13 @@ mod tests {
         for empty in [&[][..], &[""], &[" , ,"]] {
             let error = EventFilter::parse(empty).unwrap_err();
             assert_eq!(error, FilterError::Empty);
-            assert_eq!(
-                error.to_string(),
-                "subscribe to at least one event; use * for all"
-            );
+            assert_eq!(error.to_string(), "subscribe to at least one event; use * for all");
         }
     }
 
     #[test]
     fn names_every_unknown_entry() {
-        let error =
-            EventFilter::parse(&["flag.created", "flag.exploded", "nothing.*"]).unwrap_err();
+        let error = EventFilter::parse(&["flag.created", "flag.exploded", "nothing.*"]).unwrap_err();
         assert_eq!(
             error,
             FilterError::Unknown(vec!["flag.exploded".into(), "nothing.*".into()])

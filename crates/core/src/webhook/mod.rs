@@ -6,13 +6,17 @@
 //! here stores, schedules or sends anything.
 //!
 //! - [`catalogue`]: every event a webhook can receive, described and grouped.
+//! - [`config`]: a webhook's settings and every change to them.
 //! - [`filter`]: a webhook's event subscription (`flag.*`, `*`, exact names).
+//! - [`payload`]: the bodies deliveries carry.
 //! - [`signature`]: `X-Flagr-Signature` and Standard Webhooks signatures, secrets, rotation.
 //! - [`retry`]: the retry schedule and the decision after each attempt.
 //! - [`address`]: which resolved IP addresses a delivery may connect to (SSRF policy).
 
 pub mod address;
 pub mod catalogue;
+pub mod config;
 pub mod filter;
+pub mod payload;
 pub mod retry;
 pub mod signature;

@@ -74,23 +74,35 @@ impl FromStr for RetrySchedule {
         if text.trim().is_empty() {
             return Err(ScheduleError::Empty);
         }
-        let waits = text
-            .split(',')
-            .map(parse_wait)
-            .collect::<Result<Vec<_>, _>>()?;
+        let waits = text.split(',').map(parse_duration).collect::<Result<Vec<_>, _>>()?;
         Ok(RetrySchedule { waits })
     }
 }
 
-fn parse_wait(entry: &str) -> Result<Duration, ScheduleError> {
+impl RetrySchedule {
+    /// The schedule of Flagr's legacy notifier (`FLAGR_NOTIFICATION_MAX_RETRIES`, `_RETRY_BASE`,
+    /// `_RETRY_MAX`): an immediate attempt, then `max_retries` retries whose wait doubles from
+    /// twice the base, capped at `max`.
+    pub fn flagr_notifier(max_retries: u32, base: Duration, max: Duration) -> RetrySchedule {
+        let mut waits = vec![Duration::ZERO];
+        let mut wait = base.min(MAX_WAIT);
+        for _ in 0..max_retries {
+            wait = wait.saturating_mul(2).min(max).min(MAX_WAIT);
+            waits.push(wait);
+        }
+        RetrySchedule { waits }
+    }
+}
+
+/// Parses one duration such as `500ms`, `5s`, `5m`, `2h` or `1d` (at most [`MAX_WAIT`]); also
+/// used for the other duration settings, so they all read alike.
+pub fn parse_duration(entry: &str) -> Result<Duration, ScheduleError> {
     let entry = entry.trim();
     if entry.is_empty() {
         return Err(ScheduleError::EmptyEntry);
     }
     let not_a_duration = || ScheduleError::NotADuration(entry.to_owned());
-    let digits_end = entry
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(entry.len());
+    let digits_end = entry.find(|c: char| !c.is_ascii_digit()).unwrap_or(entry.len());
     let (number, unit) = entry.split_at(digits_end);
     if number.is_empty() {
         return Err(not_a_duration());
@@ -121,10 +133,7 @@ pub enum Failure {
     /// The receiver answered with a status outside 2xx; 3xx counts, because redirects are never
     /// followed (a redirect could lead a signed delivery anywhere, past the address policy).
     /// `retry_after` is its `Retry-After` header, parsed by [`parse_retry_after`].
-    Status {
-        code: u16,
-        retry_after: Option<Duration>,
-    },
+    Status { code: u16, retry_after: Option<Duration> },
     /// The host name did not resolve.
     Dns,
     /// The connection was refused, reset or dropped before a response.
@@ -200,9 +209,7 @@ impl ErrorClass {
     }
 
     pub fn from_name(name: &str) -> Option<ErrorClass> {
-        ErrorClass::ALL
-            .into_iter()
-            .find(|class| class.name() == name)
+        ErrorClass::ALL.into_iter().find(|class| class.name() == name)
     }
 }
 
@@ -239,12 +246,7 @@ impl RetrySchedule {
 
     /// The decision after an attempt: the one call the dispatcher makes. `attempts_made` counts
     /// the attempts so far, including this one; `jitter` is a uniform sample in [-1, 1].
-    pub fn decide(
-        &self,
-        attempts_made: usize,
-        result: Result<(), Failure>,
-        jitter: f64,
-    ) -> Decision {
+    pub fn decide(&self, attempts_made: usize, result: Result<(), Failure>, jitter: f64) -> Decision {
         match result {
             Ok(()) => Decision::Delivered,
             Err(Failure::Status { code: 410, .. }) => Decision::DisableWebhook,
@@ -267,17 +269,9 @@ impl RetrySchedule {
     ///
     /// It does not treat 410 specially; [`RetrySchedule::decide`] disables the webhook before
     /// asking.
-    pub fn next_attempt_delay(
-        &self,
-        attempts_made: usize,
-        failure: &Failure,
-        jitter: f64,
-    ) -> Option<Duration> {
+    pub fn next_attempt_delay(&self, attempts_made: usize, failure: &Failure, jitter: f64) -> Option<Duration> {
         let scheduled = *self.waits.get(attempts_made)?;
-        let throttled = matches!(
-            failure,
-            Failure::Timeout | Failure::Status { code: 429, .. }
-        );
+        let throttled = matches!(failure, Failure::Timeout | Failure::Status { code: 429, .. });
         let floor = if throttled {
             let longest = self.waits.iter().max().copied().unwrap_or_default();
             THROTTLE_FLOOR.min(longest)
@@ -298,11 +292,7 @@ impl RetrySchedule {
 }
 
 fn jittered(wait: Duration, jitter: f64) -> Duration {
-    let sample = if jitter.is_nan() {
-        0.0
-    } else {
-        jitter.clamp(-1.0, 1.0)
-    };
+    let sample = if jitter.is_nan() { 0.0 } else { jitter.clamp(-1.0, 1.0) };
     // The factor lies in [0.8, 1.2] and waits are at most MAX_WAIT, so this cannot overflow.
     wait.mul_f64(1.0 + JITTER_FRACTION * sample)
 }
@@ -317,9 +307,8 @@ pub fn parse_retry_after(value: &str, now: OffsetDateTime) -> Option<Duration> {
         // Only digits, so a parse error is an overflow: an absurdly long wait, clamped later.
         return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
     }
-    let format = format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
+    let format =
+        format_description!("[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT");
     let at = PlainDateTime::parse(value, &format).ok()?.assume_utc();
     Some(Duration::try_from(at - now).unwrap_or(Duration::ZERO))
 }
@@ -328,6 +317,17 @@ pub fn parse_retry_after(value: &str, now: OffsetDateTime) -> Option<Duration> {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn flagr_notifier_schedule_doubles_from_twice_the_base_up_to_the_cap() {
+        let schedule = RetrySchedule::flagr_notifier(4, Duration::from_secs(1), Duration::from_secs(10));
+        let secs: Vec<u64> = schedule.waits.iter().map(Duration::as_secs).collect();
+        assert_eq!(secs, [0, 2, 4, 8, 10]);
+        assert_eq!(
+            RetrySchedule::flagr_notifier(0, Duration::from_secs(1), Duration::from_secs(10)).attempts(),
+            1
+        );
+    }
 
     const fn secs(n: u64) -> Duration {
         Duration::from_secs(n)
@@ -346,15 +346,9 @@ mod tests {
 
     #[test]
     fn default_is_svix_schedule() {
-        assert_eq!(
-            RetrySchedule::default(),
-            schedule("0s,5s,5m,30m,2h,5h,10h,10h")
-        );
+        assert_eq!(RetrySchedule::default(), schedule("0s,5s,5m,30m,2h,5h,10h,10h"));
         assert_eq!(RetrySchedule::default().attempts(), 8);
-        assert_eq!(
-            RetrySchedule::default().first_attempt_delay(),
-            Duration::ZERO
-        );
+        assert_eq!(RetrySchedule::default().first_attempt_delay(), Duration::ZERO);
     }
 
     #[test]
@@ -395,42 +389,15 @@ mod tests {
                 "0s,5s,",
                 "the retry schedule has an empty entry; separate waits with single commas",
             ),
-            (
-                "5x",
-                "\"5x\" is not a duration; use e.g. 500ms, 5s, 5m, 2h, 1d",
-            ),
-            (
-                "0s, 5",
-                "\"5\" is not a duration; use e.g. 500ms, 5s, 5m, 2h, 1d",
-            ),
-            (
-                "s",
-                "\"s\" is not a duration; use e.g. 500ms, 5s, 5m, 2h, 1d",
-            ),
-            (
-                "-5s",
-                "\"-5s\" is not a duration; use e.g. 500ms, 5s, 5m, 2h, 1d",
-            ),
-            (
-                "1.5h",
-                "\"1.5h\" is not a duration; use e.g. 500ms, 5s, 5m, 2h, 1d",
-            ),
-            (
-                "5S",
-                "\"5S\" is not a duration; use e.g. 500ms, 5s, 5m, 2h, 1d",
-            ),
-            (
-                "1h30m",
-                "\"1h30m\" is not a duration; use e.g. 500ms, 5s, 5m, 2h, 1d",
-            ),
-            (
-                "8d",
-                "\"8d\" is too long; a single wait may last at most 7d",
-            ),
-            (
-                "5000h",
-                "\"5000h\" is too long; a single wait may last at most 7d",
-            ),
+            ("5x", "\"5x\" is not a duration; use e.g. 500ms, 5s, 5m, 2h, 1d"),
+            ("0s, 5", "\"5\" is not a duration; use e.g. 500ms, 5s, 5m, 2h, 1d"),
+            ("s", "\"s\" is not a duration; use e.g. 500ms, 5s, 5m, 2h, 1d"),
+            ("-5s", "\"-5s\" is not a duration; use e.g. 500ms, 5s, 5m, 2h, 1d"),
+            ("1.5h", "\"1.5h\" is not a duration; use e.g. 500ms, 5s, 5m, 2h, 1d"),
+            ("5S", "\"5S\" is not a duration; use e.g. 500ms, 5s, 5m, 2h, 1d"),
+            ("1h30m", "\"1h30m\" is not a duration; use e.g. 500ms, 5s, 5m, 2h, 1d"),
+            ("8d", "\"8d\" is too long; a single wait may last at most 7d"),
+            ("5000h", "\"5000h\" is too long; a single wait may last at most 7d"),
             (
                 "99999999999999999999s",
                 "\"99999999999999999999s\" is too long; a single wait may last at most 7d",
@@ -493,10 +460,7 @@ mod tests {
             );
         }
         // Zero waits stay zero.
-        assert_eq!(
-            policy.next_attempt_delay(2, &status(500), 1.0),
-            Some(Duration::ZERO)
-        );
+        assert_eq!(policy.next_attempt_delay(2, &status(500), 1.0), Some(Duration::ZERO));
     }
 
     #[test]
@@ -548,19 +512,10 @@ mod tests {
     #[test]
     fn the_floor_never_exceeds_the_longest_configured_wait() {
         let policy = schedule("0s,1s,2s");
-        assert_eq!(
-            policy.next_attempt_delay(1, &Failure::Timeout, -1.0),
-            Some(secs(2))
-        );
-        assert_eq!(
-            policy.next_attempt_delay(2, &status(429), 0.0),
-            Some(secs(2))
-        );
+        assert_eq!(policy.next_attempt_delay(1, &Failure::Timeout, -1.0), Some(secs(2)));
+        assert_eq!(policy.next_attempt_delay(2, &status(429), 0.0), Some(secs(2)));
         let instant = schedule("0s,0s");
-        assert_eq!(
-            instant.next_attempt_delay(1, &status(429), 1.0),
-            Some(Duration::ZERO)
-        );
+        assert_eq!(instant.next_attempt_delay(1, &status(429), 1.0), Some(Duration::ZERO));
     }
 
     #[test]
@@ -609,11 +564,7 @@ mod tests {
             (8, Err(status(410)), Decision::DisableWebhook),
         ];
         for (made, result, expected) in cases {
-            assert_eq!(
-                policy.decide(*made, *result, 0.0),
-                *expected,
-                "{made} {result:?}"
-            );
+            assert_eq!(policy.decide(*made, *result, 0.0), *expected, "{made} {result:?}");
         }
     }
 

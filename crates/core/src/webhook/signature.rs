@@ -158,10 +158,7 @@ mod tests {
             (SW_ID, SW_TIMESTAMP + 1, SW_BODY),
             (SW_ID, SW_TIMESTAMP, &b"{}"[..]),
         ] {
-            assert_ne!(
-                standard_signature(SW_SECRET, id, timestamp, body),
-                SW_SIGNATURE
-            );
+            assert_ne!(standard_signature(SW_SECRET, id, timestamp, body), SW_SIGNATURE);
         }
     }
 
@@ -220,10 +217,7 @@ mod tests {
                 standard_signature(old, SW_ID, SW_TIMESTAMP, SW_BODY)
             )
         );
-        assert_eq!(
-            flagr_signature_header(RFC4231_KEY, &[], RFC4231_DATA),
-            RFC4231_HMAC
-        );
+        assert_eq!(flagr_signature_header(RFC4231_KEY, &[], RFC4231_DATA), RFC4231_HMAC);
         assert_eq!(
             flagr_signature_header(RFC4231_KEY, &[old], RFC4231_DATA),
             format!("{RFC4231_HMAC},{}", flagr_signature(old, RFC4231_DATA))
@@ -252,11 +246,7 @@ mod tests {
                 "{header}"
             );
         }
-        assert!(!verify_flagr_signature(
-            RFC4231_KEY,
-            b"tampered",
-            RFC4231_HMAC
-        ));
+        assert!(!verify_flagr_signature(RFC4231_KEY, b"tampered", RFC4231_HMAC));
     }
 
     #[test]
@@ -265,10 +255,7 @@ mod tests {
         let secret = generate_secret(&random);
         assert_eq!(secret, "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYX");
         assert_eq!(standard_key(&secret), random);
-        assert_eq!(
-            generate_secret(&[0; 24]),
-            "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-        );
+        assert_eq!(generate_secret(&[0; 24]), "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
     }
 
     #[test]

@@ -19,10 +19,7 @@ pub(super) fn router() -> Router<AppState> {
     Router::new().route("/changes", get(list_changes))
 }
 
-async fn list_changes(
-    State(state): State<AppState>,
-    query: QueryParams,
-) -> Result<Json<Vec<Box<RawValue>>>, ApiError> {
+async fn list_changes(State(state): State<AppState>, query: QueryParams) -> Result<Json<Vec<Box<RawValue>>>, ApiError> {
     let order = query.string("order").unwrap_or("desc");
     one_of("order", order, &["asc", "desc"])?;
     let limit = query.count("limit")?.unwrap_or(DEFAULT_LIMIT);
@@ -49,7 +46,7 @@ async fn list_changes(
         .await?;
     let entries = changes
         .iter()
-        .map(|change| Ok(RawValue::from_string(change.to_json()?)?))
+        .map(|change| RawValue::from_string(change.to_json()?))
         .collect::<Result<_, serde_json::Error>>()?;
     Ok(Json(entries))
 }

@@ -24,21 +24,12 @@ pub(super) fn router() -> Router<AppState> {
         )
 }
 
-fn changed_constraint(
-    outcome: Outcome,
-    segment_id: Id,
-    id: Option<Id>,
-) -> Result<Json<Constraint>, ApiError> {
+fn changed_constraint(outcome: Outcome, segment_id: Id, id: Option<Id>) -> Result<Json<Constraint>, ApiError> {
     let constraint = outcome
         .after
         .flag
         .segment(segment_id)
-        .and_then(|segment| {
-            segment
-                .constraints
-                .iter()
-                .find(|constraint| Some(constraint.id) == id)
-        })
+        .and_then(|segment| segment.constraints.iter().find(|constraint| Some(constraint.id) == id))
         .cloned();
     constraint
         .map(Json)
@@ -54,10 +45,7 @@ fn constraint_fields(body: &Object) -> Result<(String, String, String), ApiError
     ))
 }
 
-async fn find_constraints(
-    State(state): State<AppState>,
-    ids: PathIds,
-) -> Result<Json<Vec<Constraint>>, ApiError> {
+async fn find_constraints(State(state): State<AppState>, ids: PathIds) -> Result<Json<Vec<Constraint>>, ApiError> {
     let flag = state.flags.any_flag(ids.get("flagID")).await?;
     let constraints = flag
         .and_then(|stored| {
@@ -84,11 +72,8 @@ async fn create_constraint(
         operator,
         value,
     };
-    let outcome = state
-        .flags
-        .mutate(&actor, Some(ids.get("flagID")), command)
-        .await?;
-    let id = outcome.component.id;
+    let outcome = state.flags.mutate(&actor, Some(ids.get("flagID")), command).await?;
+    let id = outcome.component_id();
     changed_constraint(outcome, segment_id, id)
 }
 
@@ -107,10 +92,7 @@ async fn put_constraint(
         operator,
         value,
     };
-    let outcome = state
-        .flags
-        .mutate(&actor, Some(ids.get("flagID")), command)
-        .await?;
+    let outcome = state.flags.mutate(&actor, Some(ids.get("flagID")), command).await?;
     changed_constraint(outcome, segment_id, Some(id))
 }
 
@@ -123,9 +105,6 @@ async fn delete_constraint(
         segment_id: ids.get("segmentID"),
         id: ids.get("constraintID"),
     };
-    state
-        .flags
-        .mutate(&actor, Some(ids.get("flagID")), command)
-        .await?;
+    state.flags.mutate(&actor, Some(ids.get("flagID")), command).await?;
     Ok(empty_ok())
 }

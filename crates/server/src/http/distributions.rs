@@ -18,10 +18,7 @@ pub(super) fn router() -> Router<AppState> {
     )
 }
 
-async fn find_distributions(
-    State(state): State<AppState>,
-    ids: PathIds,
-) -> Result<Json<Vec<Distribution>>, ApiError> {
+async fn find_distributions(State(state): State<AppState>, ids: PathIds) -> Result<Json<Vec<Distribution>>, ApiError> {
     let flag = state.flags.any_flag(ids.get("flagID")).await?;
     let distributions = flag
         .and_then(|stored| {
@@ -54,10 +51,7 @@ async fn put_distributions(
         segment_id,
         distributions,
     };
-    let outcome = state
-        .flags
-        .mutate(&actor, Some(ids.get("flagID")), command)
-        .await?;
+    let outcome = state.flags.mutate(&actor, Some(ids.get("flagID")), command).await?;
     let segment = outcome.after.flag.segment(segment_id).cloned();
     segment
         .map(|segment| Json(segment.distributions))

@@ -8,7 +8,8 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bunting_core::mutation::MutationError;
-use bunting_store::StoreError;
+use bunting_core::webhook::config::WebhookError;
+use bunting_store::{RedeliverError, StoreError};
 use serde_json::json;
 
 /// go-openapi's validation codes, which Flagr clients see in 422 bodies.
@@ -30,6 +31,9 @@ pub(crate) enum ApiError {
     /// 404 `{"message"}`.
     #[error("{0}")]
     NotFound(String),
+    /// 409 `{"message"}`: the request is valid but the object's state forbids it now.
+    #[error("{0}")]
+    Conflict(String),
     /// A schema violation: 422 `{"code","message"}`.
     #[error("{message}")]
     Validation { code: u16, message: String },
@@ -54,8 +58,13 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Mutation(MutationError::NotFound(message)) => ApiError::NotFound(message),
-            StoreError::Mutation(MutationError::Invalid(message))
-            | StoreError::Conflict(message) => ApiError::BadRequest(message),
+            StoreError::Mutation(MutationError::Invalid(message)) | StoreError::Conflict(message) => {
+                ApiError::BadRequest(message)
+            }
+            StoreError::Webhook(WebhookError::NotFound(message)) => ApiError::NotFound(message),
+            StoreError::Webhook(WebhookError::Invalid(message)) => ApiError::BadRequest(message),
+            StoreError::Redeliver(error @ RedeliverError::NotFound(_)) => ApiError::NotFound(error.to_string()),
+            StoreError::Redeliver(error @ RedeliverError::InFlight(_)) => ApiError::Conflict(error.to_string()),
             StoreError::Database(message) => ApiError::Internal(message),
         }
     }
@@ -67,19 +76,16 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(message) => {
                 (StatusCode::BAD_REQUEST, Json(json!({ "message": message }))).into_response()
             }
-            ApiError::NotFound(message) => {
-                (StatusCode::NOT_FOUND, Json(json!({ "message": message }))).into_response()
-            }
+            ApiError::NotFound(message) => (StatusCode::NOT_FOUND, Json(json!({ "message": message }))).into_response(),
+            ApiError::Conflict(message) => (StatusCode::CONFLICT, Json(json!({ "message": message }))).into_response(),
             ApiError::Validation { code, message } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Json(json!({ "code": code, "message": message })),
             )
                 .into_response(),
-            ApiError::Framework { status, message } => (
-                status,
-                Json(json!({ "code": status.as_u16(), "message": message })),
-            )
-                .into_response(),
+            ApiError::Framework { status, message } => {
+                (status, Json(json!({ "code": status.as_u16(), "message": message }))).into_response()
+            }
             ApiError::Internal(detail) => {
                 tracing::error!(error = %detail, "request failed");
                 (

@@ -23,10 +23,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/flags", get(find_flags).post(create_flag))
         .route("/flags/entity_types", get(get_entity_types))
         .route("/flags/snapshots/max_id", get(get_snapshot_max_id))
-        .route(
-            "/flags/{flagID}",
-            get(get_flag).put(put_flag).delete(delete_flag),
-        )
+        .route("/flags/{flagID}", get(get_flag).put(put_flag).delete(delete_flag))
         .route("/flags/{flagID}/restore", put(restore_flag))
         .route("/flags/{flagID}/duplicate", post(duplicate_flag))
         .route("/flags/{flagID}/enabled", put(set_flag_enabled))
@@ -37,10 +34,7 @@ fn respond(outcome: Outcome, loaded: Loaded) -> Json<Flag> {
     Json(outcome.after.flag.loaded(loaded))
 }
 
-async fn find_flags(
-    State(state): State<AppState>,
-    query: QueryParams,
-) -> Result<Json<Vec<Flag>>, ApiError> {
+async fn find_flags(State(state): State<AppState>, query: QueryParams) -> Result<Json<Vec<Flag>>, ApiError> {
     let deleted = query.bool("deleted")?.unwrap_or(false);
     let enabled = query.bool("enabled")?;
     let preload = query.bool("preload")?.unwrap_or(false);
@@ -54,16 +48,8 @@ async fn find_flags(
         .map(|tags| tags.split(',').filter(|t| !t.is_empty()).collect())
         .unwrap_or_default();
 
-    let flags = state
-        .flags
-        .store()
-        .flags(DEFAULT_ENVIRONMENT, deleted)
-        .await?;
-    let loaded = if preload {
-        Loaded::Everything
-    } else {
-        Loaded::TagsOnly
-    };
+    let flags = state.flags.store().flags(DEFAULT_ENVIRONMENT, deleted).await?;
+    let loaded = if preload { Loaded::Everything } else { Loaded::TagsOnly };
     let matching = flags
         .into_iter()
         .map(|stored| stored.flag)
@@ -75,17 +61,9 @@ async fn find_flags(
                 .is_none_or(|like| flag.description.to_lowercase().contains(like))
         })
         .filter(|flag| key.is_none_or(|key| flag.key == key))
-        .filter(|flag| {
-            tags.is_empty()
-                || flag
-                    .tags
-                    .iter()
-                    .any(|tag| tags.contains(&tag.value.as_str()))
-        })
+        .filter(|flag| tags.is_empty() || flag.tags.iter().any(|tag| tags.contains(&tag.value.as_str())))
         .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-        .take(limit.map_or(usize::MAX, |limit| {
-            usize::try_from(limit).unwrap_or(usize::MAX)
-        }))
+        .take(limit.map_or(usize::MAX, |limit| usize::try_from(limit).unwrap_or(usize::MAX)))
         .map(|flag| flag.loaded(loaded))
         .collect();
     Ok(Json(matching))
@@ -176,10 +154,7 @@ async fn duplicate_flag(
         key: body.optional_string("key")?.unwrap_or_default(),
         description: body.optional_string("description")?.unwrap_or_default(),
     };
-    let outcome = state
-        .flags
-        .mutate(&actor, Some(ids.get("flagID")), command)
-        .await?;
+    let outcome = state.flags.mutate(&actor, Some(ids.get("flagID")), command).await?;
     Ok(respond(outcome, Loaded::Everything))
 }
 
@@ -192,29 +167,17 @@ async fn set_flag_enabled(
     let enabled = body.required()?.bool("enabled")?;
     let outcome = state
         .flags
-        .mutate(
-            &actor,
-            Some(ids.get("flagID")),
-            Command::SetEnabled(enabled),
-        )
+        .mutate(&actor, Some(ids.get("flagID")), Command::SetEnabled(enabled))
         .await?;
     Ok(respond(outcome, Loaded::Nothing))
 }
 
 async fn get_entity_types(State(state): State<AppState>) -> Result<Json<Vec<String>>, ApiError> {
-    Ok(Json(
-        state
-            .flags
-            .store()
-            .entity_types(DEFAULT_ENVIRONMENT)
-            .await?,
-    ))
+    Ok(Json(state.flags.store().entity_types(DEFAULT_ENVIRONMENT).await?))
 }
 
 async fn get_snapshot_max_id(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(
-        json!({ "maxID": state.flags.store().max_change_seq().await? }),
-    ))
+    Ok(Json(json!({ "maxID": state.flags.store().max_change_seq().await? })))
 }
 
 async fn get_flag_snapshots(
@@ -260,16 +223,12 @@ struct FlagSnapshot<'a> {
 impl<'a> FlagSnapshot<'a> {
     fn from_change(change: &'a ChangeEvent) -> Result<FlagSnapshot<'a>, ApiError> {
         // Flagr prints snapshot times in UTC with whole seconds.
-        let at = change
-            .occurred_at
-            .replace_nanosecond(0)
-            .unwrap_or(change.occurred_at);
+        let at = change.occurred_at.replace_nanosecond(0).unwrap_or(change.occurred_at);
         Ok(FlagSnapshot {
             id: change.seq,
             updated_by: &change.actor,
             updated_at: rfc3339(at),
-            flag: raw(change.current.as_deref())
-                .map_err(|error| ApiError::Internal(error.to_string()))?,
+            flag: raw(change.current.as_deref()).map_err(|error| ApiError::Internal(error.to_string()))?,
         })
     }
 }

@@ -19,13 +19,8 @@ pub(crate) struct Actor(pub(crate) String);
 impl FromRequestParts<AppState> for Actor {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(Actor(
-            actor(&state.identity, &parts.headers).unwrap_or_default(),
-        ))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Actor(actor(&state.identity, &parts.headers).unwrap_or_default()))
     }
 }
 
@@ -75,11 +70,7 @@ fn unverified_claim(token: &str, claim: &str) -> Option<String> {
 }
 
 /// Refuses requests without the configured basic-auth credentials, except on whitelisted paths.
-pub(crate) async fn require_basic_auth(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub(crate) async fn require_basic_auth(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Some(auth) = &state.identity.basic_auth else {
         return next.run(request).await;
     };
@@ -88,10 +79,7 @@ pub(crate) async fn require_basic_auth(
     }
     (
         StatusCode::UNAUTHORIZED,
-        [(
-            header::WWW_AUTHENTICATE,
-            "Basic realm=\"you shall not pass\"",
-        )],
+        [(header::WWW_AUTHENTICATE, "Basic realm=\"you shall not pass\"")],
         "Not authorized",
     )
         .into_response()
@@ -146,10 +134,7 @@ mod tests {
         );
         assert_eq!(actor(&identity, &headers(&[])), None);
         assert_eq!(
-            actor(
-                &IdentityConfig::default(),
-                &headers(&[("x-email", "a@b.c")])
-            ),
+            actor(&IdentityConfig::default(), &headers(&[("x-email", "a@b.c")])),
             None
         );
     }
@@ -177,14 +162,8 @@ mod tests {
             whitelist_paths: vec!["/api/v1/health".into()],
             exact_whitelist_paths: vec![],
         };
-        let good = headers(&[(
-            "authorization",
-            &format!("Basic {}", STANDARD.encode("admin:s3cret")),
-        )]);
-        let bad = headers(&[(
-            "authorization",
-            &format!("Basic {}", STANDARD.encode("admin:nope")),
-        )]);
+        let good = headers(&[("authorization", &format!("Basic {}", STANDARD.encode("admin:s3cret")))]);
+        let bad = headers(&[("authorization", &format!("Basic {}", STANDARD.encode("admin:nope")))]);
         assert!(credentials_match(&auth, &good));
         assert!(!credentials_match(&auth, &bad));
         assert!(is_whitelisted(&auth, "/api/v1/health"));

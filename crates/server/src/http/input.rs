@@ -26,16 +26,31 @@ fn type_name(value: &Value) -> &'static str {
     }
 }
 
-/// The path's ids, each checked as Flagr's int64 with minimum 1.
-pub(crate) struct PathIds(Vec<(String, i64)>);
+/// Path parameters that are UUIDs, not Flagr's integer ids.
+const TEXT_PARAMS: &[&str] = &["deliveryID"];
+
+/// The path's ids, each checked as Flagr's int64 with minimum 1 (and the UUIDs of
+/// [`TEXT_PARAMS`], kept as text).
+pub(crate) struct PathIds {
+    ids: Vec<(String, i64)>,
+    texts: Vec<(String, String)>,
+}
 
 impl PathIds {
     /// The id named `name` in the route; routes only ask for names they declare.
     pub(crate) fn get(&self, name: &str) -> i64 {
-        self.0
+        self.ids
             .iter()
             .find(|(param, _)| param == name)
             .map_or(0, |(_, id)| *id)
+    }
+
+    /// A text parameter of the route (one of [`TEXT_PARAMS`]).
+    pub(crate) fn text(&self, name: &str) -> &str {
+        self.texts
+            .iter()
+            .find(|(param, _)| param == name)
+            .map_or("", |(_, text)| text)
     }
 }
 
@@ -47,7 +62,12 @@ impl<S: Send + Sync> FromRequestParts<S> for PathIds {
             .await
             .map_err(|error| ApiError::Internal(format!("path parameters: {error}")))?;
         let mut ids = Vec::new();
+        let mut texts = Vec::new();
         for (name, raw) in &params {
+            if TEXT_PARAMS.contains(&name) {
+                texts.push((name.to_owned(), raw.to_owned()));
+                continue;
+            }
             let id: i64 = raw.parse().map_err(|_| {
                 ApiError::validation(
                     code::INVALID_TYPE,
@@ -62,7 +82,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PathIds {
             }
             ids.push((name.to_owned(), id));
         }
-        Ok(PathIds(ids))
+        Ok(PathIds { ids, texts })
     }
 }
 
@@ -75,12 +95,7 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Query(params) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
-            .map_err(|error| {
-                ApiError::validation(
-                    code::INVALID_TYPE,
-                    format!("query string is not valid: {error}"),
-                )
-            })?;
+            .map_err(|error| ApiError::validation(code::INVALID_TYPE, format!("query string is not valid: {error}")))?;
         Ok(QueryParams(params))
     }
 }
@@ -145,18 +160,15 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                let status = rejection.status();
-                let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    "request body is too large; send at most the configured BUNTING_MAX_BODY_BYTES"
-                        .to_owned()
-                } else {
-                    format!("cannot read request body: {rejection}")
-                };
-                ApiError::Framework { status, message }
-            })?;
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            let status = rejection.status();
+            let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "request body is too large; send at most the configured BUNTING_MAX_BODY_BYTES".to_owned()
+            } else {
+                format!("cannot read request body: {rejection}")
+            };
+            ApiError::Framework { status, message }
+        })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(JsonBody(None));
         }
@@ -172,10 +184,7 @@ impl JsonBody {
     /// The body as an object; a missing or `null` body is a missing required body.
     pub(crate) fn required(self) -> Result<Object, ApiError> {
         match self.0 {
-            None | Some(Value::Null) => Err(ApiError::validation(
-                code::REQUIRED,
-                "body in body is required",
-            )),
+            None | Some(Value::Null) => Err(ApiError::validation(code::REQUIRED, "body in body is required")),
             Some(value) => Object::from_value(value),
         }
     }
@@ -220,12 +229,8 @@ impl Object {
     }
 
     fn required_field(&self, name: &str) -> Result<&Value, ApiError> {
-        self.field(name).ok_or_else(|| {
-            ApiError::validation(
-                code::REQUIRED,
-                format!("{} in body is required", self.name(name)),
-            )
-        })
+        self.field(name)
+            .ok_or_else(|| ApiError::validation(code::REQUIRED, format!("{} in body is required", self.name(name))))
     }
 
     /// The field as the type `expected` names, read by `read`; `None` when absent.
@@ -262,11 +267,7 @@ impl Object {
     }
 
     /// An optional string that, when present, has at least `min_length` characters.
-    pub(crate) fn optional_nonempty_string(
-        &self,
-        name: &str,
-        min_length: usize,
-    ) -> Result<Option<String>, ApiError> {
+    pub(crate) fn optional_nonempty_string(&self, name: &str, min_length: usize) -> Result<Option<String>, ApiError> {
         let text = self.optional_string(name)?;
         if let Some(text) = &text {
             check_min_length(&self.name(name), text, min_length)?;
@@ -287,10 +288,14 @@ impl Object {
         integer_in(&self.name(name), self.required_field(name)?, min, max)
     }
 
-    pub(crate) fn optional_object(
-        &self,
-        name: &str,
-    ) -> Result<Option<Map<String, Value>>, ApiError> {
+    /// An optional integer within `min..=max`.
+    pub(crate) fn optional_integer(&self, name: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {
+        self.field(name)
+            .map(|value| integer_in(&self.name(name), value, min, max))
+            .transpose()
+    }
+
+    pub(crate) fn optional_object(&self, name: &str) -> Result<Option<Map<String, Value>>, ApiError> {
         self.typed(name, "object", |value| value.as_object().cloned())
     }
 
@@ -300,13 +305,49 @@ impl Object {
         if items.len() < min_items {
             return Err(ApiError::validation(
                 code::MIN_ITEMS,
-                format!(
-                    "{} in body should have at least {min_items} items",
-                    self.name(name)
-                ),
+                format!("{} in body should have at least {min_items} items", self.name(name)),
             ));
         }
         Ok(items)
+    }
+
+    /// A list of strings, given as a JSON array or as one comma-separated string.
+    pub(crate) fn strings(&self, name: &str) -> Result<Option<Vec<String>>, ApiError> {
+        let Some(value) = self.field(name) else { return Ok(None) };
+        let wrong = || wrong_type(&self.name(name), "array of strings", value);
+        match value {
+            Value::String(text) => Ok(Some(vec![text.clone()])),
+            Value::Array(items) => items
+                .iter()
+                .map(|item| item.as_str().map(str::to_owned).ok_or_else(wrong))
+                .collect::<Result<_, _>>()
+                .map(Some),
+            _ => Err(wrong()),
+        }
+    }
+
+    /// Refuses fields outside `known`, naming them, so a misspelt field is not silently ignored.
+    /// (Flagr's own routes ignore unknown fields; this is for Bunting's extensions.)
+    pub(crate) fn only(&self, known: &[&str]) -> Result<(), ApiError> {
+        let unknown: Vec<&str> = self
+            .fields
+            .keys()
+            .map(String::as_str)
+            .filter(|field| !known.contains(field))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        Err(ApiError::BadRequest(format!(
+            "unknown fields: {}; this object takes {}",
+            unknown.join(", "),
+            known.join(", ")
+        )))
+    }
+
+    /// Whether the field is present with an explicit `null`.
+    pub(crate) fn is_null(&self, name: &str) -> bool {
+        self.fields.get(name).is_some_and(Value::is_null)
     }
 
     /// The objects of an array field, each readable like the body.
@@ -331,10 +372,7 @@ impl Object {
 fn wrong_type(name: &str, expected: &str, value: &Value) -> ApiError {
     ApiError::validation(
         code::INVALID_TYPE,
-        format!(
-            "{name} in body must be of type {expected}: \"{}\"",
-            type_name(value)
-        ),
+        format!("{name} in body must be of type {expected}: \"{}\"", type_name(value)),
     )
 }
 
@@ -350,9 +388,7 @@ fn check_min_length(name: &str, text: &str, min_length: usize) -> Result<(), Api
 
 /// An integer field within `min..=max`; `name` is as it should appear in the message.
 pub(crate) fn integer_in(name: &str, value: &Value, min: i64, max: i64) -> Result<i64, ApiError> {
-    let number = value
-        .as_i64()
-        .ok_or_else(|| wrong_type(name, "integer", value))?;
+    let number = value.as_i64().ok_or_else(|| wrong_type(name, "integer", value))?;
     if number < min {
         return Err(ApiError::validation(
             code::MIN,

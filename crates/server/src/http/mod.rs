@@ -13,6 +13,7 @@ mod input;
 mod segments;
 mod tags;
 mod variants;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -22,12 +23,14 @@ use axum::response::{IntoResponse, Response};
 
 use crate::config::IdentityConfig;
 use crate::service::flags::FlagService;
+use crate::service::webhooks::WebhookService;
 use error::ApiError;
 
 /// What handlers share.
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub(crate) flags: FlagService,
+    pub(crate) webhooks: WebhookService,
     pub(crate) identity: IdentityConfig,
 }
 
@@ -41,7 +44,8 @@ pub(crate) fn router(state: AppState, web_prefix: &str, max_body_bytes: usize) -
         .merge(segments::router())
         .merge(constraints::router())
         .merge(distributions::router())
-        .merge(health::router());
+        .merge(health::router())
+        .merge(webhooks::router());
     let app = Router::new()
         .nest("/api/v1", api)
         .fallback(route_not_found)
@@ -80,10 +84,7 @@ async fn explain_method_not_allowed(request: Request, next: Next) -> Response {
     let allowed = allowed_methods(response.headers());
     let error = ApiError::Framework {
         status: StatusCode::METHOD_NOT_ALLOWED,
-        message: format!(
-            "method {method} is not allowed, but [{}] are",
-            allowed.join(",")
-        ),
+        message: format!("method {method} is not allowed, but [{}] are", allowed.join(",")),
     };
     let mut explained = error.into_response();
     if let Some(allow) = response.headers().get(header::ALLOW) {

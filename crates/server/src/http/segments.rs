@@ -14,14 +14,8 @@ use super::{AppState, empty_ok};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/flags/{flagID}/segments",
-            get(find_segments).post(create_segment),
-        )
-        .route(
-            "/flags/{flagID}/segments/reorder",
-            put(put_segments_reorder),
-        )
+        .route("/flags/{flagID}/segments", get(find_segments).post(create_segment))
+        .route("/flags/{flagID}/segments/reorder", put(put_segments_reorder))
         .route(
             "/flags/{flagID}/segments/{segmentID}",
             put(put_segment).delete(delete_segment),
@@ -42,20 +36,12 @@ fn changed_segment(outcome: Outcome, id: Option<Id>) -> Result<Json<Segment>, Ap
 
 /// The body of both create and update: `{description, rolloutPercent}`, both required.
 fn segment_fields(body: &Object) -> Result<(String, i64), ApiError> {
-    Ok((
-        body.string("description", 1)?,
-        body.integer("rolloutPercent", 0, 100)?,
-    ))
+    Ok((body.string("description", 1)?, body.integer("rolloutPercent", 0, 100)?))
 }
 
-async fn find_segments(
-    State(state): State<AppState>,
-    ids: PathIds,
-) -> Result<Json<Vec<Segment>>, ApiError> {
+async fn find_segments(State(state): State<AppState>, ids: PathIds) -> Result<Json<Vec<Segment>>, ApiError> {
     let flag = state.flags.any_flag(ids.get("flagID")).await?;
-    Ok(Json(
-        flag.map(|stored| stored.flag.segments).unwrap_or_default(),
-    ))
+    Ok(Json(flag.map(|stored| stored.flag.segments).unwrap_or_default()))
 }
 
 async fn create_segment(
@@ -69,11 +55,8 @@ async fn create_segment(
         description,
         rollout_percent,
     };
-    let outcome = state
-        .flags
-        .mutate(&actor, Some(ids.get("flagID")), command)
-        .await?;
-    let id = outcome.component.id;
+    let outcome = state.flags.mutate(&actor, Some(ids.get("flagID")), command).await?;
+    let id = outcome.component_id();
     changed_segment(outcome, id)
 }
 
@@ -90,10 +73,7 @@ async fn put_segment(
         description,
         rollout_percent,
     };
-    let outcome = state
-        .flags
-        .mutate(&actor, Some(ids.get("flagID")), command)
-        .await?;
+    let outcome = state.flags.mutate(&actor, Some(ids.get("flagID")), command).await?;
     changed_segment(outcome, Some(id))
 }
 
@@ -112,11 +92,7 @@ async fn put_segments_reorder(
         .collect::<Result<Vec<_>, _>>()?;
     state
         .flags
-        .mutate(
-            &actor,
-            Some(ids.get("flagID")),
-            Command::ReorderSegments(order),
-        )
+        .mutate(&actor, Some(ids.get("flagID")), Command::ReorderSegments(order))
         .await?;
     Ok(empty_ok())
 }

@@ -20,14 +20,9 @@ pub(super) fn router() -> Router<AppState> {
         .route("/tags", get(find_all_tags))
 }
 
-async fn find_tags(
-    State(state): State<AppState>,
-    ids: PathIds,
-) -> Result<Json<Vec<Tag>>, ApiError> {
+async fn find_tags(State(state): State<AppState>, ids: PathIds) -> Result<Json<Vec<Tag>>, ApiError> {
     let flag = state.flags.any_flag(ids.get("flagID")).await?;
-    Ok(Json(
-        flag.map(|stored| stored.flag.tags).unwrap_or_default(),
-    ))
+    Ok(Json(flag.map(|stored| stored.flag.tags).unwrap_or_default()))
 }
 
 async fn create_tag(
@@ -37,40 +32,21 @@ async fn create_tag(
     body: JsonBody,
 ) -> Result<Json<Tag>, ApiError> {
     let value = body.required()?.string("value", 1)?;
-    let outcome = state
-        .flags
-        .attach_tag(&actor, ids.get("flagID"), &value)
-        .await?;
-    let tag = outcome
-        .after
-        .flag
-        .tags
-        .into_iter()
-        .find(|tag| tag.value == value);
+    let outcome = state.flags.attach_tag(&actor, ids.get("flagID"), &value).await?;
+    let tag = outcome.after.flag.tags.into_iter().find(|tag| tag.value == value);
     tag.map(Json)
         .ok_or_else(|| ApiError::Internal(format!("tag {value} missing after attach")))
 }
 
-async fn delete_tag(
-    State(state): State<AppState>,
-    ids: PathIds,
-    Actor(actor): Actor,
-) -> Result<StatusCode, ApiError> {
+async fn delete_tag(State(state): State<AppState>, ids: PathIds, Actor(actor): Actor) -> Result<StatusCode, ApiError> {
     state
         .flags
-        .mutate(
-            &actor,
-            Some(ids.get("flagID")),
-            Command::DetachTag(ids.get("tagID")),
-        )
+        .mutate(&actor, Some(ids.get("flagID")), Command::DetachTag(ids.get("tagID")))
         .await?;
     Ok(empty_ok())
 }
 
-async fn find_all_tags(
-    State(state): State<AppState>,
-    query: QueryParams,
-) -> Result<Json<Vec<Tag>>, ApiError> {
+async fn find_all_tags(State(state): State<AppState>, query: QueryParams) -> Result<Json<Vec<Tag>>, ApiError> {
     let tags = state
         .flags
         .store()

@@ -14,10 +14,7 @@ use super::{AppState, empty_ok};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/flags/{flagID}/variants",
-            get(find_variants).post(create_variant),
-        )
+        .route("/flags/{flagID}/variants", get(find_variants).post(create_variant))
         .route(
             "/flags/{flagID}/variants/{variantID}",
             put(put_variant).delete(delete_variant),
@@ -36,14 +33,9 @@ fn changed_variant(outcome: Outcome, id: Option<Id>) -> Result<Json<Variant>, Ap
         .ok_or_else(|| ApiError::Internal("variant missing after change".into()))
 }
 
-async fn find_variants(
-    State(state): State<AppState>,
-    ids: PathIds,
-) -> Result<Json<Vec<Variant>>, ApiError> {
+async fn find_variants(State(state): State<AppState>, ids: PathIds) -> Result<Json<Vec<Variant>>, ApiError> {
     let flag = state.flags.any_flag(ids.get("flagID")).await?;
-    Ok(Json(
-        flag.map(|stored| stored.flag.variants).unwrap_or_default(),
-    ))
+    Ok(Json(flag.map(|stored| stored.flag.variants).unwrap_or_default()))
 }
 
 async fn create_variant(
@@ -57,11 +49,8 @@ async fn create_variant(
         key: body.string("key", 1)?,
         attachment: body.optional_object("attachment")?,
     };
-    let outcome = state
-        .flags
-        .mutate(&actor, Some(ids.get("flagID")), command)
-        .await?;
-    let id = outcome.component.id;
+    let outcome = state.flags.mutate(&actor, Some(ids.get("flagID")), command).await?;
+    let id = outcome.component_id();
     changed_variant(outcome, id)
 }
 
@@ -78,10 +67,7 @@ async fn put_variant(
         key: body.string("key", 1)?,
         attachment: body.optional_object("attachment")?,
     };
-    let outcome = state
-        .flags
-        .mutate(&actor, Some(ids.get("flagID")), command)
-        .await?;
+    let outcome = state.flags.mutate(&actor, Some(ids.get("flagID")), command).await?;
     changed_variant(outcome, Some(id))
 }
 

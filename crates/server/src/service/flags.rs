@@ -1,40 +1,37 @@
 //! Changing and reading flags.
 //!
 //! Every change goes through [`FlagService::mutate`] or [`FlagService::attach_tag`], which stamp
-//! who and when, and hand the command to the store's single transaction.
+//! who and when, hand the command to the store's single transaction, and after a commit wake the
+//! webhook dispatcher.
 
 use std::sync::Arc;
 
 use bunting_core::flag::{Id, StoredFlag};
-use bunting_core::mutation::{Command, Origin, Outcome};
-use bunting_core::validation::{RANDOM_KEY_ALPHABET, RANDOM_KEY_SUFFIX_LENGTH};
+use bunting_core::mutation::{Command, Outcome};
 use bunting_store::{DEFAULT_ENVIRONMENT, Store, StoreError};
-use rand::Rng;
 
+use super::origin;
 use crate::clock::Clock;
+use crate::delivery::DispatcherHandle;
 
 #[derive(Clone)]
 pub(crate) struct FlagService {
     store: Store,
     clock: Arc<dyn Clock>,
+    dispatcher: DispatcherHandle,
 }
 
 impl FlagService {
-    pub(crate) fn new(store: Store, clock: Arc<dyn Clock>) -> FlagService {
-        FlagService { store, clock }
+    pub(crate) fn new(store: Store, clock: Arc<dyn Clock>, dispatcher: DispatcherHandle) -> FlagService {
+        FlagService {
+            store,
+            clock,
+            dispatcher,
+        }
     }
 
     pub(crate) fn store(&self) -> &Store {
         &self.store
-    }
-
-    fn origin(&self, actor: &str) -> Origin {
-        Origin {
-            actor: actor.to_owned(),
-            at: self.clock.now(),
-            event_id: uuid::Uuid::new_v4().to_string(),
-            random_key: random_key(),
-        }
     }
 
     pub(crate) async fn mutate(
@@ -43,20 +40,28 @@ impl FlagService {
         flag_id: Option<Id>,
         command: Command,
     ) -> Result<Outcome, StoreError> {
-        self.store
-            .mutate(DEFAULT_ENVIRONMENT, flag_id, command, &self.origin(actor))
-            .await
+        let outcome = self
+            .store
+            .mutate(DEFAULT_ENVIRONMENT, flag_id, command, &origin(&*self.clock, actor))
+            .await?;
+        self.committed(&outcome);
+        Ok(outcome)
     }
 
-    pub(crate) async fn attach_tag(
-        &self,
-        actor: &str,
-        flag_id: Id,
-        value: &str,
-    ) -> Result<Outcome, StoreError> {
-        self.store
-            .attach_tag(DEFAULT_ENVIRONMENT, flag_id, value, &self.origin(actor))
-            .await
+    pub(crate) async fn attach_tag(&self, actor: &str, flag_id: Id, value: &str) -> Result<Outcome, StoreError> {
+        let outcome = self
+            .store
+            .attach_tag(DEFAULT_ENVIRONMENT, flag_id, value, &origin(&*self.clock, actor))
+            .await?;
+        self.committed(&outcome);
+        Ok(outcome)
+    }
+
+    /// What follows a committed change.
+    fn committed(&self, outcome: &Outcome) {
+        if outcome.changed() {
+            self.dispatcher.wake();
+        }
     }
 
     /// A flag that is not soft-deleted.
@@ -71,24 +76,5 @@ impl FlagService {
     /// A flag whether deleted or not, for the child listings that Flagr answers either way.
     pub(crate) async fn any_flag(&self, id: Id) -> Result<Option<StoredFlag>, StoreError> {
         self.store.flag(DEFAULT_ENVIRONMENT, id).await
-    }
-}
-
-/// Flagr's generated key: `k` and 16 characters that cannot be misread.
-fn random_key() -> String {
-    let mut rng = rand::rng();
-    let suffix: String = (0..RANDOM_KEY_SUFFIX_LENGTH)
-        .map(|_| char::from(RANDOM_KEY_ALPHABET[rng.random_range(0..RANDOM_KEY_ALPHABET.len())]))
-        .collect();
-    format!("k{suffix}")
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn random_keys_have_flagr_shape() {
-        let key = super::random_key();
-        assert!(bunting_core::validation::is_random_key(&key), "{key}");
-        assert_ne!(key, super::random_key());
     }
 }

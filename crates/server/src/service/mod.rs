@@ -1,4 +1,40 @@
 //! Use cases: each takes what the HTTP layer parsed, calls the store once and does what must
-//! follow a committed change. Must not build HTTP responses.
+//! follow a committed change (wake the dispatcher). Must not build HTTP responses.
 
 pub(crate) mod flags;
+pub(crate) mod webhooks;
+
+use bunting_core::mutation::Origin;
+use bunting_core::validation::{RANDOM_KEY_ALPHABET, RANDOM_KEY_SUFFIX_LENGTH};
+use rand::Rng;
+
+use crate::clock::Clock;
+
+/// Who is making a change and when, with the ids a change needs.
+pub(crate) fn origin(clock: &dyn Clock, actor: &str) -> Origin {
+    Origin {
+        actor: actor.to_owned(),
+        at: clock.now(),
+        event_id: uuid::Uuid::new_v4().to_string(),
+        random_key: random_key(),
+    }
+}
+
+/// Flagr's generated key: `k` and 16 characters that cannot be misread.
+fn random_key() -> String {
+    let mut rng = rand::rng();
+    let suffix: String = (0..RANDOM_KEY_SUFFIX_LENGTH)
+        .map(|_| char::from(RANDOM_KEY_ALPHABET[rng.random_range(0..RANDOM_KEY_ALPHABET.len())]))
+        .collect();
+    format!("k{suffix}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn random_keys_have_flagr_shape() {
+        let key = super::random_key();
+        assert!(bunting_core::validation::is_random_key(&key), "{key}");
+        assert_ne!(key, super::random_key());
+    }
+}

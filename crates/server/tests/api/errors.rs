@@ -28,11 +28,7 @@ async fn malformed_json_is_a_400_that_says_why() {
         app.raw(Method::POST, "/flags", "null").await.error(422),
         "body in body is required"
     );
-    assert_eq!(
-        app.get("/flags").await.ok(),
-        json!([]),
-        "nothing was created"
-    );
+    assert_eq!(app.get("/flags").await.ok(), json!([]), "nothing was created");
 }
 
 #[tokio::test]
@@ -61,10 +57,7 @@ async fn path_ids_must_be_positive_integers() {
     let app = spawn_app().await;
     let reply = app.get("/flags/abc").await;
     assert_eq!(reply.status, 422);
-    assert_eq!(
-        reply.body["message"],
-        "flagID in path must be of type int64: \"abc\""
-    );
+    assert_eq!(reply.body["message"], "flagID in path must be of type int64: \"abc\"");
     assert_eq!(
         app.get("/flags/0").await.error(422),
         "flagID in path should be greater than or equal to 1"
@@ -81,16 +74,10 @@ async fn unknown_routes_and_methods_answer_like_flagrs_router() {
     let app = spawn_app().await;
     let reply = app.get("/nothing/here").await;
     assert_eq!(reply.status, 404);
-    assert_eq!(
-        reply.body["message"],
-        "path /api/v1/nothing/here was not found"
-    );
+    assert_eq!(reply.body["message"], "path /api/v1/nothing/here was not found");
     let reply = app.request(Method::PATCH, "/flags", Some(json!({}))).await;
     assert_eq!(reply.status, 405);
-    assert_eq!(
-        reply.body["message"],
-        "method PATCH is not allowed, but [GET,POST] are"
-    );
+    assert_eq!(reply.body["message"], "method PATCH is not allowed, but [GET,POST] are");
     let allow = reply.headers.get("allow").unwrap().to_str().unwrap();
     assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
 }
@@ -99,10 +86,7 @@ async fn unknown_routes_and_methods_answer_like_flagrs_router() {
 async fn static_routes_win_over_ids() {
     let app = spawn_app().await;
     assert_eq!(app.get("/flags/entity_types").await.ok(), json!([]));
-    assert_eq!(
-        app.get("/flags/snapshots/max_id").await.ok(),
-        json!({"maxID": 0})
-    );
+    assert_eq!(app.get("/flags/snapshots/max_id").await.ok(), json!({"maxID": 0}));
 }
 
 #[tokio::test]

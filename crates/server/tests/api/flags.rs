@@ -22,11 +22,7 @@ async fn create_returns_a_disabled_fully_loaded_flag() {
     assert_eq!(flag["tags"], json!([]));
     assert!(flag.get("entityType").is_none() && flag.get("notes").is_none());
     let updated_at = flag["updatedAt"].as_str().unwrap();
-    assert_eq!(
-        updated_at.len(),
-        "2026-11-22T10:00:00.123Z".len(),
-        "{updated_at}"
-    );
+    assert_eq!(updated_at.len(), "2026-11-22T10:00:00.123Z".len(), "{updated_at}");
     let fetched = app.get(&format!("/flags/{}", flag["id"])).await.ok();
     assert_eq!(fetched, flag);
 }
@@ -34,10 +30,7 @@ async fn create_returns_a_disabled_fully_loaded_flag() {
 #[tokio::test]
 async fn empty_key_gets_a_random_flagr_key() {
     let app = spawn_app().await;
-    let flag = app
-        .post("/flags", json!({"description": "no key"}))
-        .await
-        .ok();
+    let flag = app.post("/flags", json!({"description": "no key"})).await.ok();
     let key = flag["key"].as_str().unwrap();
     assert_eq!(key.len(), 17);
     assert!(key.starts_with('k'));
@@ -75,7 +68,12 @@ async fn keys_are_validated_and_unique_even_after_delete() {
         .post("/flags", json!({"description": "d", "key": "has space"}))
         .await
         .error(400);
-    assert!(message.starts_with("cannot create flag. cannot create flag due to invalid key. reason: key:has space should have the format"), "{message}");
+    assert!(
+        message.starts_with(
+            "cannot create flag. cannot create flag due to invalid key. reason: key:has space should have the format"
+        ),
+        "{message}"
+    );
     let long = "k".repeat(64);
     let message = app
         .post("/flags", json!({"description": "d", "key": long}))
@@ -117,10 +115,7 @@ async fn put_updates_present_fields_and_ignores_enabled() {
     assert_eq!(flag["key"], "put_me");
     assert_eq!(app.get("/flags/entity_types").await.ok(), json!(["user"]));
 
-    let renamed = app
-        .put(&format!("/flags/{id}"), json!({"key": ""}))
-        .await
-        .ok();
+    let renamed = app.put(&format!("/flags/{id}"), json!({"key": ""})).await.ok();
     assert!(bunting_core::validation::is_random_key(
         renamed["key"].as_str().unwrap()
     ));
@@ -147,14 +142,9 @@ async fn put_updates_present_fields_and_ignores_enabled() {
         .put(&format!("/flags/{id}"), json!({"description": ""}))
         .await
         .error(422);
+    assert_eq!(message, "description in body should be at least 1 chars long");
     assert_eq!(
-        message,
-        "description in body should be at least 1 chars long"
-    );
-    assert_eq!(
-        app.put("/flags/999", json!({"description": "x"}))
-            .await
-            .error(404),
+        app.put("/flags/999", json!({"description": "x"})).await.error(404),
         "unable to find flag 999 in the database"
     );
 }
@@ -163,10 +153,7 @@ async fn put_updates_present_fields_and_ignores_enabled() {
 async fn enabled_switch_returns_flag_without_children() {
     let app = spawn_app().await;
     let id = app
-        .post(
-            "/flags",
-            json!({"description": "d", "template": "simple_boolean_flag"}),
-        )
+        .post("/flags", json!({"description": "d", "template": "simple_boolean_flag"}))
         .await
         .ok()["id"]
         .as_i64()
@@ -180,18 +167,12 @@ async fn enabled_switch_returns_flag_without_children() {
         .ok();
     assert_eq!(flag["enabled"], true);
     assert_eq!(
-        (
-            flag["segments"].clone(),
-            flag["variants"].clone(),
-            flag["tags"].clone()
-        ),
+        (flag["segments"].clone(), flag["variants"].clone(), flag["tags"].clone()),
         (json!([]), json!([]), json!([]))
     );
     assert_eq!(app.get(&format!("/flags/{id}")).await.ok()["enabled"], true);
     assert_eq!(
-        app.put(&format!("/flags/{id}/enabled"), json!({}))
-            .await
-            .error(422),
+        app.put(&format!("/flags/{id}/enabled"), json!({})).await.error(422),
         "enabled in body is required"
     );
     assert_eq!(
@@ -238,20 +219,14 @@ async fn delete_hides_the_flag_and_restore_brings_it_back() {
     let deleted = app.get("/flags?deleted=true").await.ok();
     assert_eq!(deleted.as_array().unwrap().len(), 1);
 
-    let restored = app
-        .put(&format!("/flags/{id}/restore"), json!(null))
-        .await
-        .ok();
+    let restored = app.put(&format!("/flags/{id}/restore"), json!(null)).await.ok();
     assert_eq!(restored["key"], "gone");
     assert_eq!(restored["tags"][0]["value"], "keep");
     assert_eq!(restored["segments"], json!([]));
     assert_eq!(restored["variants"], json!([]));
     let full = app.get(&format!("/flags/{id}")).await.ok();
     assert_eq!(full["segments"].as_array().unwrap().len(), 1);
-    assert_eq!(
-        app.put("/flags/4242/restore", json!(null)).await.status,
-        404
-    );
+    assert_eq!(app.put("/flags/4242/restore", json!(null)).await.status, 404);
 }
 
 #[tokio::test]
@@ -273,9 +248,7 @@ async fn duplicate_copies_everything_under_new_ids() {
         .await
         .ok();
     assert_ne!(clone["id"], source["id"]);
-    assert!(bunting_core::validation::is_random_key(
-        clone["key"].as_str().unwrap()
-    ));
+    assert!(bunting_core::validation::is_random_key(clone["key"].as_str().unwrap()));
     assert_eq!(clone["description"], "source flag (cloned)");
     assert_eq!(clone["tags"], source["tags"]);
     assert_eq!(clone["segments"][0]["constraints"][0]["value"], "\"CA\"");
@@ -307,31 +280,26 @@ async fn duplicate_copies_everything_under_new_ids() {
         400
     );
     assert_eq!(
-        app.post(
-            &format!("/flags/{id}/duplicate"),
-            json!({"key": " spaces invalid "})
-        )
-        .await
-        .status,
-        400
-    );
-    assert_eq!(
-        app.post("/flags/999/duplicate", json!({})).await.status,
-        404
-    );
-    app.delete(&format!("/flags/{id}")).await.ok();
-    assert_eq!(
-        app.post(&format!("/flags/{id}/duplicate"), json!({}))
+        app.post(&format!("/flags/{id}/duplicate"), json!({"key": " spaces invalid "}))
             .await
             .status,
-        404
+        400
     );
+    assert_eq!(app.post("/flags/999/duplicate", json!({})).await.status, 404);
+    app.delete(&format!("/flags/{id}")).await.ok();
+    assert_eq!(app.post(&format!("/flags/{id}/duplicate"), json!({})).await.status, 404);
 }
 
 #[tokio::test]
 async fn list_filters_like_flagr() {
     let app = spawn_app().await;
-    let a = app.post("/flags", json!({"description": "Checkout Redesign", "key": "a", "template": "simple_boolean_flag"})).await.ok();
+    let a = app
+        .post(
+            "/flags",
+            json!({"description": "Checkout Redesign", "key": "a", "template": "simple_boolean_flag"}),
+        )
+        .await
+        .ok();
     let b = app
         .post("/flags", json!({"description": "search", "key": "b"}))
         .await
@@ -340,21 +308,15 @@ async fn list_filters_like_flagr() {
         .post("/flags", json!({"description": "checkout v2", "key": "c"}))
         .await
         .ok();
-    app.put(
-        &format!("/flags/{}/enabled", b["id"]),
-        json!({"enabled": true}),
-    )
-    .await
-    .ok();
+    app.put(&format!("/flags/{}/enabled", b["id"]), json!({"enabled": true}))
+        .await
+        .ok();
     app.post(&format!("/flags/{}/tags", a["id"]), json!({"value": "web"}))
         .await
         .ok();
-    app.post(
-        &format!("/flags/{}/tags", c["id"]),
-        json!({"value": "mobile"}),
-    )
-    .await
-    .ok();
+    app.post(&format!("/flags/{}/tags", c["id"]), json!({"value": "mobile"}))
+        .await
+        .ok();
     let keys = |flags: serde_json::Value| -> Vec<String> {
         flags
             .as_array()
@@ -367,15 +329,9 @@ async fn list_filters_like_flagr() {
     assert_eq!(keys(app.get("/flags?enabled=true").await.ok()), ["b"]);
     assert_eq!(keys(app.get("/flags?enabled=false").await.ok()), ["a", "c"]);
     assert_eq!(keys(app.get("/flags?description=search").await.ok()), ["b"]);
-    assert_eq!(
-        keys(app.get("/flags?description_like=CHECKOUT").await.ok()),
-        ["a", "c"]
-    );
+    assert_eq!(keys(app.get("/flags?description_like=CHECKOUT").await.ok()), ["a", "c"]);
     assert_eq!(keys(app.get("/flags?key=c").await.ok()), ["c"]);
-    assert_eq!(
-        keys(app.get("/flags?tags=web,mobile").await.ok()),
-        ["a", "c"]
-    );
+    assert_eq!(keys(app.get("/flags?tags=web,mobile").await.ok()), ["a", "c"]);
     assert_eq!(keys(app.get("/flags?limit=1&offset=1").await.ok()), ["b"]);
     let plain = app.get("/flags?key=a").await.ok();
     assert_eq!(plain[0]["segments"], json!([]));

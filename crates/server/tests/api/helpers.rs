@@ -1,7 +1,8 @@
 //! `spawn_app`: the real application on port 0 with its own database, and a small client.
 
-use std::sync::Once;
+use std::sync::{Arc, Once};
 
+use bunting::clock::{Clock, ManualClock, SystemClock};
 use bunting::{Application, Config};
 use bunting_store::DatabaseUrl;
 use reqwest::{Method, StatusCode};
@@ -11,9 +12,15 @@ use sqlx::Executor;
 pub(crate) struct TestApp {
     pub(crate) base: String,
     pub(crate) client: reqwest::Client,
-    /// Keeps the SQLite file's directory alive for the test.
+    /// The database the app runs on, dropped with it; `None` for a server started elsewhere.
+    _database: Option<TestDatabase>,
+}
+
+/// A fresh database for one test: a SQLite file in a temporary directory, or a PostgreSQL
+/// database created for the test when `TEST_POSTGRES_URL` is set (dropped at the end).
+pub(crate) struct TestDatabase {
+    pub(crate) url: DatabaseUrl,
     _dir: Option<tempfile::TempDir>,
-    /// A PostgreSQL database made for this test, dropped with it.
     postgres: Option<(String, String)>,
 }
 
@@ -27,23 +34,13 @@ pub(crate) struct Reply {
 impl Reply {
     #[track_caller]
     pub(crate) fn ok(self) -> Value {
-        assert_eq!(
-            self.status,
-            StatusCode::OK,
-            "unexpected status; body: {}",
-            self.body
-        );
+        assert_eq!(self.status, StatusCode::OK, "unexpected status; body: {}", self.body);
         self.body
     }
 
     #[track_caller]
     pub(crate) fn expect(self, status: u16) -> Value {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "unexpected status; body: {}",
-            self.body
-        );
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
         self.body
     }
 
@@ -67,9 +64,7 @@ pub(crate) fn backend_name() -> &'static str {
 }
 
 fn postgres_admin_url() -> Option<String> {
-    std::env::var("TEST_POSTGRES_URL")
-        .ok()
-        .filter(|url| !url.is_empty())
+    std::env::var("TEST_POSTGRES_URL").ok().filter(|url| !url.is_empty())
 }
 
 pub(crate) async fn spawn_app() -> TestApp {
@@ -78,27 +73,19 @@ pub(crate) async fn spawn_app() -> TestApp {
 
 /// Starts the server after `adjust` has changed its configuration.
 pub(crate) async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-    static ANNOUNCE: Once = Once::new();
-    ANNOUNCE.call_once(|| eprintln!("API tests run against {}", backend_name()));
-    let (database, dir, postgres) = match postgres_admin_url() {
-        Some(admin) => {
-            let name = format!("bunting_test_{}", uuid_like());
-            let url = create_postgres_database(&admin, &name).await;
-            (DatabaseUrl::Postgres(url), None, Some((admin, name)))
-        }
-        None => {
-            let dir = tempfile::tempdir().unwrap();
-            let path = dir
-                .path()
-                .join("bunting.sqlite")
-                .to_string_lossy()
-                .into_owned();
-            (DatabaseUrl::Sqlite(path), Some(dir), None)
-        }
-    };
-    let mut config = Config::for_database(database);
+    start(Arc::new(SystemClock), adjust).await
+}
+
+/// Starts the server on a clock the test moves.
+pub(crate) async fn spawn_app_with_clock(clock: Arc<ManualClock>, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    start(clock, adjust).await
+}
+
+async fn start(clock: Arc<dyn Clock>, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let database = test_database().await;
+    let mut config = Config::for_database(database.url.clone());
     adjust(&mut config);
-    let app = Application::build(config)
+    let app = Application::build_with_clock(config, clock)
         .await
         .expect("the application starts");
     let base = format!("http://{}", app.local_addr());
@@ -106,17 +93,38 @@ pub(crate) async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp 
     TestApp {
         base,
         client: reqwest::Client::new(),
-        _dir: dir,
-        postgres,
+        _database: Some(database),
+    }
+}
+
+pub(crate) async fn test_database() -> TestDatabase {
+    static ANNOUNCE: Once = Once::new();
+    ANNOUNCE.call_once(|| eprintln!("API tests run against {}", backend_name()));
+    match postgres_admin_url() {
+        Some(admin) => {
+            let name = format!("bunting_test_{}", uuid_like());
+            let url = create_postgres_database(&admin, &name).await;
+            TestDatabase {
+                url: DatabaseUrl::Postgres(url),
+                _dir: None,
+                postgres: Some((admin, name)),
+            }
+        }
+        None => {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("bunting.sqlite").to_string_lossy().into_owned();
+            TestDatabase {
+                url: DatabaseUrl::Sqlite(path),
+                _dir: Some(dir),
+                postgres: None,
+            }
+        }
     }
 }
 
 fn uuid_like() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
     format!("{}_{}", std::process::id(), nanos)
 }
 
@@ -129,13 +137,11 @@ async fn create_postgres_database(admin: &str, name: &str) -> String {
         .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .await
         .expect("creating the test database");
-    let (base, _) = admin
-        .rsplit_once('/')
-        .expect("TEST_POSTGRES_URL ends in /database");
+    let (base, _) = admin.rsplit_once('/').expect("TEST_POSTGRES_URL ends in /database");
     format!("{base}/{name}")
 }
 
-impl Drop for TestApp {
+impl Drop for TestDatabase {
     fn drop(&mut self) {
         let Some((admin, name)) = self.postgres.take() else {
             return;
@@ -147,9 +153,7 @@ impl Drop for TestApp {
                 .build()
                 .unwrap();
             runtime.block_on(async {
-                if let Ok(mut connection) =
-                    <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await
-                {
+                if let Ok(mut connection) = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await {
                     let _ = connection
                         .execute(sqlx::AssertSqlSafe(format!(
                             "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
@@ -163,10 +167,17 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
+    /// A client for a server started elsewhere (the real binary, say).
+    pub(crate) fn at(base: &str) -> TestApp {
+        TestApp {
+            base: base.to_owned(),
+            client: reqwest::Client::new(),
+            _database: None,
+        }
+    }
+
     pub(crate) async fn request(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
-        let mut request = self
-            .client
-            .request(method, format!("{}/api/v1{path}", self.base));
+        let mut request = self.client.request(method, format!("{}/api/v1{path}", self.base));
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -183,11 +194,7 @@ impl TestApp {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
-        Reply {
-            status,
-            body,
-            headers,
-        }
+        Reply { status, body, headers }
     }
 
     pub(crate) async fn get(&self, path: &str) -> Reply {
@@ -271,5 +278,26 @@ impl TestApp {
         .await
         .ok();
         (flag, segment, control, treatment)
+    }
+
+    /// Creates a webhook from `body`; returns its id.
+    pub(crate) async fn create_webhook(&self, body: Value) -> i64 {
+        self.post("/webhooks", body).await.ok()["id"].as_i64().unwrap()
+    }
+
+    /// Polls the delivery log until a delivery of `webhook` satisfies `done`; returns its detail.
+    pub(crate) async fn delivery_where(&self, webhook: i64, done: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..400 {
+            let deliveries = self.get(&format!("/webhooks/{webhook}/deliveries")).await.ok();
+            for delivery in deliveries.as_array().unwrap() {
+                let id = delivery["id"].as_str().unwrap();
+                let detail = self.get(&format!("/webhooks/{webhook}/deliveries/{id}")).await.ok();
+                if done(&detail) {
+                    return detail;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("no delivery of webhook {webhook} reached the expected state");
     }
 }

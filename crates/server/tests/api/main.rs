@@ -1,13 +1,23 @@
 //! Integration tests through the real HTTP API: a real server on port 0 with a fresh database
-//! per test (SQLite by default; PostgreSQL when `TEST_POSTGRES_URL` is set).
+//! per test (SQLite by default; PostgreSQL when `TEST_POSTGRES_URL` is set), and a real HTTP
+//! receiver on port 0 as the webhook target.
+
+// A test that cannot go on should stop loudly: helpers unwrap as the tests themselves do.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod helpers;
+mod receiver;
 
 mod change_log;
 mod constraints;
+mod crash;
 mod errors;
 mod flags;
+mod receivers;
 mod segments;
 mod snapshots;
 mod tags;
 mod variants_and_distributions;
+mod webhook_delivery;
+mod webhook_events;
+mod webhooks;

@@ -37,27 +37,15 @@ async fn segments_are_created_at_rank_999_updated_and_deleted() {
         .await
         .ok();
     assert_eq!(
-        (
-            updated["description"].clone(),
-            updated["rolloutPercent"].clone()
-        ),
+        (updated["description"].clone(), updated["rolloutPercent"].clone()),
         (json!("gamma"), json!(100))
     );
-    assert_eq!(
-        app.get(&format!("/flags/{flag}/segments")).await.ok()[0],
-        updated
-    );
+    assert_eq!(app.get(&format!("/flags/{flag}/segments")).await.ok()[0], updated);
 
     let reply = app.delete(&format!("/flags/{flag}/segments/{id}")).await;
     assert_eq!((reply.status.as_u16(), reply.body), (200, Value::Null));
-    assert_eq!(
-        app.get(&format!("/flags/{flag}/segments")).await.ok(),
-        json!([])
-    );
-    assert_eq!(
-        app.get(&format!("/flags/{flag}")).await.ok()["segments"],
-        json!([])
-    );
+    assert_eq!(app.get(&format!("/flags/{flag}/segments")).await.ok(), json!([]));
+    assert_eq!(app.get(&format!("/flags/{flag}")).await.ok()["segments"], json!([]));
 }
 
 #[tokio::test]
@@ -78,9 +66,7 @@ async fn segment_input_is_validated() {
         "rolloutPercent in body should be greater than or equal to 0"
     );
     assert_eq!(
-        app.post(&path, json!({"description": "d"}))
-            .await
-            .error(422),
+        app.post(&path, json!({"description": "d"})).await.error(422),
         "rolloutPercent in body is required"
     );
     assert_eq!(
@@ -102,12 +88,9 @@ async fn segment_input_is_validated() {
         "rolloutPercent in body must be of type integer: \"number\""
     );
     assert_eq!(
-        app.post(
-            "/flags/999/segments",
-            json!({"description": "d", "rolloutPercent": 5})
-        )
-        .await
-        .status,
+        app.post("/flags/999/segments", json!({"description": "d", "rolloutPercent": 5}))
+            .await
+            .status,
         404
     );
     assert_eq!(
@@ -139,10 +122,7 @@ async fn reorder_ranks_listed_segments_from_zero() {
         created.push(segment["id"].as_i64().unwrap());
     }
     let (a, b, c) = (created[0], created[1], created[2]);
-    assert_eq!(
-        ids(&app.get(&format!("/flags/{flag}/segments")).await.ok()),
-        [a, b, c]
-    );
+    assert_eq!(ids(&app.get(&format!("/flags/{flag}/segments")).await.ok()), [a, b, c]);
 
     let reply = app
         .put(
@@ -162,12 +142,7 @@ async fn reorder_ranks_listed_segments_from_zero() {
     assert_eq!(ranks, [0, 1, 999]);
 
     let path = format!("/flags/{flag}/segments/reorder");
-    assert_eq!(
-        app.put(&path, json!({"segmentIDs": [a, 4242]}))
-            .await
-            .status,
-        404
-    );
+    assert_eq!(app.put(&path, json!({"segmentIDs": [a, 4242]})).await.status, 404);
     assert_eq!(
         app.put(&path, json!({"segmentIDs": []})).await.error(422),
         "segmentIDs in body should have at least 1 items"
@@ -202,9 +177,7 @@ async fn segments_of_another_flag_are_not_reachable() {
         404
     );
     assert_eq!(
-        app.delete(&format!("/flags/{other}/segments/{segment}"))
-            .await
-            .status,
+        app.delete(&format!("/flags/{other}/segments/{segment}")).await.status,
         404
     );
     assert_eq!(

@@ -15,9 +15,7 @@ async fn every_change_adds_one_snapshot_of_the_whole_flag() {
         .await
         .ok();
     app.delete(&format!("/flags/{id}")).await.ok();
-    app.put(&format!("/flags/{id}/restore"), json!(null))
-        .await
-        .ok();
+    app.put(&format!("/flags/{id}/restore"), json!(null)).await.ok();
     assert_eq!(app.max_id().await, 5);
 
     let snapshots = app.get(&format!("/flags/{id}/snapshots")).await.ok();
@@ -54,9 +52,7 @@ async fn every_change_adds_one_snapshot_of_the_whole_flag() {
         .collect();
     assert_eq!(ids, [2, 3]);
     assert_eq!(
-        app.get(&format!("/flags/{id}/snapshots?sort=sideways"))
-            .await
-            .status,
+        app.get(&format!("/flags/{id}/snapshots?sort=sideways")).await.status,
         422
     );
     assert_eq!(app.get("/flags/999/snapshots").await.ok(), json!([]));
@@ -66,10 +62,7 @@ async fn every_change_adds_one_snapshot_of_the_whole_flag() {
 async fn duplicate_snapshots_the_clone_only() {
     let app = spawn_app().await;
     let source = app.create_flag("original").await["id"].as_i64().unwrap();
-    let clone = app
-        .post(&format!("/flags/{source}/duplicate"), json!({}))
-        .await
-        .ok()["id"]
+    let clone = app.post(&format!("/flags/{source}/duplicate"), json!({})).await.ok()["id"]
         .as_i64()
         .unwrap();
     assert_eq!(
@@ -83,10 +76,7 @@ async fn duplicate_snapshots_the_clone_only() {
     );
     let clone_snapshots = app.get(&format!("/flags/{clone}/snapshots")).await.ok();
     assert_eq!(clone_snapshots.as_array().unwrap().len(), 1);
-    assert_eq!(
-        clone_snapshots[0]["flag"]["description"],
-        "original flag (cloned)"
-    );
+    assert_eq!(clone_snapshots[0]["flag"]["description"], "original flag (cloned)");
     assert_eq!(app.max_id().await, 2);
 }
 
@@ -104,9 +94,6 @@ async fn the_actor_comes_from_the_configured_user_header() {
     let flag = app.send(request).await.ok();
     assert_eq!(flag["createdBy"], "alice@example.com");
     assert_eq!(flag["updatedBy"], "alice@example.com");
-    let snapshots = app
-        .get(&format!("/flags/{}/snapshots", flag["id"]))
-        .await
-        .ok();
+    let snapshots = app.get(&format!("/flags/{}/snapshots", flag["id"])).await.ok();
     assert_eq!(snapshots[0]["updatedBy"], "alice@example.com");
 }

@@ -21,37 +21,21 @@ async fn tags_are_attached_listed_and_detached() {
         .post(&format!("/flags/{a}/tags"), json!({"value": "mobile"}))
         .await
         .ok();
-    assert_eq!(
-        app.get(&format!("/flags/{a}/tags")).await.ok(),
-        json!([web, mobile])
-    );
-    assert_eq!(
-        app.get(&format!("/flags/{a}")).await.ok()["tags"],
-        json!([web, mobile])
-    );
+    assert_eq!(app.get(&format!("/flags/{a}/tags")).await.ok(), json!([web, mobile]));
+    assert_eq!(app.get(&format!("/flags/{a}")).await.ok()["tags"], json!([web, mobile]));
     assert_eq!(app.get("/tags").await.ok(), json!([web, mobile]));
     assert_eq!(app.get("/tags?value_like=MOB").await.ok(), json!([mobile]));
-    assert_eq!(
-        app.get("/tags?limit=1&offset=1").await.ok(),
-        json!([mobile])
-    );
+    assert_eq!(app.get("/tags?limit=1&offset=1").await.ok(), json!([mobile]));
 
     let reply = app.delete(&format!("/flags/{a}/tags/{}", web["id"])).await;
     assert_eq!((reply.status.as_u16(), reply.body), (200, Value::Null));
-    assert_eq!(
-        app.get(&format!("/flags/{a}/tags")).await.ok(),
-        json!([mobile])
-    );
+    assert_eq!(app.get(&format!("/flags/{a}/tags")).await.ok(), json!([mobile]));
     assert_eq!(
         app.get(&format!("/flags/{b}/tags")).await.ok(),
         json!([web]),
         "other flags keep the tag"
     );
-    assert_eq!(
-        app.get("/tags").await.ok(),
-        json!([web, mobile]),
-        "the tag row stays"
-    );
+    assert_eq!(app.get("/tags").await.ok(), json!([web, mobile]), "the tag row stays");
 }
 
 #[tokio::test]
@@ -75,12 +59,7 @@ async fn tag_input_is_validated() {
         app.post(&path, json!({"value": ""})).await.error(422),
         "value in body should be at least 1 chars long"
     );
-    assert_eq!(
-        app.post("/flags/999/tags", json!({"value": "x"}))
-            .await
-            .status,
-        404
-    );
+    assert_eq!(app.post("/flags/999/tags", json!({"value": "x"})).await.status, 404);
     assert_eq!(app.delete(&format!("{path}/4242")).await.status, 404);
     assert_eq!(app.get("/flags/999/tags").await.ok(), json!([]));
     assert_eq!(

@@ -17,18 +17,12 @@ async fn variants_are_created_renamed_and_deleted() {
         )
         .await
         .ok();
-    assert_eq!(
-        with_attachment["attachment"],
-        json!({"hex": "#00f", "n": [1, 2]})
-    );
+    assert_eq!(with_attachment["attachment"], json!({"hex": "#00f", "n": [1, 2]}));
     let listed = app.get(&path).await.ok();
     assert_eq!(listed, json!([plain, with_attachment]));
 
     let blue = with_attachment["id"].as_i64().unwrap();
-    let renamed = app
-        .put(&format!("{path}/{blue}"), json!({"key": "navy"}))
-        .await
-        .ok();
+    let renamed = app.put(&format!("{path}/{blue}"), json!({"key": "navy"})).await.ok();
     assert_eq!(renamed["key"], "navy");
     assert_eq!(
         renamed["attachment"],
@@ -36,10 +30,7 @@ async fn variants_are_created_renamed_and_deleted() {
         "a missing attachment keeps the old one"
     );
     let reattached = app
-        .put(
-            &format!("{path}/{blue}"),
-            json!({"key": "navy", "attachment": {}}),
-        )
+        .put(&format!("{path}/{blue}"), json!({"key": "navy", "attachment": {}}))
         .await
         .ok();
     assert_eq!(reattached["attachment"], json!({}));
@@ -60,14 +51,9 @@ async fn variant_input_is_validated() {
             .error(400)
             .contains("should have the format")
     );
+    assert_eq!(app.post(&path, json!({})).await.error(422), "key in body is required");
     assert_eq!(
-        app.post(&path, json!({})).await.error(422),
-        "key in body is required"
-    );
-    assert_eq!(
-        app.post(&path, json!({"key": "k", "attachment": [1]}))
-            .await
-            .error(422),
+        app.post(&path, json!({"key": "k", "attachment": [1]})).await.error(422),
         "attachment in body must be of type object: \"array\""
     );
     assert_eq!(
@@ -76,16 +62,9 @@ async fn variant_input_is_validated() {
             .error(422),
         "attachment in body must be of type object: \"string\""
     );
+    assert_eq!(app.post("/flags/999/variants", json!({"key": "k"})).await.status, 404);
     assert_eq!(
-        app.post("/flags/999/variants", json!({"key": "k"}))
-            .await
-            .status,
-        404
-    );
-    assert_eq!(
-        app.put(&format!("{path}/4242"), json!({"key": "k"}))
-            .await
-            .error(404),
+        app.put(&format!("{path}/4242"), json!({"key": "k"})).await.error(404),
         format!("unable to find variant 4242 in flag {flag}")
     );
     assert_eq!(app.delete(&format!("{path}/4242")).await.status, 404);
@@ -116,18 +95,9 @@ async fn distributions_replace_the_segment_split() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| {
-            (
-                d["variantID"].as_i64().unwrap(),
-                d["percent"].as_i64().unwrap(),
-            )
-        })
+        .map(|d| (d["variantID"].as_i64().unwrap(), d["percent"].as_i64().unwrap()))
         .collect();
-    assert_eq!(
-        by_variant,
-        [(control, 60), (treatment, 40)],
-        "ordered by variant id"
-    );
+    assert_eq!(by_variant, [(control, 60), (treatment, 40)], "ordered by variant id");
     assert_ne!(
         replaced[0]["id"], first[0]["id"],
         "Flagr replaces the rows, so ids change"
@@ -183,12 +153,9 @@ async fn distributions_must_sum_to_100_and_name_the_flags_variants() {
         "distributions.0.percent in body should be less than or equal to 100"
     );
     assert_eq!(
-        app.put(
-            &path,
-            put(json!([{"variantID": control, "variantKey": "control"}]))
-        )
-        .await
-        .error(422),
+        app.put(&path, put(json!([{"variantID": control, "variantKey": "control"}])))
+            .await
+            .error(422),
         "distributions.0.percent in body is required"
     );
     assert_eq!(
@@ -227,10 +194,7 @@ async fn variant_delete_is_blocked_by_a_non_zero_distribution_and_rename_syncs_k
         message.starts_with(&format!("error deleting variant {control}. distribution")),
         "{message}"
     );
-    assert!(
-        message.ends_with("still has non-zero distribution 50"),
-        "{message}"
-    );
+    assert!(message.ends_with("still has non-zero distribution 50"), "{message}");
 
     app.put(
         &format!("/flags/{flag}/variants/{treatment}"),
@@ -253,9 +217,7 @@ async fn variant_delete_is_blocked_by_a_non_zero_distribution_and_rename_syncs_k
     )
     .await
     .ok();
-    app.delete(&format!("/flags/{flag}/variants/{treatment}"))
-        .await
-        .ok();
+    app.delete(&format!("/flags/{flag}/variants/{treatment}")).await.ok();
     let distributions = app
         .get(&format!("/flags/{flag}/segments/{segment}/distributions"))
         .await

@@ -1,0 +1,618 @@
+//! A webhook's configuration and every change to it, as pure functions like flag mutations:
+//! a command applied to the current webhook gives the next one and the change event types, or
+//! a validation error that says what to fix.
+//!
+//! The public view ([`Webhook::public_json`]) never carries a secret; it is what the API returns
+//! and what the change log records, so secrets never reach the audit trail or webhook payloads.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::filter::EventFilter;
+use crate::change::{ComponentType, Event, EventType, rfc3339};
+use crate::flag::Id;
+
+/// The per-attempt timeout when none is given (the seed's 10 s).
+pub const DEFAULT_TIMEOUT_SECONDS: u32 = 10;
+/// Limits on the per-attempt timeout: long timeouts tie up delivery slots.
+pub const TIMEOUT_SECONDS_RANGE: std::ops::RangeInclusive<u32> = 1..=30;
+const MAX_URL_LENGTH: usize = 2048;
+const MAX_DESCRIPTION_LENGTH: usize = 1000;
+
+/// The body a webhook receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayloadFormat {
+    /// Bunting's event payload: one delivery per event, signed.
+    Bunting,
+    /// Flagr's legacy notification (`FLAGR_NOTIFICATION_WEBHOOK_*`): one per change, unsigned.
+    FlagrNotification,
+    /// The same with the flag before and after (`FLAGR_NOTIFICATION_DETAILED_DIFF_ENABLED`).
+    FlagrNotificationDetailed,
+}
+
+impl PayloadFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            PayloadFormat::Bunting => "bunting",
+            PayloadFormat::FlagrNotification => "flagr_notification",
+            PayloadFormat::FlagrNotificationDetailed => "flagr_notification_detailed",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<PayloadFormat> {
+        [
+            PayloadFormat::Bunting,
+            PayloadFormat::FlagrNotification,
+            PayloadFormat::FlagrNotificationDetailed,
+        ]
+        .into_iter()
+        .find(|format| format.name() == name)
+    }
+}
+
+/// A secret that was replaced by a rotation and still signs deliveries until `expires_at`, so
+/// receivers can switch to the new one without losing a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousSecret {
+    pub secret: String,
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub id: Id,
+    pub url: String,
+    pub description: String,
+    /// The subscription patterns, normalised by [`EventFilter::parse`].
+    pub events: Vec<String>,
+    pub enabled: bool,
+    pub timeout_seconds: u32,
+    pub secret: Option<String>,
+    pub previous_secret: Option<PreviousSecret>,
+    /// Why Bunting disabled the webhook itself (a `410 Gone`); cleared when it is re-enabled.
+    pub disabled_reason: Option<String>,
+    pub format: PayloadFormat,
+    /// Extra request headers (the legacy notifier's `FLAGR_NOTIFICATION_WEBHOOK_HEADERS`).
+    pub headers: Vec<(String, String)>,
+    /// Set for the webhook that `FLAGR_NOTIFICATION_WEBHOOK_*` configures: the API may not change it.
+    pub managed_by_config: bool,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// What `POST /webhooks` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewWebhook {
+    pub url: String,
+    pub events: Vec<String>,
+    pub description: String,
+    pub secret: Option<String>,
+    pub enabled: bool,
+    pub timeout_seconds: u32,
+}
+
+/// What `PUT /webhooks/{id}` asks for; `None` keeps a field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebhookPatch {
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    pub description: Option<String>,
+    /// `Some(None)` removes the secret; deliveries are then unsigned.
+    pub secret: Option<Option<String>>,
+    pub enabled: Option<bool>,
+    pub timeout_seconds: Option<u32>,
+}
+
+/// The settings of the webhook `FLAGR_NOTIFICATION_WEBHOOK_*` configures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfiguredWebhook {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub timeout_seconds: u32,
+    pub enabled: bool,
+    /// Send the flag before and after with each notification.
+    pub detailed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookCommand {
+    Create(NewWebhook),
+    Update(WebhookPatch),
+    Delete,
+    /// Replace the secret; the old one keeps signing until `overlap_until`.
+    RotateSecret {
+        secret: String,
+        overlap_until: OffsetDateTime,
+    },
+    /// Bunting stops calling a receiver that answered `410 Gone`.
+    Disable {
+        reason: String,
+    },
+    /// Create or bring in line the configuration-managed webhook.
+    Configure(ConfiguredWebhook),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+}
+
+/// The result of a command: the webhook before and after (`None` before a create, after a
+/// delete the webhook as it was), and what happened; empty when nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookOutcome {
+    pub before: Option<Webhook>,
+    pub after: Webhook,
+    pub events: Vec<Event>,
+}
+
+impl WebhookOutcome {
+    pub fn changed(&self) -> bool {
+        !self.events.is_empty()
+    }
+
+    pub fn deleted(&self) -> bool {
+        self.events.iter().any(|event| event.kind == EventType::WebhookDeleted)
+    }
+}
+
+pub fn webhook_not_found(id: Id) -> WebhookError {
+    WebhookError::NotFound(format!("unable to find webhook {id}"))
+}
+
+/// Applies `command` to `current` (`None` for a create, or a `Configure` with no webhook yet).
+/// `next_id` is called only when a webhook is created.
+pub fn apply(
+    current: Option<&Webhook>,
+    command: WebhookCommand,
+    next_id: impl FnOnce() -> Id,
+    at: OffsetDateTime,
+) -> Result<WebhookOutcome, WebhookError> {
+    if let Some(webhook) = current
+        && webhook.managed_by_config
+        && !matches!(command, WebhookCommand::Configure(_) | WebhookCommand::Disable { .. })
+    {
+        return Err(WebhookError::Invalid(format!(
+            "webhook {} is configured by FLAGR_NOTIFICATION_WEBHOOK_*; change those settings instead",
+            webhook.id
+        )));
+    }
+    let (mut after, event_types) = match (current, command) {
+        (None, WebhookCommand::Create(new)) => (create(new, next_id(), at)?, vec![EventType::WebhookCreated]),
+        (None, WebhookCommand::Configure(configured)) => {
+            let mut webhook = blank(next_id(), at);
+            configure(&mut webhook, configured)?;
+            (webhook, vec![EventType::WebhookCreated])
+        }
+        (None, _) => return Err(WebhookError::NotFound("unable to find the webhook".into())),
+        (Some(webhook), command) => {
+            let mut next = webhook.clone();
+            let event = change_existing(&mut next, command)?;
+            let changed = event == EventType::WebhookDeleted || next != *webhook;
+            (next, if changed { vec![event] } else { Vec::new() })
+        }
+    };
+    if !event_types.is_empty() {
+        after.updated_at = at;
+    }
+    let events = event_types
+        .into_iter()
+        .map(|kind| Event::new(kind, ComponentType::Webhook, Some(after.id), None))
+        .collect();
+    Ok(WebhookOutcome {
+        before: current.cloned(),
+        after,
+        events,
+    })
+}
+
+/// Applies a command to an existing webhook in place and names the change; the caller decides
+/// whether anything changed by comparing before and after.
+fn change_existing(webhook: &mut Webhook, command: WebhookCommand) -> Result<EventType, WebhookError> {
+    match command {
+        WebhookCommand::Create(_) => Err(WebhookError::Invalid(
+            "a webhook cannot be created over an existing one".into(),
+        )),
+        WebhookCommand::Update(patch) => {
+            update(webhook, patch)?;
+            Ok(EventType::WebhookUpdated)
+        }
+        WebhookCommand::Delete => Ok(EventType::WebhookDeleted),
+        WebhookCommand::RotateSecret { secret, overlap_until } => {
+            let old = webhook.secret.replace(check_secret(secret)?);
+            webhook.previous_secret = old.map(|secret| PreviousSecret {
+                secret,
+                expires_at: overlap_until,
+            });
+            Ok(EventType::WebhookUpdated)
+        }
+        WebhookCommand::Disable { reason } => {
+            webhook.enabled = false;
+            webhook.disabled_reason = Some(reason);
+            Ok(EventType::WebhookUpdated)
+        }
+        WebhookCommand::Configure(configured) => {
+            configure(webhook, configured)?;
+            Ok(EventType::WebhookUpdated)
+        }
+    }
+}
+
+fn blank(id: Id, at: OffsetDateTime) -> Webhook {
+    Webhook {
+        id,
+        url: String::new(),
+        description: String::new(),
+        events: Vec::new(),
+        enabled: true,
+        timeout_seconds: DEFAULT_TIMEOUT_SECONDS,
+        secret: None,
+        previous_secret: None,
+        disabled_reason: None,
+        format: PayloadFormat::Bunting,
+        headers: Vec::new(),
+        managed_by_config: false,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+fn create(new: NewWebhook, id: Id, at: OffsetDateTime) -> Result<Webhook, WebhookError> {
+    let mut webhook = blank(id, at);
+    update(
+        &mut webhook,
+        WebhookPatch {
+            url: Some(new.url),
+            events: Some(new.events),
+            description: Some(new.description),
+            secret: Some(new.secret),
+            enabled: Some(new.enabled),
+            timeout_seconds: Some(new.timeout_seconds),
+        },
+    )?;
+    Ok(webhook)
+}
+
+fn update(webhook: &mut Webhook, patch: WebhookPatch) -> Result<(), WebhookError> {
+    if let Some(url) = patch.url {
+        webhook.url = check_url(url)?;
+    }
+    if let Some(events) = patch.events {
+        let filter = EventFilter::parse(&events).map_err(|error| WebhookError::Invalid(error.to_string()))?;
+        webhook.events = filter.patterns().to_vec();
+    }
+    if let Some(description) = patch.description {
+        if description.chars().count() > MAX_DESCRIPTION_LENGTH {
+            return Err(WebhookError::Invalid(format!(
+                "description is {} characters long; keep it to {MAX_DESCRIPTION_LENGTH}",
+                description.chars().count()
+            )));
+        }
+        webhook.description = description;
+    }
+    if let Some(secret) = patch.secret {
+        webhook.secret = secret.map(check_secret).transpose()?;
+        // A secret set by hand replaces the old one at once; only rotation keeps an overlap.
+        webhook.previous_secret = None;
+    }
+    if let Some(enabled) = patch.enabled {
+        if enabled {
+            webhook.disabled_reason = None;
+        }
+        webhook.enabled = enabled;
+    }
+    if let Some(timeout) = patch.timeout_seconds {
+        webhook.timeout_seconds = check_timeout(timeout)?;
+    }
+    Ok(())
+}
+
+fn configure(webhook: &mut Webhook, configured: ConfiguredWebhook) -> Result<(), WebhookError> {
+    webhook.url = check_url(configured.url)?;
+    webhook.events = vec!["*".to_owned()];
+    webhook.description = "Flagr notification webhook (FLAGR_NOTIFICATION_WEBHOOK_*)".to_owned();
+    webhook.enabled = configured.enabled;
+    webhook.timeout_seconds = check_timeout(configured.timeout_seconds)?;
+    webhook.secret = None;
+    webhook.previous_secret = None;
+    webhook.format = if configured.detailed {
+        PayloadFormat::FlagrNotificationDetailed
+    } else {
+        PayloadFormat::FlagrNotification
+    };
+    webhook.headers = configured.headers;
+    webhook.managed_by_config = true;
+    Ok(())
+}
+
+fn check_url(url: String) -> Result<String, WebhookError> {
+    let url = url.trim().to_owned();
+    let invalid = |why: &str| WebhookError::Invalid(format!("url {url:?} {why}"));
+    if url.len() > MAX_URL_LENGTH {
+        return Err(invalid(&format!("is longer than {MAX_URL_LENGTH} characters")));
+    }
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| invalid("must start with http:// or https://"))?;
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return Err(invalid("must start with http:// or https://"));
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    if host.is_empty() || host.starts_with(':') {
+        return Err(invalid("has no host"));
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid("contains spaces or control characters"));
+    }
+    Ok(url)
+}
+
+fn check_timeout(seconds: u32) -> Result<u32, WebhookError> {
+    if TIMEOUT_SECONDS_RANGE.contains(&seconds) {
+        return Ok(seconds);
+    }
+    Err(WebhookError::Invalid(format!(
+        "timeoutSeconds must be between {} and {}, not {seconds}",
+        TIMEOUT_SECONDS_RANGE.start(),
+        TIMEOUT_SECONDS_RANGE.end()
+    )))
+}
+
+fn check_secret(secret: String) -> Result<String, WebhookError> {
+    if secret.is_empty() {
+        return Err(WebhookError::Invalid(
+            "secret must not be empty; send null to remove it".into(),
+        ));
+    }
+    if secret.len() > 256 {
+        return Err(WebhookError::Invalid("secret is longer than 256 bytes".into()));
+    }
+    Ok(secret)
+}
+
+/// The webhook as the API shows it and the change log records it: no secret, only whether one
+/// is set and until when a rotated-out one still signs.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PublicWebhook<'a> {
+    id: Id,
+    url: &'a str,
+    description: &'a str,
+    events: &'a [String],
+    enabled: bool,
+    timeout_seconds: u32,
+    has_secret: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous_secret_expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disabled_reason: Option<&'a str>,
+    format: PayloadFormat,
+    managed_by: &'static str,
+    created_at: String,
+    updated_at: String,
+}
+
+impl Webhook {
+    /// The secrets that sign a delivery at `now`: the current one first, then a rotated-out one
+    /// whose overlap has not ended.
+    pub fn signing_secrets(&self, now: OffsetDateTime) -> Option<(&str, Vec<&str>)> {
+        let current = self.secret.as_deref()?;
+        let previous = self
+            .previous_secret
+            .iter()
+            .filter(|previous| previous.expires_at > now)
+            .map(|previous| previous.secret.as_str())
+            .collect();
+        Some((current, previous))
+    }
+
+    pub fn public_json(&self) -> serde_json::Value {
+        // Serializing a struct of strings, numbers and a unit enum cannot fail.
+        serde_json::to_value(PublicWebhook {
+            id: self.id,
+            url: &self.url,
+            description: &self.description,
+            events: &self.events,
+            enabled: self.enabled,
+            timeout_seconds: self.timeout_seconds,
+            has_secret: self.secret.is_some(),
+            previous_secret_expires_at: self
+                .previous_secret
+                .as_ref()
+                .map(|previous| rfc3339(previous.expires_at)),
+            disabled_reason: self.disabled_reason.as_deref(),
+            format: self.format,
+            managed_by: if self.managed_by_config { "config" } else { "api" },
+            created_at: rfc3339(self.created_at),
+            updated_at: rfc3339(self.updated_at),
+        })
+        .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const AT: OffsetDateTime = datetime!(2026-12-01 10:00 UTC);
+
+    fn new_webhook() -> NewWebhook {
+        NewWebhook {
+            url: "https://hooks.example.com/flags".into(),
+            events: vec!["flag.*".into()],
+            description: "ops".into(),
+            secret: Some("whsec_abc".into()),
+            enabled: true,
+            timeout_seconds: DEFAULT_TIMEOUT_SECONDS,
+        }
+    }
+
+    fn created() -> Webhook {
+        apply(None, WebhookCommand::Create(new_webhook()), || 7, AT)
+            .unwrap()
+            .after
+    }
+
+    #[test]
+    fn create_validates_and_records_created() {
+        let outcome = apply(None, WebhookCommand::Create(new_webhook()), || 7, AT).unwrap();
+        assert_eq!(
+            outcome.events,
+            vec![Event::new(
+                EventType::WebhookCreated,
+                ComponentType::Webhook,
+                Some(7),
+                None
+            )]
+        );
+        assert_eq!(outcome.after.id, 7);
+        assert_eq!(outcome.after.events, vec!["flag.*"]);
+        for (url, why) in [
+            ("ftp://x", "http"),
+            ("hooks.example.com", "http"),
+            ("https://", "no host"),
+            ("https://:80/x", "no host"),
+            ("https://a b", "spaces"),
+        ] {
+            let mut new = new_webhook();
+            new.url = url.into();
+            let error = apply(None, WebhookCommand::Create(new), || 1, AT)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(why), "{url}: {error}");
+        }
+        let mut new = new_webhook();
+        new.timeout_seconds = 31;
+        assert!(
+            apply(None, WebhookCommand::Create(new), || 1, AT)
+                .unwrap_err()
+                .to_string()
+                .contains("timeoutSeconds")
+        );
+        let mut new = new_webhook();
+        new.events = vec!["flag.exploded".into()];
+        assert!(
+            apply(None, WebhookCommand::Create(new), || 1, AT)
+                .unwrap_err()
+                .to_string()
+                .contains("flag.exploded")
+        );
+    }
+
+    #[test]
+    fn an_update_that_changes_nothing_is_a_no_op() {
+        let webhook = created();
+        let same = WebhookPatch {
+            description: Some("ops".into()),
+            ..WebhookPatch::default()
+        };
+        assert!(
+            !apply(Some(&webhook), WebhookCommand::Update(same), || 0, AT)
+                .unwrap()
+                .changed()
+        );
+        let other = WebhookPatch {
+            enabled: Some(false),
+            ..WebhookPatch::default()
+        };
+        let outcome = apply(Some(&webhook), WebhookCommand::Update(other), || 0, AT).unwrap();
+        assert_eq!(outcome.events[0].kind, EventType::WebhookUpdated);
+        assert!(!outcome.after.enabled);
+    }
+
+    #[test]
+    fn rotation_keeps_the_old_secret_signing_until_the_overlap_ends() {
+        let webhook = created();
+        let until = datetime!(2026-12-02 10:00 UTC);
+        let rotated = apply(
+            Some(&webhook),
+            WebhookCommand::RotateSecret {
+                secret: "whsec_new".into(),
+                overlap_until: until,
+            },
+            || 0,
+            AT,
+        )
+        .unwrap()
+        .after;
+        assert_eq!(rotated.signing_secrets(AT), Some(("whsec_new", vec!["whsec_abc"])));
+        assert_eq!(rotated.signing_secrets(until), Some(("whsec_new", vec![])));
+        let cleared = WebhookPatch {
+            secret: Some(None),
+            ..WebhookPatch::default()
+        };
+        let unsigned = apply(Some(&rotated), WebhookCommand::Update(cleared), || 0, AT)
+            .unwrap()
+            .after;
+        assert_eq!(unsigned.signing_secrets(AT), None);
+    }
+
+    #[test]
+    fn the_public_view_never_carries_a_secret() {
+        let webhook = created();
+        let json = webhook.public_json();
+        assert_eq!(json["hasSecret"], true);
+        assert!(!json.to_string().contains("whsec_abc"), "{json}");
+        assert_eq!(json["managedBy"], "api");
+        assert_eq!(json["timeoutSeconds"], 10);
+    }
+
+    #[test]
+    fn disabling_for_gone_records_why_and_enabling_clears_it() {
+        let webhook = created();
+        let disabled = apply(
+            Some(&webhook),
+            WebhookCommand::Disable {
+                reason: "410 Gone".into(),
+            },
+            || 0,
+            AT,
+        )
+        .unwrap()
+        .after;
+        assert_eq!(
+            (disabled.enabled, disabled.disabled_reason.as_deref()),
+            (false, Some("410 Gone"))
+        );
+        let enable = WebhookPatch {
+            enabled: Some(true),
+            ..WebhookPatch::default()
+        };
+        let enabled = apply(Some(&disabled), WebhookCommand::Update(enable), || 0, AT)
+            .unwrap()
+            .after;
+        assert_eq!((enabled.enabled, enabled.disabled_reason), (true, None));
+    }
+
+    #[test]
+    fn the_configured_webhook_is_not_changed_through_the_api() {
+        let configured = ConfiguredWebhook {
+            url: "http://notify.internal/hook".into(),
+            headers: vec![("X-Team".into(), "flags".into())],
+            timeout_seconds: 10,
+            enabled: true,
+            detailed: false,
+        };
+        let webhook = apply(None, WebhookCommand::Configure(configured.clone()), || 3, AT)
+            .unwrap()
+            .after;
+        assert_eq!(webhook.format, PayloadFormat::FlagrNotification);
+        let patch = WebhookPatch {
+            enabled: Some(false),
+            ..WebhookPatch::default()
+        };
+        assert!(apply(Some(&webhook), WebhookCommand::Update(patch), || 0, AT).is_err());
+        assert!(apply(Some(&webhook), WebhookCommand::Delete, || 0, AT).is_err());
+        assert!(
+            !apply(Some(&webhook), WebhookCommand::Configure(configured), || 0, AT)
+                .unwrap()
+                .changed()
+        );
+    }
+}

@@ -1,0 +1,232 @@
+//! Webhooks (a Bunting extension, under Flagr's conventions): the event catalogue, webhook
+//! management, secret rotation, test sends, and each webhook's delivery log with redelivery.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bunting_core::change::rfc3339;
+use bunting_core::webhook::catalogue::{CATALOGUE, EventInfo};
+use bunting_core::webhook::config::{DEFAULT_TIMEOUT_SECONDS, NewWebhook, WebhookPatch};
+use bunting_store::{Attempt, Delivery, DeliveryQuery, DeliveryStatus, WebhookSummary};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::error::{ApiError, code};
+use super::identity::Actor;
+use super::input::{JsonBody, Object, PathIds, QueryParams, one_of};
+use super::{AppState, empty_ok};
+
+const FIELDS: &[&str] = &["url", "events", "secret", "description", "enabled", "timeoutSeconds"];
+/// The delivery log's page size, default and largest.
+const DEFAULT_DELIVERIES: i64 = 50;
+const MAX_DELIVERIES: i64 = 500;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/webhook_events", get(list_webhook_events))
+        .route("/webhooks", get(list_webhooks).post(create_webhook))
+        .route(
+            "/webhooks/{webhookID}",
+            get(get_webhook).put(put_webhook).delete(delete_webhook),
+        )
+        .route("/webhooks/{webhookID}/secret/rotate", post(rotate_secret))
+        .route("/webhooks/{webhookID}/test", post(send_test))
+        .route("/webhooks/{webhookID}/deliveries", get(list_deliveries))
+        .route("/webhooks/{webhookID}/deliveries/{deliveryID}", get(get_delivery))
+        .route(
+            "/webhooks/{webhookID}/deliveries/{deliveryID}/redeliver",
+            post(redeliver),
+        )
+}
+
+async fn list_webhook_events() -> Json<&'static [EventInfo]> {
+    Json(CATALOGUE)
+}
+
+async fn list_webhooks(State(state): State<AppState>) -> Result<Json<Vec<Value>>, ApiError> {
+    Ok(Json(state.webhooks.list().await?.iter().map(summary_json).collect()))
+}
+
+async fn get_webhook(State(state): State<AppState>, ids: PathIds) -> Result<Json<Value>, ApiError> {
+    Ok(Json(summary_json(&state.webhooks.get(ids.get("webhookID")).await?)))
+}
+
+async fn create_webhook(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    body: JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let body = body.required()?;
+    body.only(FIELDS)?;
+    let new = NewWebhook {
+        url: body.string("url", 1)?,
+        events: body
+            .strings("events")?
+            .ok_or_else(|| ApiError::validation(code::REQUIRED, "events in body is required"))?,
+        description: body.optional_string("description")?.unwrap_or_default(),
+        secret: body.optional_string("secret")?,
+        enabled: body.optional_bool("enabled")?.unwrap_or(true),
+        timeout_seconds: timeout(&body)?.unwrap_or(DEFAULT_TIMEOUT_SECONDS),
+    };
+    let webhook = state.webhooks.create(&actor, new).await?;
+    Ok(Json(webhook.public_json()))
+}
+
+async fn put_webhook(
+    State(state): State<AppState>,
+    ids: PathIds,
+    Actor(actor): Actor,
+    body: JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let body = body.required()?;
+    body.only(FIELDS)?;
+    let patch = WebhookPatch {
+        url: body.optional_string("url")?,
+        events: body.strings("events")?,
+        description: body.optional_string("description")?,
+        // An explicit null (or "") removes the secret; an absent field keeps it.
+        secret: if body.is_null("secret") {
+            Some(None)
+        } else {
+            body.optional_string("secret")?
+                .map(|secret| Some(secret).filter(|secret| !secret.is_empty()))
+        },
+        enabled: body.optional_bool("enabled")?,
+        timeout_seconds: timeout(&body)?,
+    };
+    let webhook = state.webhooks.update(&actor, ids.get("webhookID"), patch).await?;
+    Ok(Json(webhook.public_json()))
+}
+
+async fn delete_webhook(
+    State(state): State<AppState>,
+    ids: PathIds,
+    Actor(actor): Actor,
+) -> Result<StatusCode, ApiError> {
+    state.webhooks.delete(&actor, ids.get("webhookID")).await?;
+    Ok(empty_ok())
+}
+
+async fn rotate_secret(
+    State(state): State<AppState>,
+    ids: PathIds,
+    Actor(actor): Actor,
+) -> Result<Json<Value>, ApiError> {
+    let (webhook, secret) = state.webhooks.rotate_secret(&actor, ids.get("webhookID")).await?;
+    let mut json = webhook.public_json();
+    json["secret"] = Value::from(secret);
+    Ok(Json(json))
+}
+
+async fn send_test(State(state): State<AppState>, ids: PathIds, Actor(actor): Actor) -> Result<Json<Value>, ApiError> {
+    let webhook_id = ids.get("webhookID");
+    let delivery_id = state.webhooks.send_test(&actor, webhook_id).await?;
+    let (delivery, _) = state.webhooks.delivery(webhook_id, &delivery_id).await?;
+    Ok(Json(delivery_json(&delivery)))
+}
+
+async fn list_deliveries(
+    State(state): State<AppState>,
+    ids: PathIds,
+    query: QueryParams,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let status = query
+        .string("status")
+        .map(|status| {
+            one_of("status", status, &["pending", "delivered", "failed"])?;
+            Ok::<_, ApiError>(DeliveryStatus::from_name(status))
+        })
+        .transpose()?
+        .flatten();
+    let limit = query.count("limit")?.unwrap_or(DEFAULT_DELIVERIES);
+    if limit > MAX_DELIVERIES {
+        return Err(ApiError::BadRequest(format!(
+            "limit {limit} is too large; ask for at most {MAX_DELIVERIES}"
+        )));
+    }
+    let filter = DeliveryQuery {
+        status,
+        event: query.string("event").map(str::to_owned),
+        flag_key: query.string("flagKey").map(str::to_owned),
+        limit,
+        offset: query.count("offset")?.unwrap_or(0),
+    };
+    let deliveries = state.webhooks.deliveries(ids.get("webhookID"), &filter).await?;
+    Ok(Json(deliveries.iter().map(delivery_json).collect()))
+}
+
+async fn get_delivery(State(state): State<AppState>, ids: PathIds) -> Result<Json<Value>, ApiError> {
+    let (delivery, attempts) = state
+        .webhooks
+        .delivery(ids.get("webhookID"), ids.text("deliveryID"))
+        .await?;
+    let mut json = delivery_json(&delivery);
+    json["body"] = Value::from(delivery.body.unwrap_or_default());
+    json["attempts"] = attempts.iter().map(attempt_json).collect();
+    Ok(Json(json))
+}
+
+async fn redeliver(State(state): State<AppState>, ids: PathIds) -> Result<Json<Value>, ApiError> {
+    let (webhook_id, delivery_id) = (ids.get("webhookID"), ids.text("deliveryID"));
+    state.webhooks.redeliver(webhook_id, delivery_id).await?;
+    let (delivery, _) = state.webhooks.delivery(webhook_id, delivery_id).await?;
+    Ok(Json(delivery_json(&delivery)))
+}
+
+fn timeout(body: &Object) -> Result<Option<u32>, ApiError> {
+    // The range rule (1–30) is the domain's; here only the type is checked.
+    let seconds = body.optional_integer("timeoutSeconds", 0, i64::from(u32::MAX))?;
+    Ok(seconds.map(|seconds| u32::try_from(seconds).unwrap_or(u32::MAX)))
+}
+
+/// A webhook with what its delivery log says, as lists and reads return it.
+fn summary_json(summary: &WebhookSummary) -> Value {
+    let mut json = summary.webhook.public_json();
+    json["pendingDeliveries"] = Value::from(summary.pending_deliveries);
+    json["failedDeliveries"] = Value::from(summary.failed_deliveries);
+    json["lastDelivery"] = match (&summary.last_delivery_status, summary.last_delivery_at) {
+        (Some(status), Some(at)) => json!({ "status": status, "createdAt": rfc3339(at) }),
+        _ => Value::Null,
+    };
+    json
+}
+
+fn time_json(at: Option<OffsetDateTime>) -> Value {
+    at.map_or(Value::Null, |at| Value::from(rfc3339(at)))
+}
+
+fn delivery_json(delivery: &Delivery) -> Value {
+    json!({
+        "id": delivery.id,
+        "webhookID": delivery.webhook_id,
+        "event": delivery.event,
+        "eventID": delivery.event_id,
+        "sequence": delivery.change_seq,
+        "flagID": delivery.flag_id,
+        "flagKey": delivery.flag_key,
+        "status": delivery.status.name(),
+        "attemptCount": delivery.attempts,
+        "nextAttemptAt": time_json(delivery.next_attempt_at),
+        "createdAt": rfc3339(delivery.created_at),
+        "finishedAt": time_json(delivery.finished_at),
+        "lastStatusCode": delivery.last_status_code,
+        "lastErrorClass": delivery.last_error_class.map(|class| class.name()),
+    })
+}
+
+fn attempt_json(attempt: &Attempt) -> Value {
+    let headers: Value = serde_json::from_str(&attempt.request_headers).unwrap_or(Value::Null);
+    json!({
+        "number": attempt.number,
+        "startedAt": rfc3339(attempt.started_at),
+        // Milliseconds with microsecond precision: readable, and exact enough for latency.
+        "durationMs": attempt.duration_micros as f64 / 1000.0,
+        "statusCode": attempt.status_code,
+        "errorClass": attempt.error_class.map(|class| class.name()),
+        "error": attempt.error,
+        "responseBody": attempt.response_body,
+        "requestHeaders": headers,
+        "nextAttemptAt": time_json(attempt.next_attempt_at),
+    })
+}

@@ -1,0 +1,144 @@
+//! Managing webhooks and reading their delivery logs: every change to a webhook is one store
+//! transaction recorded in the change log; test sends and redeliveries wake the dispatcher.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bunting_core::flag::Id;
+use bunting_core::webhook::config::{
+    ConfiguredWebhook, NewWebhook, Webhook, WebhookCommand, WebhookPatch, webhook_not_found,
+};
+use bunting_core::webhook::signature::generate_secret;
+use bunting_store::{Attempt, DEFAULT_ENVIRONMENT, Delivery, DeliveryQuery, Store, StoreError, WebhookSummary};
+
+use super::origin;
+use crate::clock::Clock;
+use crate::config::LegacyNotification;
+use crate::delivery::DispatcherHandle;
+
+#[derive(Clone)]
+pub(crate) struct WebhookService {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    dispatcher: DispatcherHandle,
+    /// How long a rotated-out secret keeps signing.
+    secret_overlap: Duration,
+}
+
+impl WebhookService {
+    pub(crate) fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        dispatcher: DispatcherHandle,
+        secret_overlap: Duration,
+    ) -> WebhookService {
+        WebhookService {
+            store,
+            clock,
+            dispatcher,
+            secret_overlap,
+        }
+    }
+
+    pub(crate) async fn list(&self) -> Result<Vec<WebhookSummary>, StoreError> {
+        self.store.webhooks(DEFAULT_ENVIRONMENT).await
+    }
+
+    pub(crate) async fn get(&self, id: Id) -> Result<WebhookSummary, StoreError> {
+        let found = self.list().await?.into_iter().find(|summary| summary.webhook.id == id);
+        found.ok_or_else(|| webhook_not_found(id).into())
+    }
+
+    pub(crate) async fn create(&self, actor: &str, new: NewWebhook) -> Result<Webhook, StoreError> {
+        self.change(actor, None, WebhookCommand::Create(new)).await
+    }
+
+    pub(crate) async fn update(&self, actor: &str, id: Id, patch: WebhookPatch) -> Result<Webhook, StoreError> {
+        self.change(actor, Some(id), WebhookCommand::Update(patch)).await
+    }
+
+    pub(crate) async fn delete(&self, actor: &str, id: Id) -> Result<(), StoreError> {
+        self.change(actor, Some(id), WebhookCommand::Delete).await.map(drop)
+    }
+
+    /// Gives the webhook a new random secret, returned here once and never again; the old one
+    /// keeps signing for the configured overlap.
+    pub(crate) async fn rotate_secret(&self, actor: &str, id: Id) -> Result<(Webhook, String), StoreError> {
+        let secret = generate_secret(&rand::random());
+        let overlap_until = self.clock.now() + self.secret_overlap;
+        let command = WebhookCommand::RotateSecret {
+            secret: secret.clone(),
+            overlap_until,
+        };
+        Ok((self.change(actor, Some(id), command).await?, secret))
+    }
+
+    /// Sends a `webhook.test` event to one webhook; returns the delivery's id.
+    pub(crate) async fn send_test(&self, actor: &str, id: Id) -> Result<String, StoreError> {
+        self.get(id).await?;
+        let delivery = self.store.enqueue_test_delivery(id, actor, self.clock.now()).await?;
+        self.dispatcher.wake();
+        Ok(delivery)
+    }
+
+    pub(crate) async fn deliveries(&self, id: Id, query: &DeliveryQuery) -> Result<Vec<Delivery>, StoreError> {
+        self.get(id).await?;
+        self.store.deliveries(id, query).await
+    }
+
+    pub(crate) async fn delivery(&self, id: Id, delivery_id: &str) -> Result<(Delivery, Vec<Attempt>), StoreError> {
+        self.get(id).await?;
+        let found = self.store.delivery(id, delivery_id).await?;
+        found.ok_or_else(|| bunting_store::RedeliverError::NotFound(delivery_id.to_owned()).into())
+    }
+
+    /// Attempts a delivery again now, under the same delivery id.
+    pub(crate) async fn redeliver(&self, id: Id, delivery_id: &str) -> Result<(), StoreError> {
+        self.get(id).await?;
+        self.store.redeliver(id, delivery_id, self.clock.now()).await?;
+        self.dispatcher.wake();
+        Ok(())
+    }
+
+    /// Brings the webhook `FLAGR_NOTIFICATION_WEBHOOK_*` configures in line with the settings:
+    /// created or updated when notifications are on, disabled (its log kept) when they are off.
+    pub(crate) async fn sync_configured(&self, legacy: Option<&LegacyNotification>) -> Result<(), StoreError> {
+        let existing = self.store.configured_webhook_id(DEFAULT_ENVIRONMENT).await?;
+        let configured = match (legacy, existing) {
+            (Some(legacy), _) => ConfiguredWebhook {
+                url: legacy.url.clone(),
+                headers: legacy.headers.clone(),
+                timeout_seconds: legacy.timeout_seconds,
+                enabled: true,
+                detailed: legacy.detailed,
+            },
+            (None, Some(id)) => {
+                let Some(current) = self.store.webhook(DEFAULT_ENVIRONMENT, id).await? else {
+                    return Ok(());
+                };
+                ConfiguredWebhook {
+                    url: current.url,
+                    headers: current.headers,
+                    timeout_seconds: current.timeout_seconds,
+                    enabled: false,
+                    detailed: false,
+                }
+            }
+            (None, None) => return Ok(()),
+        };
+        self.change("config", existing, WebhookCommand::Configure(configured))
+            .await
+            .map(drop)
+    }
+
+    async fn change(&self, actor: &str, id: Option<Id>, command: WebhookCommand) -> Result<Webhook, StoreError> {
+        let outcome = self
+            .store
+            .mutate_webhook(DEFAULT_ENVIRONMENT, id, command, &origin(&*self.clock, actor))
+            .await?;
+        if outcome.changed() {
+            self.dispatcher.wake();
+        }
+        Ok(outcome.after)
+    }
+}

@@ -1,0 +1,126 @@
+//! Durability across a crash: the real `bunting` binary is killed with SIGKILL while deliveries
+//! are in flight, restarted on the same database, and every delivery still arrives, repeats
+//! carrying the delivery id of the first try.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use bunting_store::DatabaseUrl;
+use serde_json::json;
+
+use crate::helpers::{TestApp, test_database};
+use crate::receiver::{Receiver, Reply};
+
+/// The binary, started on `database`, and the base URL it printed.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(database: &DatabaseUrl) -> Server {
+        let (driver, connection) = match database {
+            DatabaseUrl::Sqlite(path) => ("sqlite3", path.as_str()),
+            DatabaseUrl::Postgres(url) => ("postgres", url.as_str()),
+        };
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bunting"))
+            .env("FLAGR_DB_DBDRIVER", driver)
+            .env("FLAGR_DB_DBCONNECTIONSTR", connection)
+            .env("HOST", "127.0.0.1")
+            .env("PORT", "0")
+            .env("BUNTING_WEBHOOK_POLL_INTERVAL", "100ms")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let base = loop {
+            let line = lines.next().expect("the server prints its address").unwrap();
+            if let Some(at) = line.find("http://") {
+                break line[at..].trim_end_matches('/').to_owned();
+            }
+        };
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Server { child, base }
+    }
+
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_killed_server_delivers_everything_after_restart() {
+    let database = test_database().await;
+    let receiver = Receiver::start().await;
+    // The first deliveries hang, so the kill finds them in flight.
+    receiver.always(Reply::status(200).after(Duration::from_secs(30)));
+
+    let server = Server::start(&database.url);
+    let app = TestApp::at(&server.base);
+    app.post(
+        "/webhooks",
+        json!({"url": receiver.url, "events": ["flag.*"], "timeoutSeconds": 2}),
+    )
+    .await
+    .ok();
+    let mut flags = Vec::new();
+    for n in 0..10 {
+        flags.push(app.create_flag(&format!("crash-{n}")).await["id"].as_i64().unwrap());
+    }
+    let in_flight = receiver.wait_for(1).await;
+    server.kill();
+    let received_before_restart = receiver.received().len();
+
+    receiver.always(Reply::status(200));
+    let server = Server::start(&database.url);
+    let app = TestApp::at(&server.base);
+    // Every delivery completes after the restart; those the kill interrupted are repeated.
+    for _ in 0..300 {
+        let webhook = app.get("/webhooks").await.ok()[0].clone();
+        if webhook["pendingDeliveries"] == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let after_restart = &receiver.received()[received_before_restart..];
+    let all_ids: HashSet<String> = receiver
+        .received()
+        .iter()
+        .map(|request| request.header("x-flagr-delivery").to_owned())
+        .collect();
+    assert_eq!(
+        all_ids.len(),
+        flags.len(),
+        "one delivery id per change, however often it was sent"
+    );
+    for interrupted in &in_flight {
+        let id = interrupted.header("x-flagr-delivery");
+        assert!(
+            after_restart
+                .iter()
+                .any(|request| request.header("x-flagr-delivery") == id),
+            "{id} was sent again"
+        );
+    }
+    let deliveries = app.get("/webhooks/1/deliveries?limit=100").await.ok();
+    let deliveries = deliveries.as_array().unwrap();
+    assert_eq!(deliveries.len(), flags.len());
+    assert!(
+        deliveries.iter().all(|delivery| delivery["status"] == "delivered"),
+        "{deliveries:?}"
+    );
+    drop(server);
+}

@@ -1,0 +1,59 @@
+//! The id counters row: the last id handed out per table and the change-log sequence. Every
+//! mutation locks it first, which serialises writers, so change sequences become visible in
+//! commit order and a reader that has seen sequence N never later finds a smaller one appear.
+
+use bunting_core::mutation::IdCounters;
+use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+
+use crate::{Backend, StoreError};
+
+const COLUMNS: &str = "change_seq, flag_id, tag_id, segment_id, variant_id, constraint_id, distribution_id, webhook_id";
+
+/// Takes the counters row lock and reads the counters.
+pub(crate) async fn lock(tx: &mut Transaction<'static, Any>, backend: Backend) -> Result<IdCounters, StoreError> {
+    let select = format!("SELECT {COLUMNS} FROM id_counters WHERE id = 1");
+    let row = match backend {
+        Backend::Postgres => {
+            sqlx::query(AssertSqlSafe(format!("{select} FOR UPDATE")))
+                .fetch_one(&mut **tx)
+                .await?
+        }
+        Backend::Sqlite => {
+            // A write first makes this transaction SQLite's writer at once, so another process
+            // waits on the busy timeout instead of failing a read-to-write upgrade.
+            sqlx::query("UPDATE id_counters SET change_seq = change_seq WHERE id = 1")
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query(AssertSqlSafe(select)).fetch_one(&mut **tx).await?
+        }
+    };
+    Ok(IdCounters {
+        change: row.try_get("change_seq")?,
+        flag: row.try_get("flag_id")?,
+        tag: row.try_get("tag_id")?,
+        segment: row.try_get("segment_id")?,
+        variant: row.try_get("variant_id")?,
+        constraint: row.try_get("constraint_id")?,
+        distribution: row.try_get("distribution_id")?,
+        webhook: row.try_get("webhook_id")?,
+    })
+}
+
+/// Stores the counters a mutation advanced, under the lock [`lock`] took.
+pub(crate) async fn write(tx: &mut Transaction<'static, Any>, ids: &IdCounters) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE id_counters SET change_seq = $1, flag_id = $2, tag_id = $3, segment_id = $4, \
+         variant_id = $5, constraint_id = $6, distribution_id = $7, webhook_id = $8 WHERE id = 1",
+    )
+    .bind(ids.change)
+    .bind(ids.flag)
+    .bind(ids.tag)
+    .bind(ids.segment)
+    .bind(ids.variant)
+    .bind(ids.constraint)
+    .bind(ids.distribution)
+    .bind(ids.webhook)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,555 @@
+//! The webhook delivery log, which is also the delivery queue.
+//!
+//! Deliveries are enqueued inside the transaction of the change that causes them (one per
+//! enabled webhook and matching event), so nothing is lost between a commit and a send. The
+//! dispatcher claims due rows with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has a
+//! single writer), sends outside any transaction, and records attempts in batches: the single
+//! SQLite writer is shared with every flag change, so fewer, larger transactions matter.
+
+use bunting_core::change::{ChangeEvent, Event};
+use bunting_core::flag::Id;
+use bunting_core::webhook::config::{PayloadFormat, Webhook};
+use bunting_core::webhook::filter::EventFilter;
+use bunting_core::webhook::payload;
+use bunting_core::webhook::retry::ErrorClass;
+use sqlx::any::AnyRow;
+use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+use time::OffsetDateTime;
+
+use crate::changes::{from_micros, micros};
+use crate::webhooks::{self, WEBHOOK_COLUMNS};
+use crate::{Backend, Store, StoreError};
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt (or in flight).
+    Pending,
+    /// A receiver answered 2xx.
+    Delivered,
+    /// Every attempt failed; kept, and can be redelivered.
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<DeliveryStatus> {
+        [
+            DeliveryStatus::Pending,
+            DeliveryStatus::Delivered,
+            DeliveryStatus::Failed,
+        ]
+        .into_iter()
+        .find(|status| status.name() == name)
+    }
+}
+
+/// A delivery as the log lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub id: String,
+    pub webhook_id: Id,
+    pub event: String,
+    pub event_id: Option<String>,
+    pub change_seq: Option<i64>,
+    pub flag_id: Option<Id>,
+    pub flag_key: Option<String>,
+    pub status: DeliveryStatus,
+    pub attempts: i64,
+    pub next_attempt_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub finished_at: Option<OffsetDateTime>,
+    pub last_status_code: Option<i64>,
+    pub last_error_class: Option<ErrorClass>,
+    /// Set only when one delivery is read with its attempts.
+    pub body: Option<String>,
+}
+
+/// One attempt, as recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    pub number: i64,
+    pub started_at: OffsetDateTime,
+    pub duration_micros: i64,
+    pub status_code: Option<i64>,
+    pub error_class: Option<ErrorClass>,
+    pub error: Option<String>,
+    pub response_body: Option<String>,
+    /// JSON object of the headers sent.
+    pub request_headers: String,
+    pub next_attempt_at: Option<OffsetDateTime>,
+}
+
+/// Filters of the delivery list, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryQuery {
+    pub status: Option<DeliveryStatus>,
+    pub event: Option<String>,
+    pub flag_key: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// A delivery the dispatcher has leased and must now attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedDelivery {
+    pub id: String,
+    pub webhook_id: Id,
+    pub event: String,
+    pub body: String,
+    /// Attempts made before this one.
+    pub attempts: i64,
+    /// A manual redelivery allows exactly one more attempt.
+    pub attempt_limit: Option<i64>,
+}
+
+/// What to do with a delivery after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextStep {
+    Delivered,
+    RetryAt(OffsetDateTime),
+    Failed,
+}
+
+/// An attempt to record, with the step it leads to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptRecord {
+    pub delivery_id: String,
+    pub attempt: Attempt,
+    pub next: NextStep,
+}
+
+/// Why a redelivery was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RedeliverError {
+    #[error("unable to find delivery {0}")]
+    NotFound(String),
+    #[error("delivery {0} is being attempted right now; wait for the attempt to finish")]
+    InFlight(String),
+}
+
+const DELIVERY_COLUMNS: &str = "id, webhook_id, event, event_id, change_seq, flag_id, flag_key, status, attempts, \
+                                next_attempt_at, created_at, finished_at, last_status_code, last_error_class";
+const ATTEMPT_COLUMNS: &str = "delivery_id, number, started_at, duration_micros, status_code, error_class, error, \
+                               response_body, request_headers, next_attempt_at";
+/// Rows per multi-row INSERT: keeps statements well under both backends' parameter limits.
+const ROWS_PER_INSERT: usize = 200;
+
+struct NewDelivery {
+    id: String,
+    webhook_id: Id,
+    event: String,
+    event_id: Option<String>,
+    body: String,
+}
+
+/// Enqueues one delivery per enabled webhook of the change's environment and matching event
+/// type (one per change for Flagr's notification format, which has no event types).
+pub(crate) async fn enqueue_for_change(
+    tx: &mut Transaction<'static, Any>,
+    change: &ChangeEvent,
+    first_attempt_at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let rows = sqlx::query("SELECT id, events, format FROM webhooks WHERE environment_id = $1 AND enabled = 1")
+        .bind(change.environment_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    // Every webhook receiving an event sees the same event id.
+    let events: Vec<(&Event, String)> = change
+        .events
+        .iter()
+        .map(|event| (event, uuid::Uuid::new_v4().to_string()))
+        .collect();
+    let mut deliveries = Vec::new();
+    for row in &rows {
+        let webhook_id: Id = row.try_get("id")?;
+        let patterns: Vec<String> = serde_json::from_str(&row.try_get::<String, _>("events")?)?;
+        let Ok(filter) = EventFilter::parse(&patterns) else {
+            tracing::warn!(webhook_id, "stored subscription no longer parses; skipping the webhook");
+            continue;
+        };
+        let format: String = row.try_get("format")?;
+        let matching = events.iter().filter(|(event, _)| filter.matches(event.kind.name()));
+        match PayloadFormat::from_name(&format) {
+            Some(PayloadFormat::Bunting) => {
+                for (event, event_id) in matching {
+                    deliveries.push(NewDelivery {
+                        id: uuid::Uuid::new_v4().to_string(),
+                        webhook_id,
+                        event: event.kind.name().to_owned(),
+                        event_id: Some(event_id.clone()),
+                        body: payload::event_body(change, event, event_id)?,
+                    });
+                }
+            }
+            Some(format @ (PayloadFormat::FlagrNotification | PayloadFormat::FlagrNotificationDetailed)) => {
+                let detailed = format == PayloadFormat::FlagrNotificationDetailed;
+                if let Some((event, _)) = matching.into_iter().next()
+                    && let Some(body) = payload::flagr_notification_body(change, detailed)?
+                {
+                    deliveries.push(NewDelivery {
+                        id: uuid::Uuid::new_v4().to_string(),
+                        webhook_id,
+                        event: event.kind.name().to_owned(),
+                        event_id: None,
+                        body,
+                    });
+                }
+            }
+            None => return Err(StoreError::Database(format!("unknown payload format {format}"))),
+        }
+    }
+    insert(tx, &deliveries, change, first_attempt_at).await
+}
+
+async fn insert(
+    tx: &mut Transaction<'static, Any>,
+    deliveries: &[NewDelivery],
+    change: &ChangeEvent,
+    first_attempt_at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let change_seq = (change.seq > 0).then_some(change.seq);
+    for chunk in deliveries.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO webhook_deliveries (id, webhook_id, event, event_id, change_seq, flag_id, flag_key, body, \
+             status, attempts, next_attempt_at, created_at) VALUES {}",
+            placeholders(chunk.len(), 12)
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for delivery in chunk {
+            query = query
+                .bind(&delivery.id)
+                .bind(delivery.webhook_id)
+                .bind(&delivery.event)
+                .bind(delivery.event_id.as_deref())
+                .bind(change_seq)
+                .bind(change.flag_id)
+                .bind(change.flag_key.as_deref())
+                .bind(&delivery.body)
+                .bind(DeliveryStatus::Pending.name())
+                .bind(0_i64)
+                .bind(micros(first_attempt_at))
+                .bind(micros(change.occurred_at));
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// `rows` groups of `columns` numbered placeholders for a multi-row INSERT: `($1, $2), ($3, $4)`.
+fn placeholders(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let numbers: Vec<String> = (1..=columns)
+                .map(|column| format!("${}", row * columns + column))
+                .collect();
+            format!("({})", numbers.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Store {
+    /// Enqueues a `webhook.test` delivery to one webhook, due at `at`; returns its id.
+    pub async fn enqueue_test_delivery(
+        &self,
+        webhook_id: Id,
+        actor: &str,
+        at: OffsetDateTime,
+    ) -> Result<String, StoreError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let event_id = uuid::Uuid::new_v4().to_string();
+        let body = payload::test_body(webhook_id, &event_id, actor, at)?;
+        sqlx::query(
+            "INSERT INTO webhook_deliveries (id, webhook_id, event, event_id, body, status, attempts, \
+             next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
+        )
+        .bind(&id)
+        .bind(webhook_id)
+        .bind(bunting_core::webhook::catalogue::TEST_EVENT)
+        .bind(&event_id)
+        .bind(&body)
+        .bind(micros(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    /// Every enabled webhook with pending deliveries, and when its earliest one is due.
+    pub async fn webhooks_with_pending_deliveries(&self) -> Result<Vec<(Webhook, OffsetDateTime)>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT * FROM (SELECT {WEBHOOK_COLUMNS}, \
+               (SELECT MIN(d.next_attempt_at) FROM webhook_deliveries d \
+                WHERE d.webhook_id = w.id AND d.status = 'pending') AS due \
+             FROM webhooks w WHERE w.enabled = 1) AS webhooks_due WHERE due IS NOT NULL"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((webhooks::webhook(row)?, from_micros(row.try_get("due")?)?)))
+            .collect()
+    }
+
+    /// Leases up to `limit` of one webhook's due deliveries until `lease_until`, oldest due first.
+    /// The lease end also becomes their next attempt time, so a delivery whose sender died comes
+    /// due again when the lease runs out, with no separate recovery.
+    pub async fn claim_due_deliveries(
+        &self,
+        webhook_id: Id,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        let lock = match self.backend {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE webhook_deliveries SET leased_until = $1, next_attempt_at = $1 WHERE id IN (\
+               SELECT id FROM webhook_deliveries WHERE webhook_id = $2 AND status = 'pending' \
+               AND next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $4 {lock}) \
+             RETURNING id, webhook_id, event, body, attempts, attempt_limit"
+        )))
+        .bind(micros(lease_until))
+        .bind(webhook_id)
+        .bind(micros(now))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ClaimedDelivery {
+                    id: row.try_get("id")?,
+                    webhook_id: row.try_get("webhook_id")?,
+                    event: row.try_get("event")?,
+                    body: row.try_get("body")?,
+                    attempts: row.try_get("attempts")?,
+                    attempt_limit: row.try_get("attempt_limit")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records attempts and moves their deliveries on, all in one transaction.
+    pub async fn record_attempts(&self, records: &[AttemptRecord]) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for chunk in records.chunks(ROWS_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO webhook_attempts ({ATTEMPT_COLUMNS}) VALUES {}",
+                placeholders(chunk.len(), 10)
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for record in chunk {
+                let attempt = &record.attempt;
+                query = query
+                    .bind(&record.delivery_id)
+                    .bind(attempt.number)
+                    .bind(micros(attempt.started_at))
+                    .bind(attempt.duration_micros)
+                    .bind(attempt.status_code)
+                    .bind(attempt.error_class.map(ErrorClass::name))
+                    .bind(attempt.error.as_deref())
+                    .bind(attempt.response_body.as_deref())
+                    .bind(&attempt.request_headers)
+                    .bind(attempt.next_attempt_at.map(micros));
+            }
+            query.execute(&mut *tx).await?;
+        }
+        for record in records {
+            let attempt = &record.attempt;
+            let finished_at = micros(attempt.started_at) + attempt.duration_micros;
+            let (status, next_attempt_at, finished_at) = match record.next {
+                NextStep::Delivered => (DeliveryStatus::Delivered, None, Some(finished_at)),
+                NextStep::RetryAt(at) => (DeliveryStatus::Pending, Some(micros(at)), None),
+                NextStep::Failed => (DeliveryStatus::Failed, None, Some(finished_at)),
+            };
+            sqlx::query(
+                "UPDATE webhook_deliveries SET status = $1, attempts = $2, next_attempt_at = $3, leased_until = NULL, \
+                 finished_at = $4, last_status_code = $5, last_error_class = $6 WHERE id = $7",
+            )
+            .bind(status.name())
+            .bind(attempt.number)
+            .bind(next_attempt_at)
+            .bind(finished_at)
+            .bind(attempt.status_code)
+            .bind(attempt.error_class.map(ErrorClass::name))
+            .bind(&record.delivery_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A webhook's deliveries, newest first.
+    pub async fn deliveries(&self, webhook_id: Id, query: &DeliveryQuery) -> Result<Vec<Delivery>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = $1 \
+             AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR event = $3) AND ($4 IS NULL OR flag_key = $4) \
+             ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6"
+        )))
+        .bind(webhook_id)
+        .bind(query.status.map(DeliveryStatus::name))
+        .bind(query.event.as_deref())
+        .bind(query.flag_key.as_deref())
+        .bind(query.limit)
+        .bind(query.offset)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| delivery(row, false)).collect()
+    }
+
+    /// One delivery with its body and every attempt, oldest attempt first.
+    pub async fn delivery(&self, webhook_id: Id, id: &str) -> Result<Option<(Delivery, Vec<Attempt>)>, StoreError> {
+        // One snapshot for both reads, so the delivery and its attempts always agree.
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {DELIVERY_COLUMNS}, body FROM webhook_deliveries WHERE webhook_id = $1 AND id = $2"
+        )))
+        .bind(webhook_id)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let delivery = delivery(&row, true)?;
+        let attempts = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM webhook_attempts WHERE delivery_id = $1 ORDER BY number"
+        )))
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(attempt)
+        .collect::<Result<_, _>>()?;
+        tx.commit().await?;
+        Ok(Some((delivery, attempts)))
+    }
+
+    /// Makes a delivery due now, keeping its id. A finished delivery gets exactly one more
+    /// attempt; a pending one simply stops waiting for its scheduled retry.
+    pub async fn redeliver(&self, webhook_id: Id, id: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("SELECT status, leased_until FROM webhook_deliveries WHERE webhook_id = $1 AND id = $2")
+            .bind(webhook_id)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| RedeliverError::NotFound(id.to_owned()))?;
+        let leased_until: Option<i64> = row.try_get("leased_until")?;
+        if leased_until.is_some_and(|until| until > micros(now)) {
+            return Err(RedeliverError::InFlight(id.to_owned()).into());
+        }
+        let finished = row.try_get::<String, _>("status")? != DeliveryStatus::Pending.name();
+        sqlx::query(
+            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $1, leased_until = NULL, \
+             finished_at = NULL, attempt_limit = CASE WHEN $2 = 1 THEN attempts + 1 ELSE attempt_limit END \
+             WHERE id = $3",
+        )
+        .bind(micros(now))
+        .bind(i64::from(finished))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes finished deliveries (and their attempts) that finished before `cutoff`. Pending
+    /// deliveries are never pruned: nothing unfinished is lost to retention.
+    pub async fn prune_deliveries(&self, cutoff: OffsetDateTime) -> Result<u64, StoreError> {
+        // Attempts go first: SQLite enforces the cascade only with foreign keys on, and explicit
+        // deletes keep both backends alike.
+        let cutoff = micros(cutoff);
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "DELETE FROM webhook_attempts WHERE delivery_id IN \
+             (SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND finished_at < $1)",
+        )
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?;
+        let deleted = sqlx::query("DELETE FROM webhook_deliveries WHERE status <> 'pending' AND finished_at < $1")
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(deleted)
+    }
+}
+
+fn delivery(row: &AnyRow, with_body: bool) -> Result<Delivery, StoreError> {
+    let status: String = row.try_get("status")?;
+    let optional_time = |column: &str| -> Result<Option<OffsetDateTime>, StoreError> {
+        row.try_get::<Option<i64>, _>(column)?.map(from_micros).transpose()
+    };
+    Ok(Delivery {
+        id: row.try_get("id")?,
+        webhook_id: row.try_get("webhook_id")?,
+        event: row.try_get("event")?,
+        event_id: row.try_get("event_id")?,
+        change_seq: row.try_get("change_seq")?,
+        flag_id: row.try_get("flag_id")?,
+        flag_key: row.try_get("flag_key")?,
+        status: DeliveryStatus::from_name(&status)
+            .ok_or_else(|| StoreError::Database(format!("unknown delivery status {status}")))?,
+        attempts: row.try_get("attempts")?,
+        next_attempt_at: optional_time("next_attempt_at")?,
+        created_at: from_micros(row.try_get("created_at")?)?,
+        finished_at: optional_time("finished_at")?,
+        last_status_code: row.try_get("last_status_code")?,
+        last_error_class: error_class(row.try_get("last_error_class")?)?,
+        body: if with_body { Some(row.try_get("body")?) } else { None },
+    })
+}
+
+fn attempt(row: &AnyRow) -> Result<Attempt, StoreError> {
+    Ok(Attempt {
+        number: row.try_get("number")?,
+        started_at: from_micros(row.try_get("started_at")?)?,
+        duration_micros: row.try_get("duration_micros")?,
+        status_code: row.try_get("status_code")?,
+        error_class: error_class(row.try_get("error_class")?)?,
+        error: row.try_get("error")?,
+        response_body: row.try_get("response_body")?,
+        request_headers: row.try_get("request_headers")?,
+        next_attempt_at: row
+            .try_get::<Option<i64>, _>("next_attempt_at")?
+            .map(from_micros)
+            .transpose()?,
+    })
+}
+
+fn error_class(name: Option<String>) -> Result<Option<ErrorClass>, StoreError> {
+    name.map(|name| {
+        ErrorClass::from_name(&name).ok_or_else(|| StoreError::Database(format!("unknown error class {name}")))
+    })
+    .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_number_every_row() {
+        assert_eq!(super::placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(super::placeholders(1, 1), "($1)");
+    }
+}

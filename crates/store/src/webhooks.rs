@@ -1,0 +1,247 @@
+//! Webhook configuration: changes (one transaction each, recorded in the change log like flag
+//! changes) and reads with delivery statistics.
+
+use bunting_core::change::ChangeEvent;
+use bunting_core::flag::Id;
+use bunting_core::mutation::Origin;
+use bunting_core::webhook::config::{self, PayloadFormat, PreviousSecret, Webhook, WebhookCommand, WebhookOutcome};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+
+use crate::changes::{self, from_micros, micros};
+use crate::{EnvironmentId, Store, StoreError, counters};
+
+pub(crate) const WEBHOOK_COLUMNS: &str = "id, url, description, events, enabled, timeout_seconds, secret, previous_secret, \
+                               previous_secret_expires_at, disabled_reason, format, headers, managed_by_config, \
+                               created_at, updated_at";
+
+/// A webhook with what its delivery log says about it, for lists and dashboards.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookSummary {
+    pub webhook: Webhook,
+    pub pending_deliveries: i64,
+    pub failed_deliveries: i64,
+    /// The newest delivery's status (`pending`, `delivered`, `failed`), if any.
+    pub last_delivery_status: Option<String>,
+    pub last_delivery_at: Option<time::OffsetDateTime>,
+}
+
+impl Store {
+    /// Applies `command` to webhook `id` (`None` for a create) and records the change.
+    pub async fn mutate_webhook(
+        &self,
+        environment: EnvironmentId,
+        id: Option<Id>,
+        command: WebhookCommand,
+        origin: &Origin,
+    ) -> Result<WebhookOutcome, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut ids = counters::lock(&mut tx, self.backend).await?;
+        let current = match id {
+            Some(id) => Some(
+                fetch(&mut *tx, environment, id)
+                    .await?
+                    .ok_or_else(|| config::webhook_not_found(id))?,
+            ),
+            None => None,
+        };
+        let outcome = config::apply(current.as_ref(), command, || ids.next_webhook(), origin.at)?;
+        if !outcome.changed() {
+            return Ok(outcome);
+        }
+        let after = &outcome.after;
+        if outcome.deleted() {
+            sqlx::query("DELETE FROM webhooks WHERE id = $1")
+                .bind(after.id)
+                .execute(&mut *tx)
+                .await?;
+        } else if current.is_none() {
+            insert(&mut tx, environment, after).await?;
+        } else {
+            update(&mut tx, after).await?;
+        }
+        let event = ChangeEvent {
+            seq: ids.next_change(),
+            event_id: origin.event_id.clone(),
+            occurred_at: origin.at,
+            actor: origin.actor.clone(),
+            environment_id: environment,
+            flag_id: None,
+            flag_key: None,
+            events: outcome.events.clone(),
+            previous: outcome.before.as_ref().map(|before| before.public_json().to_string()),
+            current: Some(after.public_json().to_string()),
+        };
+        changes::record(&mut tx, &event, self.first_attempt_at(origin.at)).await?;
+        counters::write(&mut tx, &ids).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    pub async fn webhook(&self, environment: EnvironmentId, id: Id) -> Result<Option<Webhook>, StoreError> {
+        fetch(&self.pool, environment, id).await
+    }
+
+    /// The webhook `FLAGR_NOTIFICATION_WEBHOOK_*` configures, if one was ever configured.
+    pub async fn configured_webhook_id(&self, environment: EnvironmentId) -> Result<Option<Id>, StoreError> {
+        let row = sqlx::query("SELECT id FROM webhooks WHERE environment_id = $1 AND managed_by_config = 1")
+            .bind(environment)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|row| row.try_get("id")).transpose()?)
+    }
+
+    /// Every webhook of the environment by id, with delivery statistics.
+    pub async fn webhooks(&self, environment: EnvironmentId) -> Result<Vec<WebhookSummary>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {WEBHOOK_COLUMNS}, \
+             (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') \
+                AS pending_deliveries, \
+             (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.status = 'failed') \
+                AS failed_deliveries, \
+             (SELECT d.status FROM webhook_deliveries d WHERE d.webhook_id = w.id \
+                ORDER BY d.created_at DESC, d.id DESC LIMIT 1) AS last_delivery_status, \
+             (SELECT MAX(d.created_at) FROM webhook_deliveries d WHERE d.webhook_id = w.id) AS last_delivery_at \
+             FROM webhooks w WHERE environment_id = $1 ORDER BY id"
+        )))
+        .bind(environment)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(WebhookSummary {
+                    webhook: webhook(row)?,
+                    pending_deliveries: row.try_get("pending_deliveries")?,
+                    failed_deliveries: row.try_get("failed_deliveries")?,
+                    last_delivery_status: row.try_get("last_delivery_status")?,
+                    last_delivery_at: row
+                        .try_get::<Option<i64>, _>("last_delivery_at")?
+                        .map(from_micros)
+                        .transpose()?,
+                })
+            })
+            .collect()
+    }
+}
+
+async fn fetch<'e, E>(executor: E, environment: EnvironmentId, id: Id) -> Result<Option<Webhook>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1 AND environment_id = $2"
+    )))
+    .bind(id)
+    .bind(environment)
+    .fetch_optional(executor)
+    .await?;
+    row.as_ref().map(webhook).transpose()
+}
+
+async fn insert(
+    tx: &mut Transaction<'static, Any>,
+    environment: EnvironmentId,
+    webhook: &Webhook,
+) -> Result<(), StoreError> {
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO webhooks ({WEBHOOK_COLUMNS}, environment_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+    )))
+    .bind(webhook.id)
+    .bind(&webhook.url)
+    .bind(&webhook.description)
+    .bind(serde_json::to_string(&webhook.events)?)
+    .bind(i64::from(webhook.enabled))
+    .bind(i64::from(webhook.timeout_seconds))
+    .bind(webhook.secret.as_deref())
+    .bind(
+        webhook
+            .previous_secret
+            .as_ref()
+            .map(|previous| previous.secret.as_str()),
+    )
+    .bind(
+        webhook
+            .previous_secret
+            .as_ref()
+            .map(|previous| micros(previous.expires_at)),
+    )
+    .bind(webhook.disabled_reason.as_deref())
+    .bind(webhook.format.name())
+    .bind(serde_json::to_string(&webhook.headers)?)
+    .bind(i64::from(webhook.managed_by_config))
+    .bind(micros(webhook.created_at))
+    .bind(micros(webhook.updated_at))
+    .bind(environment)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn update(tx: &mut Transaction<'static, Any>, webhook: &Webhook) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE webhooks SET url = $1, description = $2, events = $3, enabled = $4, timeout_seconds = $5, \
+         secret = $6, previous_secret = $7, previous_secret_expires_at = $8, disabled_reason = $9, format = $10, \
+         headers = $11, managed_by_config = $12, updated_at = $13 WHERE id = $14",
+    )
+    .bind(&webhook.url)
+    .bind(&webhook.description)
+    .bind(serde_json::to_string(&webhook.events)?)
+    .bind(i64::from(webhook.enabled))
+    .bind(i64::from(webhook.timeout_seconds))
+    .bind(webhook.secret.as_deref())
+    .bind(
+        webhook
+            .previous_secret
+            .as_ref()
+            .map(|previous| previous.secret.as_str()),
+    )
+    .bind(
+        webhook
+            .previous_secret
+            .as_ref()
+            .map(|previous| micros(previous.expires_at)),
+    )
+    .bind(webhook.disabled_reason.as_deref())
+    .bind(webhook.format.name())
+    .bind(serde_json::to_string(&webhook.headers)?)
+    .bind(i64::from(webhook.managed_by_config))
+    .bind(micros(webhook.updated_at))
+    .bind(webhook.id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub(crate) fn webhook(row: &AnyRow) -> Result<Webhook, StoreError> {
+    let previous_secret = match (
+        row.try_get::<Option<String>, _>("previous_secret")?,
+        row.try_get::<Option<i64>, _>("previous_secret_expires_at")?,
+    ) {
+        (Some(secret), Some(expires_at)) => Some(PreviousSecret {
+            secret,
+            expires_at: from_micros(expires_at)?,
+        }),
+        _ => None,
+    };
+    let format: String = row.try_get("format")?;
+    let timeout: i64 = row.try_get("timeout_seconds")?;
+    Ok(Webhook {
+        id: row.try_get("id")?,
+        url: row.try_get("url")?,
+        description: row.try_get("description")?,
+        events: serde_json::from_str(&row.try_get::<String, _>("events")?)?,
+        enabled: row.try_get::<i64, _>("enabled")? != 0,
+        timeout_seconds: u32::try_from(timeout)
+            .map_err(|_| StoreError::Database(format!("stored timeout {timeout} is out of range")))?,
+        secret: row.try_get("secret")?,
+        previous_secret,
+        disabled_reason: row.try_get("disabled_reason")?,
+        format: PayloadFormat::from_name(&format)
+            .ok_or_else(|| StoreError::Database(format!("unknown payload format {format}")))?,
+        headers: serde_json::from_str(&row.try_get::<String, _>("headers")?)?,
+        managed_by_config: row.try_get::<i64, _>("managed_by_config")? != 0,
+        created_at: from_micros(row.try_get("created_at")?)?,
+        updated_at: from_micros(row.try_get("updated_at")?)?,
+    })
+}
