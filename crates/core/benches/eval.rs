@@ -120,7 +120,7 @@ fn single(c: &mut Criterion) {
         b.iter(|| compiled.assign(black_box("user-12345"), black_box(&context)))
     });
 
-    let (snapshot, _) = EvalSnapshot::build(stored(1, 1), None);
+    let (snapshot, _) = EvalSnapshot::build(stored(1, 1));
     let request = EvalContext {
         entity_id: "user-12345".into(),
         entity_context: Some(context.clone()),
@@ -144,7 +144,7 @@ fn single(c: &mut Criterion) {
 }
 
 fn batch(c: &mut Criterion) {
-    let (snapshot, _) = EvalSnapshot::build(stored(100, 1), None);
+    let (snapshot, _) = EvalSnapshot::build(stored(100, 1));
     let context = context();
     c.bench_function("assign/100_flags", |b| {
         b.iter(|| {
@@ -179,21 +179,13 @@ fn rebuild(c: &mut Criterion) {
     let mut group = c.benchmark_group("snapshot_10000_flags");
     group.sample_size(10);
     group.bench_function("build_from_scratch", |b| {
-        b.iter_batched(
-            || stored(10_000, 1),
-            |flags| EvalSnapshot::build(flags, None),
-            BatchSize::PerIteration,
-        )
+        b.iter_batched(|| stored(10_000, 1), EvalSnapshot::build, BatchSize::PerIteration)
     });
-    let (previous, _) = EvalSnapshot::build(stored(10_000, 1), None);
-    group.bench_function("rebuild_after_one_write", |b| {
+    let (previous, _) = EvalSnapshot::build(stored(10_000, 1));
+    group.bench_function("update_after_one_write", |b| {
         b.iter_batched(
-            || {
-                let mut flags = stored(10_000, 1);
-                flags[0].snapshot_id = 2;
-                flags
-            },
-            |flags| EvalSnapshot::build(flags, Some(&previous)),
+            || stored(1, 2),
+            |changed| previous.updated(changed),
             BatchSize::PerIteration,
         )
     });

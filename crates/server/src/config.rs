@@ -3,12 +3,16 @@
 //! `docs/configuration.md` lists every setting; keep the two in step.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use bunting_core::webhook::retry::{RetrySchedule, parse_duration};
 use bunting_store::DatabaseUrl;
+
+pub use crate::evaluation::InjectedContext;
+pub use crate::http::{CorsSettings, JwtAlgorithm, JwtAuth};
 
 /// Who made a change, taken from the identity sources Flagr supports.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -20,6 +24,8 @@ pub struct IdentityConfig {
     pub user_cookie: Option<(String, String)>,
     /// `FLAGR_BASIC_AUTH_ENABLED`: HTTP basic auth, enforced; the user name is the actor.
     pub basic_auth: Option<BasicAuth>,
+    /// `FLAGR_JWT_AUTH_ENABLED`: tokens required and verified; their user claim is the actor.
+    pub jwt: Option<JwtAuth>,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -89,17 +95,65 @@ impl Default for WebhookSettings {
     }
 }
 
+/// Where flags live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Storage {
+    /// A database (`sqlite3` or `postgres`): flags are managed through the API.
+    Database(DatabaseUrl),
+    /// Eval-only mode, `FLAGR_DB_DBDRIVER=json_file`: flags in Flagr's eval-cache JSON format,
+    /// read from this file and re-read every refresh interval.
+    JsonFile(PathBuf),
+    /// Eval-only mode, `FLAGR_DB_DBDRIVER=json_http`: the same format fetched from this URL.
+    JsonHttp(String),
+}
+
+/// How evaluation behaves.
+#[derive(Debug, Clone)]
+pub struct EvalSettings {
+    /// `FLAGR_EVAL_DEBUG_ENABLED`: whether `enableDebug` requests get segment debug logs.
+    pub debug_enabled: bool,
+    /// `FLAGR_EVAL_BATCH_SIZE`: the most evaluations one batch request may ask for; 0 is no limit.
+    pub batch_size: usize,
+    /// `FLAGR_EVAL_GET_MAX_URL_BYTES`: the longest query a GET evaluation accepts; 0 is no limit.
+    pub get_max_url_bytes: usize,
+    /// `FLAGR_EVALCACHE_REFRESHINTERVAL`: how often changes made elsewhere (other instances, the
+    /// flag file) are picked up. This instance's own changes are visible at once.
+    pub refresh_interval: Duration,
+    /// `FLAGR_EVALCACHE_REFRESHTIMEOUT`: the longest a refresh may take (a `json_http` fetch).
+    pub refresh_timeout: Duration,
+    /// `FLAGR_INJECTED_CONTEXT_ENABLED`: the built-in context keys, when on.
+    pub injected_context: Option<InjectedContext>,
+}
+
+impl Default for EvalSettings {
+    fn default() -> EvalSettings {
+        EvalSettings {
+            debug_enabled: true,
+            batch_size: 0,
+            get_max_url_bytes: 8192,
+            refresh_interval: Duration::from_secs(1),
+            refresh_timeout: Duration::from_secs(59),
+            injected_context: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub host: IpAddr,
     pub port: u16,
-    pub database: DatabaseUrl,
+    pub storage: Storage,
     /// `FLAGR_WEB_PREFIX`: a path prefix for everything served, e.g. `/flagr`.
     pub web_prefix: String,
+    /// `FLAGR_UI_ENABLED`: serve the web UI at the root (under the prefix).
+    pub ui_enabled: bool,
+    /// `FLAGR_CORS_*`; `None` when `FLAGR_CORS_ENABLED=false`.
+    pub cors: Option<CorsSettings>,
     pub identity: IdentityConfig,
     /// `BUNTING_MAX_BODY_BYTES`: the largest request body accepted.
     pub max_body_bytes: usize,
     pub webhooks: WebhookSettings,
+    pub evaluation: EvalSettings,
 }
 
 /// Flagr's documented port.
@@ -110,14 +164,22 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 impl Config {
     /// A configuration for tests and embedding: the given database, port 0, defaults elsewhere.
     pub fn for_database(database: DatabaseUrl) -> Config {
+        Config::for_storage(Storage::Database(database))
+    }
+
+    /// A configuration for tests and embedding: the given storage, port 0, defaults elsewhere.
+    pub fn for_storage(storage: Storage) -> Config {
         Config {
             host: IpAddr::from([127, 0, 0, 1]),
             port: 0,
-            database,
+            storage,
             web_prefix: String::new(),
+            ui_enabled: true,
+            cors: Some(CorsSettings::default()),
             identity: IdentityConfig::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             webhooks: WebhookSettings::default(),
+            evaluation: EvalSettings::default(),
         }
     }
 
@@ -140,38 +202,141 @@ impl Config {
         if !web_prefix.is_empty() && !web_prefix.starts_with('/') {
             web_prefix.insert(0, '/');
         }
-        if env.bool("FLAGR_JWT_AUTH_ENABLED", false)? {
-            bail!(
-                "FLAGR_JWT_AUTH_ENABLED is not supported yet; Bunting refuses to start rather than serve without \
-                 the protection you asked for"
-            );
-        }
         Ok(Config {
             host,
             port: env.parse("PORT", DEFAULT_PORT, "a port number")?,
-            database: database(&env)?,
+            storage: storage(&env)?,
             web_prefix,
+            ui_enabled: env.bool("FLAGR_UI_ENABLED", true)?,
+            cors: cors(&env)?,
             identity: identity(&env)?,
             max_body_bytes: env.parse("BUNTING_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, "a byte count")?,
             webhooks: webhooks(&env)?,
+            evaluation: evaluation(&env)?,
         })
     }
 }
 
-fn database(env: &Env<'_>) -> anyhow::Result<DatabaseUrl> {
+fn storage(env: &Env<'_>) -> anyhow::Result<Storage> {
     let connection = env.get("FLAGR_DB_DBCONNECTIONSTR");
-    match env.get("FLAGR_DB_DBDRIVER").as_deref().unwrap_or("sqlite3") {
-        "sqlite3" | "sqlite" => Ok(DatabaseUrl::Sqlite(
+    let driver = env.get("FLAGR_DB_DBDRIVER").unwrap_or_else(|| "sqlite3".to_owned());
+    let storage = match driver.as_str() {
+        "sqlite3" | "sqlite" => Storage::Database(DatabaseUrl::Sqlite(
             connection.unwrap_or_else(|| "bunting.sqlite".to_owned()),
         )),
         "postgres" | "postgresql" => {
             let url = connection
                 .filter(|url| url.starts_with("postgres://") || url.starts_with("postgresql://"))
                 .context("FLAGR_DB_DBCONNECTIONSTR must hold a postgres:// URL when FLAGR_DB_DBDRIVER=postgres")?;
-            Ok(DatabaseUrl::Postgres(url))
+            Storage::Database(DatabaseUrl::Postgres(url))
         }
-        other => bail!("FLAGR_DB_DBDRIVER={other} is not supported; use sqlite3 (the default) or postgres"),
+        "json_file" => Storage::JsonFile(
+            connection
+                .context("FLAGR_DB_DBCONNECTIONSTR must name the flag file when FLAGR_DB_DBDRIVER=json_file")?
+                .into(),
+        ),
+        "json_http" => Storage::JsonHttp(
+            connection
+                .filter(|url| url.starts_with("http://") || url.starts_with("https://"))
+                .context("FLAGR_DB_DBCONNECTIONSTR must hold an http(s):// URL when FLAGR_DB_DBDRIVER=json_http")?,
+        ),
+        other => bail!(
+            "FLAGR_DB_DBDRIVER={other} is not supported; use sqlite3 (the default), postgres, json_file or json_http"
+        ),
+    };
+    if env.bool("FLAGR_EVAL_ONLY_MODE", false)? && matches!(storage, Storage::Database(_)) {
+        bail!(
+            "FLAGR_EVAL_ONLY_MODE needs FLAGR_DB_DBDRIVER=json_file or json_http: a database is managed, not only read"
+        );
     }
+    Ok(storage)
+}
+
+fn jwt(env: &Env<'_>) -> anyhow::Result<Option<JwtAuth>> {
+    if !env.bool("FLAGR_JWT_AUTH_ENABLED", false)? {
+        return Ok(None);
+    }
+    let algorithm = match env.get("FLAGR_JWT_AUTH_SIGNING_METHOD").as_deref().unwrap_or("HS256") {
+        "HS256" => JwtAlgorithm::Hs256,
+        "HS512" => JwtAlgorithm::Hs512,
+        other => bail!(
+            "FLAGR_JWT_AUTH_SIGNING_METHOD={other} is not supported; use HS256 or HS512 (Bunting refuses to start \
+             rather than serve without the protection you asked for)"
+        ),
+    };
+    let no_token_status = env.parse("FLAGR_JWT_AUTH_NO_TOKEN_STATUS_CODE", 307_u16, "307 or 401")?;
+    if no_token_status != 307 && no_token_status != 401 {
+        bail!("FLAGR_JWT_AUTH_NO_TOKEN_STATUS_CODE must be 307 or 401, not {no_token_status}");
+    }
+    Ok(Some(JwtAuth {
+        secret: env
+            .get("FLAGR_JWT_AUTH_SECRET")
+            .context("FLAGR_JWT_AUTH_SECRET is required with JWT auth")?,
+        algorithm,
+        cookie_name: env
+            .get("FLAGR_JWT_AUTH_COOKIE_TOKEN_NAME")
+            .unwrap_or_else(|| "access_token".to_owned()),
+        whitelist_paths: list(
+            env.get("FLAGR_JWT_AUTH_WHITELIST_PATHS")
+                .as_deref()
+                .unwrap_or("/api/v1/health,/api/v1/evaluation,/api/v1/exposures,/static"),
+        ),
+        // Flagr's default is "" and "/", which a comma-separated list cannot spell; "/" covers both.
+        exact_whitelist_paths: list(
+            env.get("FLAGR_JWT_AUTH_EXACT_WHITELIST_PATHS")
+                .as_deref()
+                .unwrap_or("/"),
+        ),
+        no_token_status,
+        redirect_url: env
+            .get("FLAGR_JWT_AUTH_NO_TOKEN_REDIRECT_URL")
+            .unwrap_or_else(|| "http://localhost:8080".to_owned()),
+        user_claim: env.get("FLAGR_JWT_AUTH_USER_CLAIM").unwrap_or_else(|| "sub".to_owned()),
+    }))
+}
+
+fn cors(env: &Env<'_>) -> anyhow::Result<Option<CorsSettings>> {
+    if !env.bool("FLAGR_CORS_ENABLED", true)? {
+        return Ok(None);
+    }
+    let defaults = CorsSettings::default();
+    let list_or = |name: &str, default: Vec<String>| env.get(name).map_or(default, |value| list(&value));
+    Ok(Some(CorsSettings {
+        allowed_origins: list_or("FLAGR_CORS_ALLOWED_ORIGINS", defaults.allowed_origins),
+        allowed_headers: list_or("FLAGR_CORS_ALLOWED_HEADERS", defaults.allowed_headers),
+        allowed_methods: list_or("FLAGR_CORS_ALLOWED_METHODS", defaults.allowed_methods),
+        exposed_headers: list_or("FLAGR_CORS_EXPOSED_HEADERS", defaults.exposed_headers),
+        allow_credentials: env.bool("FLAGR_CORS_ALLOW_CREDENTIALS", defaults.allow_credentials)?,
+        max_age: env.parse("FLAGR_CORS_MAX_AGE", defaults.max_age, "a number of seconds")?,
+    }))
+}
+
+fn evaluation(env: &Env<'_>) -> anyhow::Result<EvalSettings> {
+    let defaults = EvalSettings::default();
+    let injected_context = env
+        .bool("FLAGR_INJECTED_CONTEXT_ENABLED", false)?
+        .then(|| InjectedContext {
+            headers: list(env.get("FLAGR_INJECTED_CONTEXT_HTTP_HEADERS").as_deref().unwrap_or("")),
+            header_prefixes: list(
+                env.get("FLAGR_INJECTED_CONTEXT_HTTP_HEADER_PREFIXES")
+                    .as_deref()
+                    .unwrap_or(""),
+            ),
+        });
+    Ok(EvalSettings {
+        debug_enabled: env.bool("FLAGR_EVAL_DEBUG_ENABLED", defaults.debug_enabled)?,
+        batch_size: env.parse("FLAGR_EVAL_BATCH_SIZE", defaults.batch_size, "a number of evaluations")?,
+        get_max_url_bytes: env.parse(
+            "FLAGR_EVAL_GET_MAX_URL_BYTES",
+            defaults.get_max_url_bytes,
+            "a byte count",
+        )?,
+        refresh_interval: env
+            .duration("FLAGR_EVALCACHE_REFRESHINTERVAL", defaults.refresh_interval)?
+            .max(Duration::from_millis(10)),
+        refresh_timeout: env.duration("FLAGR_EVALCACHE_REFRESHTIMEOUT", defaults.refresh_timeout)?,
+        injected_context,
+    })
 }
 
 fn identity(env: &Env<'_>) -> anyhow::Result<IdentityConfig> {
@@ -198,6 +363,7 @@ fn identity(env: &Env<'_>) -> anyhow::Result<IdentityConfig> {
         None
     };
     Ok(IdentityConfig {
+        jwt: jwt(env)?,
         user_header: env.bool("FLAGR_HEADER_AUTH_ENABLED", false)?.then(|| {
             env.get("FLAGR_HEADER_AUTH_USER_FIELD")
                 .unwrap_or_else(|| "X-Email".to_owned())
@@ -345,7 +511,12 @@ mod tests {
         let config = config(&[]).unwrap();
         assert_eq!(config.port, 18000);
         assert_eq!(config.host, IpAddr::from([127, 0, 0, 1]));
-        assert_eq!(config.database, DatabaseUrl::Sqlite("bunting.sqlite".into()));
+        assert_eq!(
+            config.storage,
+            Storage::Database(DatabaseUrl::Sqlite("bunting.sqlite".into()))
+        );
+        assert_eq!(config.evaluation.refresh_interval, Duration::from_secs(1));
+        assert_eq!(config.evaluation.get_max_url_bytes, 8192);
         assert_eq!(config.identity, IdentityConfig::default());
         assert_eq!(config.webhooks.concurrency, 64);
         assert_eq!(config.webhooks.retry_schedule, RetrySchedule::default());
@@ -367,7 +538,10 @@ mod tests {
             ("FLAGR_DB_DBCONNECTIONSTR", "postgres://u@h/db"),
         ])
         .unwrap();
-        assert_eq!(ok.database, DatabaseUrl::Postgres("postgres://u@h/db".into()));
+        assert_eq!(
+            ok.storage,
+            Storage::Database(DatabaseUrl::Postgres("postgres://u@h/db".into()))
+        );
     }
 
     #[test]
@@ -383,7 +557,49 @@ mod tests {
             assert!(error.contains(name), "{name}: {error}");
         }
         assert!(config(&[("FLAGR_DB_DBDRIVER", "mysql")]).is_err());
-        assert!(config(&[("FLAGR_JWT_AUTH_ENABLED", "true")]).is_err());
+        assert!(
+            config(&[("FLAGR_JWT_AUTH_ENABLED", "true")])
+                .unwrap_err()
+                .to_string()
+                .contains("SECRET")
+        );
+        let rs256 = config(&[
+            ("FLAGR_JWT_AUTH_ENABLED", "true"),
+            ("FLAGR_JWT_AUTH_SECRET", "k"),
+            ("FLAGR_JWT_AUTH_SIGNING_METHOD", "RS256"),
+        ]);
+        assert!(rs256.unwrap_err().to_string().contains("RS256"));
+    }
+
+    #[test]
+    fn json_drivers_select_eval_only_mode() {
+        let file = config(&[
+            ("FLAGR_DB_DBDRIVER", "json_file"),
+            ("FLAGR_DB_DBCONNECTIONSTR", "/etc/flags.json"),
+        ])
+        .unwrap();
+        assert_eq!(file.storage, Storage::JsonFile("/etc/flags.json".into()));
+        let url = config(&[
+            ("FLAGR_DB_DBDRIVER", "json_http"),
+            ("FLAGR_DB_DBCONNECTIONSTR", "https://cdn/flags.json"),
+        ]);
+        assert_eq!(url.unwrap().storage, Storage::JsonHttp("https://cdn/flags.json".into()));
+        assert!(config(&[("FLAGR_DB_DBDRIVER", "json_file")]).is_err());
+        assert!(
+            config(&[("FLAGR_EVAL_ONLY_MODE", "true")])
+                .unwrap_err()
+                .to_string()
+                .contains("json_file")
+        );
+        let injected = config(&[
+            ("FLAGR_INJECTED_CONTEXT_ENABLED", "true"),
+            ("FLAGR_INJECTED_CONTEXT_HTTP_HEADERS", "X-Environment,X-Tenant-ID"),
+        ])
+        .unwrap();
+        assert_eq!(
+            injected.evaluation.injected_context.unwrap().headers,
+            ["X-Environment", "X-Tenant-ID"]
+        );
     }
 
     #[test]
@@ -391,6 +607,12 @@ mod tests {
         let config = config(&[("FLAGR_HEADER_AUTH_ENABLED", "true"), ("FLAGR_WEB_PREFIX", "flagr/")]).unwrap();
         assert_eq!(config.identity.user_header.as_deref(), Some("X-Email"));
         assert_eq!(config.web_prefix, "/flagr");
+    }
+
+    #[test]
+    fn the_ui_is_on_unless_turned_off() {
+        assert!(config(&[]).unwrap().ui_enabled);
+        assert!(!config(&[("FLAGR_UI_ENABLED", "false")]).unwrap().ui_enabled);
     }
 
     #[test]

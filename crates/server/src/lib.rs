@@ -6,14 +6,18 @@
 //! - `http`: routes, one file per Flagr resource; input parsing and error mapping.
 //! - `service`: use cases; each change goes through one store transaction.
 //! - `delivery`: the webhook dispatcher and its outbound HTTP client.
+//! - `evaluation`: the in-memory snapshot evaluation reads, and what keeps it fresh.
+//! - `ui`: the embedded web UI served at `/`.
 //! - [`clock`]: time as a dependency.
 
 pub mod clock;
 pub mod config;
 mod delivery;
+mod evaluation;
 mod http;
 mod service;
 pub mod startup;
+mod ui;
 
 pub use config::Config;
 pub use startup::Application;

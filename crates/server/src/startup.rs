@@ -1,19 +1,26 @@
-//! Building the application: open the store, bind the listener, wire services, router and the
-//! webhook dispatcher. `main` and the integration tests both go through [`Application::build`],
-//! so there is one wiring path.
+//! Building the application: open the storage, load the evaluation cache, wire services, router
+//! and background tasks. `main` and the integration tests both go through
+//! [`Application::build`], so there is one wiring path.
+//!
+//! With a database the server manages flags and webhooks, and runs the webhook dispatcher, the
+//! delivery-log pruner and the change-log follower beside the HTTP server. In eval-only mode
+//! (`json_file`/`json_http`) it serves evaluation from the flag file and re-reads it.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use bunting_store::{DEFAULT_ENVIRONMENT, Store};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::Config;
+use crate::config::{Config, Storage};
 use crate::delivery::{Dispatcher, prune_periodically};
-use crate::http::{self, AppState};
+use crate::evaluation::{EvalCache, Evaluator, follow_json, follow_store, load_json};
+use crate::http::{self, AppState, Surface};
 use crate::service::flags::FlagService;
 use crate::service::webhooks::WebhookService;
 
@@ -21,11 +28,17 @@ use crate::service::webhooks::WebhookService;
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
-    store: bunting_store::Store,
-    dispatcher: Dispatcher,
-    clock: Arc<dyn Clock>,
-    config: Config,
     local_addr: SocketAddr,
+    cache: Arc<EvalCache>,
+    config: Config,
+    clock: Arc<dyn Clock>,
+    background: Background,
+}
+
+/// What runs beside the HTTP server.
+enum Background {
+    Managed { store: Store, dispatcher: Box<Dispatcher> },
+    EvalOnly { client: reqwest::Client, last: String },
 }
 
 impl Application {
@@ -35,27 +48,64 @@ impl Application {
 
     /// Builds the application with the clock tests control.
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
-        let store = bunting_store::connect(&config.database)
-            .await
-            .context("opening the database")?
-            .with_first_delivery_delay(config.webhooks.retry_schedule.first_attempt_delay());
-        let (dispatcher, wake) = Dispatcher::new(store.clone(), clock.clone(), config.webhooks.clone())?;
-        let webhooks = WebhookService::new(
-            store.clone(),
-            clock.clone(),
-            wake.clone(),
-            config.webhooks.secret_overlap,
-        );
-        webhooks
-            .sync_configured(config.webhooks.legacy.as_ref())
-            .await
-            .context("applying FLAGR_NOTIFICATION_WEBHOOK_* settings")?;
-        let state = AppState {
-            flags: FlagService::new(store.clone(), clock.clone(), wake),
-            webhooks,
-            identity: config.identity.clone(),
+        let (management, cache, background) = match &config.storage {
+            Storage::Database(url) => {
+                let store = bunting_store::connect(url)
+                    .await
+                    .context("opening the database")?
+                    .with_first_delivery_delay(config.webhooks.retry_schedule.first_attempt_delay());
+                // The sequence is read first: a change racing the load is applied again by the
+                // follower, never missed.
+                let seq = store.max_change_seq().await?;
+                let cache = Arc::new(EvalCache::new(store.flags(DEFAULT_ENVIRONMENT, false).await?, seq));
+                let (dispatcher, wake) = Dispatcher::new(store.clone(), clock.clone(), config.webhooks.clone())?;
+                let webhooks = WebhookService::new(
+                    store.clone(),
+                    clock.clone(),
+                    wake.clone(),
+                    config.webhooks.secret_overlap,
+                );
+                webhooks
+                    .sync_configured(config.webhooks.legacy.as_ref())
+                    .await
+                    .context("applying FLAGR_NOTIFICATION_WEBHOOK_* settings")?;
+                let state = AppState {
+                    flags: FlagService::new(store.clone(), clock.clone(), wake, cache.clone()),
+                    webhooks,
+                    identity: Arc::new(config.identity.clone()),
+                };
+                (
+                    Some(state),
+                    cache,
+                    Background::Managed {
+                        store,
+                        dispatcher: Box::new(dispatcher),
+                    },
+                )
+            }
+            source => {
+                let client = reqwest::Client::builder()
+                    .timeout(config.evaluation.refresh_timeout)
+                    .build()?;
+                let (last, flags) = load_json(source, &client)
+                    .await
+                    .context("loading flags for eval-only mode")?;
+                (
+                    None,
+                    Arc::new(EvalCache::new(flags, 0)),
+                    Background::EvalOnly { client, last },
+                )
+            }
         };
-        let router = http::router(state, &config.web_prefix, config.max_body_bytes);
+        let router = http::router(Surface {
+            management,
+            evaluator: Evaluator::new(cache.clone(), clock.clone(), config.evaluation.clone()),
+            identity: config.identity.clone(),
+            web_prefix: config.web_prefix.clone(),
+            ui_enabled: config.ui_enabled,
+            cors: config.cors.clone(),
+            max_body_bytes: config.max_body_bytes,
+        });
         let address = SocketAddr::new(config.host, config.port);
         let listener = TcpListener::bind(address)
             .await
@@ -64,11 +114,11 @@ impl Application {
         Ok(Application {
             listener,
             router,
-            store,
-            dispatcher,
-            clock,
-            config,
             local_addr,
+            cache,
+            config,
+            clock,
+            background,
         })
     }
 
@@ -77,25 +127,51 @@ impl Application {
         self.local_addr
     }
 
-    /// Serves and delivers until `shutdown` completes; then lets in-flight requests and delivery
-    /// attempts finish, records them, and closes the database.
+    /// Serves until `shutdown` completes; then lets in-flight requests and delivery attempts
+    /// finish, records them, stops the background tasks and closes the database.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (stop, stopped) = watch::channel(false);
-        let dispatcher = tokio::spawn(self.dispatcher.run(stopped.clone()));
-        let pruner = tokio::spawn(prune_periodically(
-            self.store.clone(),
-            self.clock.clone(),
-            self.config.webhooks.retention,
-            stopped,
-        ));
+        let interval = self.config.evaluation.refresh_interval;
+        let (tasks, store): (Vec<JoinHandle<()>>, Option<Store>) = match self.background {
+            Background::Managed { store, dispatcher } => {
+                let tasks = vec![
+                    tokio::spawn(dispatcher.run(stopped.clone())),
+                    tokio::spawn(prune_periodically(
+                        store.clone(),
+                        self.clock.clone(),
+                        self.config.webhooks.retention,
+                        stopped.clone(),
+                    )),
+                    tokio::spawn(follow_store(store.clone(), self.cache.clone(), interval, stopped)),
+                ];
+                (tasks, Some(store))
+            }
+            Background::EvalOnly { client, last } => {
+                let source = self.config.storage.clone();
+                (
+                    vec![tokio::spawn(follow_json(
+                        source,
+                        client,
+                        last,
+                        self.cache.clone(),
+                        interval,
+                        stopped,
+                    ))],
+                    None,
+                )
+            }
+        };
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;
-        // Every receiver is still alive until the tasks below return, so this cannot fail.
+        // Every receiver is alive until the tasks below return, so sending cannot fail.
         let _ = stop.send(true);
-        let _ = dispatcher.await;
-        let _ = pruner.await;
-        self.store.close().await;
+        for task in tasks {
+            let _ = task.await;
+        }
+        if let Some(store) = store {
+            store.close().await;
+        }
         served.context("serving HTTP")
     }
 }

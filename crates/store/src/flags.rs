@@ -181,6 +181,34 @@ impl Store {
         rows.iter().map(stored_flag).collect()
     }
 
+    /// The flags (deleted ones included) changed after change sequence `after`, and the latest
+    /// sequence seen, for caches following the change log. Sequences are commit-ordered, so a
+    /// reader that resumes from the returned sequence misses nothing.
+    pub async fn flags_changed_since(
+        &self,
+        environment: EnvironmentId,
+        after: i64,
+    ) -> Result<(Vec<StoredFlag>, i64), StoreError> {
+        let latest: Option<i64> = sqlx::query("SELECT MAX(seq) AS latest FROM change_events WHERE seq > $1")
+            .bind(after)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("latest")?;
+        let Some(latest) = latest else {
+            return Ok((Vec::new(), after));
+        };
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {FLAG_COLUMNS} FROM flags WHERE environment_id = $1 AND id IN \
+             (SELECT flag_id FROM change_events WHERE seq > $2 AND seq <= $3)"
+        )))
+        .bind(environment)
+        .bind(after)
+        .bind(latest)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok((rows.iter().map(stored_flag).collect::<Result<_, _>>()?, latest))
+    }
+
     /// The environment's tags, optionally those whose value contains `value_like` (any case).
     pub async fn tags(
         &self,

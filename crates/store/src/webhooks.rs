@@ -55,10 +55,8 @@ impl Store {
                 .bind(after.id)
                 .execute(&mut *tx)
                 .await?;
-        } else if current.is_none() {
-            insert(&mut tx, environment, after).await?;
         } else {
-            update(&mut tx, after).await?;
+            save(&mut tx, environment, after).await?;
         }
         let event = ChangeEvent {
             seq: ids.next_change(),
@@ -138,14 +136,22 @@ where
     row.as_ref().map(webhook).transpose()
 }
 
-async fn insert(
+/// Writes a webhook, new or changed. Every column is rewritten, so one statement serves both.
+async fn save(
     tx: &mut Transaction<'static, Any>,
     environment: EnvironmentId,
     webhook: &Webhook,
 ) -> Result<(), StoreError> {
+    let previous = webhook.previous_secret.as_ref();
     sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO webhooks ({WEBHOOK_COLUMNS}, environment_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         ON CONFLICT (id) DO UPDATE SET url = excluded.url, description = excluded.description, \
+         events = excluded.events, enabled = excluded.enabled, timeout_seconds = excluded.timeout_seconds, \
+         secret = excluded.secret, previous_secret = excluded.previous_secret, \
+         previous_secret_expires_at = excluded.previous_secret_expires_at, \
+         disabled_reason = excluded.disabled_reason, format = excluded.format, headers = excluded.headers, \
+         managed_by_config = excluded.managed_by_config, updated_at = excluded.updated_at"
     )))
     .bind(webhook.id)
     .bind(&webhook.url)
@@ -154,18 +160,8 @@ async fn insert(
     .bind(i64::from(webhook.enabled))
     .bind(i64::from(webhook.timeout_seconds))
     .bind(webhook.secret.as_deref())
-    .bind(
-        webhook
-            .previous_secret
-            .as_ref()
-            .map(|previous| previous.secret.as_str()),
-    )
-    .bind(
-        webhook
-            .previous_secret
-            .as_ref()
-            .map(|previous| micros(previous.expires_at)),
-    )
+    .bind(previous.map(|previous| previous.secret.as_str()))
+    .bind(previous.map(|previous| micros(previous.expires_at)))
     .bind(webhook.disabled_reason.as_deref())
     .bind(webhook.format.name())
     .bind(serde_json::to_string(&webhook.headers)?)
@@ -173,41 +169,6 @@ async fn insert(
     .bind(micros(webhook.created_at))
     .bind(micros(webhook.updated_at))
     .bind(environment)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-async fn update(tx: &mut Transaction<'static, Any>, webhook: &Webhook) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE webhooks SET url = $1, description = $2, events = $3, enabled = $4, timeout_seconds = $5, \
-         secret = $6, previous_secret = $7, previous_secret_expires_at = $8, disabled_reason = $9, format = $10, \
-         headers = $11, managed_by_config = $12, updated_at = $13 WHERE id = $14",
-    )
-    .bind(&webhook.url)
-    .bind(&webhook.description)
-    .bind(serde_json::to_string(&webhook.events)?)
-    .bind(i64::from(webhook.enabled))
-    .bind(i64::from(webhook.timeout_seconds))
-    .bind(webhook.secret.as_deref())
-    .bind(
-        webhook
-            .previous_secret
-            .as_ref()
-            .map(|previous| previous.secret.as_str()),
-    )
-    .bind(
-        webhook
-            .previous_secret
-            .as_ref()
-            .map(|previous| micros(previous.expires_at)),
-    )
-    .bind(webhook.disabled_reason.as_deref())
-    .bind(webhook.format.name())
-    .bind(serde_json::to_string(&webhook.headers)?)
-    .bind(i64::from(webhook.managed_by_config))
-    .bind(micros(webhook.updated_at))
-    .bind(webhook.id)
     .execute(&mut **tx)
     .await?;
     Ok(())

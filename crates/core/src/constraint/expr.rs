@@ -10,6 +10,7 @@
 //! Must not touch: syntax (that is [`super::parser`]); what a match means for a segment.
 
 use std::fmt::{self, Write};
+use std::sync::Arc;
 
 use regex::Regex;
 use serde_json::{Map, Value};
@@ -50,7 +51,7 @@ pub(super) struct RegexMatch {
     lhs: Node,
     rhs: Node,
     /// Compiled once when the pattern is a literal — always, for Flagr's own constraints.
-    literal: Option<Result<Regex, String>>,
+    literal: Option<Result<Arc<Regex>, String>>,
 }
 
 #[derive(Debug, Clone)]

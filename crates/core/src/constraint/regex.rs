@@ -12,24 +12,26 @@
 //! Must not touch: when a regex is compiled or applied (that is [`super::expr`]).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use regex::Regex;
 
-/// Compiled regexes by Go pattern, so that compiling many constraints with one cache (a whole
-/// evaluation snapshot) compiles each distinct pattern once. Flags tend to repeat patterns, and
-/// compiling a regex costs far more than evaluating one.
-#[derive(Debug, Default)]
+/// Compiled regexes by Go pattern, so that compiling many constraints with one cache (every
+/// evaluation snapshot, one after another) compiles each distinct pattern once and every
+/// constraint using a pattern shares one regex — and so one set of matching caches: a regex's
+/// lazy DFA cache can grow large, and one per flag would multiply memory by the flag count.
+/// Entries are never evicted; patterns are few next to the flags that use them.
+#[derive(Debug, Default, Clone)]
 pub struct RegexCache {
-    compiled: HashMap<String, Result<Regex, String>>,
+    compiled: HashMap<String, Result<Arc<Regex>, String>>,
 }
 
 impl RegexCache {
-    pub(super) fn compile(&mut self, pattern: &str) -> Result<Regex, String> {
+    pub(super) fn compile(&mut self, pattern: &str) -> Result<Arc<Regex>, String> {
         if let Some(compiled) = self.compiled.get(pattern) {
-            // Cloning a compiled regex shares it.
             return compiled.clone();
         }
-        let compiled = compile(pattern);
+        let compiled = compile(pattern).map(Arc::new);
         self.compiled.insert(pattern.to_owned(), compiled.clone());
         compiled
     }

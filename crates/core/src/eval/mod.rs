@@ -15,12 +15,14 @@
 //! [`EvalEnv`]), HTTP status codes and request validation.
 
 mod bucket;
+mod cache_json;
 mod compiled;
 mod debug;
 mod result;
 mod snapshot;
 
 pub use bucket::{TOTAL_BUCKETS, bucket};
+pub use cache_json::{EvalCacheJson, ExportFilter, ImportError, Imported, export, import};
 pub use compiled::{Assignment, CompileError, CompiledFlag};
 pub use result::{
     EvalContext, EvalDebugLog, EvalEnv, EvalResult, EvaluationBatchRequest, EvaluationBatchResponse, EvaluationEntity,

@@ -2,9 +2,9 @@
 //! Flagr's eval cache (`flagr-spec.md` §4) as an immutable value — with Flagr's lookup (§3.1)
 //! and batch evaluation (§3.5).
 //!
-//! A snapshot never changes; after a write the caller builds a new one and swaps it in. Building
-//! reuses the compiled form of every flag whose snapshot id did not change, so a rebuild after
-//! one write compiles one flag.
+//! A snapshot never changes; after a write the caller derives a new one with
+//! [`EvalSnapshot::updated`] and swaps it in. That shares the compiled form of every flag the
+//! write did not touch, so an update after one write compiles one flag.
 //!
 //! Must not touch: storage and HTTP (flags come in as values, results go out as values).
 
@@ -26,33 +26,43 @@ pub struct EvalSnapshot {
     by_id: HashMap<Id, usize>,
     by_key: HashMap<String, usize>,
     by_tag: HashMap<String, Vec<usize>>,
+    /// Every regex compiled so far, so that updates share them with the flags already built.
+    regexes: RegexCache,
 }
 
 impl EvalSnapshot {
-    /// Compiles the non-deleted flags, reusing from `previous` each flag whose snapshot id is
-    /// unchanged. A flag whose constraints do not compile is left out and reported; the rest
-    /// of the snapshot is still built.
-    pub fn build(flags: Vec<StoredFlag>, previous: Option<&EvalSnapshot>) -> (EvalSnapshot, Vec<CompileError>) {
-        let mut compiled = Vec::with_capacity(flags.len());
-        let mut errors = vec![];
-        let mut regexes = RegexCache::default();
-        for stored in flags.into_iter().filter(|stored| !stored.deleted) {
-            let unchanged = previous
-                .and_then(|previous| previous.shared(stored.flag.id))
-                .filter(|flag| flag.snapshot_id() == stored.snapshot_id);
-            match unchanged {
-                Some(flag) => compiled.push(Arc::clone(flag)),
-                None => match CompiledFlag::with_regexes(stored.flag, stored.snapshot_id, &mut regexes) {
-                    Ok(flag) => compiled.push(Arc::new(flag)),
-                    Err(error) => errors.push(error),
-                },
-            }
-        }
-        compiled.sort_by_key(|flag| flag.id());
-        (EvalSnapshot::index(compiled), errors)
+    /// Compiles the non-deleted flags. A flag whose constraints do not compile is left out and
+    /// reported; the rest of the snapshot is still built.
+    pub fn build(flags: Vec<StoredFlag>) -> (EvalSnapshot, Vec<CompileError>) {
+        EvalSnapshot::default().updated(flags)
     }
 
-    fn index(flags: Vec<Arc<CompiledFlag>>) -> EvalSnapshot {
+    /// This snapshot with `changed` flags replaced, added or (when deleted) removed; every
+    /// other flag is shared, not recompiled. A changed flag whose constraints do not compile is
+    /// left out and reported.
+    pub fn updated(&self, changed: Vec<StoredFlag>) -> (EvalSnapshot, Vec<CompileError>) {
+        let mut by_id: HashMap<Id, Arc<CompiledFlag>> =
+            self.flags.iter().map(|flag| (flag.id(), Arc::clone(flag))).collect();
+        let mut errors = vec![];
+        let mut regexes = self.regexes.clone();
+        for stored in changed {
+            by_id.remove(&stored.flag.id);
+            if stored.deleted {
+                continue;
+            }
+            match CompiledFlag::with_regexes(stored.flag, stored.snapshot_id, &mut regexes) {
+                Ok(flag) => {
+                    by_id.insert(flag.id(), Arc::new(flag));
+                }
+                Err(error) => errors.push(error),
+            }
+        }
+        let mut flags: Vec<Arc<CompiledFlag>> = by_id.into_values().collect();
+        flags.sort_by_key(|flag| flag.id());
+        (EvalSnapshot::index(flags, regexes), errors)
+    }
+
+    fn index(flags: Vec<Arc<CompiledFlag>>, regexes: RegexCache) -> EvalSnapshot {
         let mut by_id = HashMap::with_capacity(flags.len());
         let mut by_key = HashMap::with_capacity(flags.len());
         let mut by_tag: HashMap<String, Vec<usize>> = HashMap::new();
@@ -74,16 +84,13 @@ impl EvalSnapshot {
             by_id,
             by_key,
             by_tag,
+            regexes,
         }
-    }
-
-    fn shared(&self, id: Id) -> Option<&Arc<CompiledFlag>> {
-        self.by_id.get(&id).map(|&position| &self.flags[position])
     }
 
     /// The flag with this id.
     pub fn get(&self, id: Id) -> Option<&CompiledFlag> {
-        self.shared(id).map(|flag| &**flag)
+        self.by_id.get(&id).map(|&position| &*self.flags[position])
     }
 
     /// Every flag, in id order.

@@ -279,7 +279,7 @@ fn snapshot_of(flags: Vec<Flag>) -> EvalSnapshot {
             stored(flag, snapshot_id)
         })
         .collect();
-    let (snapshot, errors) = EvalSnapshot::build(flags, None);
+    let (snapshot, errors) = EvalSnapshot::build(flags);
     assert!(errors.is_empty(), "{errors:?}");
     snapshot
 }
@@ -392,23 +392,33 @@ fn lookup_follows_flagr() {
 }
 
 #[test]
-fn snapshot_skips_deleted_and_broken_flags_and_reuses_unchanged_ones() {
+fn snapshots_skip_deleted_and_broken_flags_and_share_unchanged_ones() {
     let mut deleted = stored(flag(2, vec![]), 1);
     deleted.deleted = true;
     let broken = flag(3, vec![segment(1, 0, 100, &[("a", "EQ", "x")], &[])]);
-    let (first, errors) = EvalSnapshot::build(vec![stored(flag(1, vec![]), 1), deleted, stored(broken, 1)], None);
+    let (first, errors) = EvalSnapshot::build(vec![stored(flag(1, vec![]), 1), deleted, stored(broken, 1)]);
     assert_eq!(first.flags().map(CompiledFlag::id).collect::<Vec<_>>(), [1]);
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].flag_id, 3);
 
-    let (second, _) = EvalSnapshot::build(
-        vec![stored(flag(1, vec![]), 1), stored(flag(4, vec![]), 1)],
-        Some(&first),
+    let (second, _) = first.updated(vec![stored(flag(4, vec![]), 1)]);
+    assert!(
+        std::ptr::eq(first.get(1).unwrap(), second.get(1).unwrap()),
+        "untouched flags are shared"
     );
-    assert!(std::ptr::eq(first.get(1).unwrap(), second.get(1).unwrap()));
-    let (third, _) = EvalSnapshot::build(vec![stored(flag(1, vec![]), 2)], Some(&second));
+    assert_eq!(second.flags().map(CompiledFlag::id).collect::<Vec<_>>(), [1, 4]);
+    let (third, _) = second.updated(vec![stored(flag(1, vec![]), 2)]);
     assert!(!std::ptr::eq(second.get(1).unwrap(), third.get(1).unwrap()));
     assert_eq!(third.get(1).unwrap().snapshot_id(), 2);
+    let mut gone = stored(flag(4, vec![]), 3);
+    gone.deleted = true;
+    let (fourth, _) = third.updated(vec![gone]);
+    assert_eq!(
+        fourth.flags().map(CompiledFlag::id).collect::<Vec<_>>(),
+        [1],
+        "a deleted flag leaves the snapshot"
+    );
+    assert!(fourth.lookup(4, "").is_none());
 }
 
 fn tagged(id: Id, tags: &[&str]) -> Flag {

@@ -186,10 +186,16 @@ impl Dispatcher {
         }
     }
 
-    /// Records finished attempts in one transaction, then disables webhooks that answered 410.
+    /// Disables webhooks that answered 410, then records finished attempts in one transaction,
+    /// so whoever sees the failed delivery also sees its webhook disabled.
     async fn record(&self, batch: Vec<Finished>, in_flight: &mut HashMap<Id, usize>) {
         if batch.is_empty() {
             return;
+        }
+        for finished in &batch {
+            if let Some(reason) = &finished.disable {
+                self.disable(finished.webhook_id, reason.clone()).await;
+            }
         }
         let records: Vec<AttemptRecord> = batch.iter().map(|finished| finished.record.clone()).collect();
         if let Err(error) = self.store.record_attempts(&records).await {
@@ -204,23 +210,19 @@ impl Dispatcher {
                 }
             }
         }
-        for finished in batch {
-            let Some(reason) = finished.disable else { continue };
-            let origin = origin(&*self.clock, SYSTEM_ACTOR);
-            let command = WebhookCommand::Disable { reason };
-            match self
-                .store
-                .mutate_webhook(DEFAULT_ENVIRONMENT, Some(finished.webhook_id), command, &origin)
-                .await
-            {
-                Ok(_) => tracing::warn!(
-                    webhook_id = finished.webhook_id,
-                    "receiver answered 410 Gone; webhook disabled"
-                ),
-                Err(error) => {
-                    tracing::error!(%error, webhook_id = finished.webhook_id, "cannot disable webhook after 410")
-                }
-            }
+    }
+
+    /// Stops calling a webhook whose receiver answered 410 Gone, as a recorded change.
+    async fn disable(&self, webhook_id: Id, reason: String) {
+        let command = WebhookCommand::Disable { reason };
+        let origin = origin(&*self.clock, SYSTEM_ACTOR);
+        match self
+            .store
+            .mutate_webhook(DEFAULT_ENVIRONMENT, Some(webhook_id), command, &origin)
+            .await
+        {
+            Ok(_) => tracing::warn!(webhook_id, "receiver answered 410 Gone; webhook disabled"),
+            Err(error) => tracing::error!(%error, webhook_id, "cannot disable webhook after 410"),
         }
     }
 }

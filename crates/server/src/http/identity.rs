@@ -1,6 +1,9 @@
 //! Who is making a request: the actor recorded on every change (Flagr's `updatedBy`), and the
-//! basic-auth gate. Sources, first that applies: basic-auth user, the configured user header,
-//! the configured cookie's JWT claim; otherwise the actor is empty, as in Flagr.
+//! basic-auth gate. Sources, first that applies: a verified JWT's user claim (see `jwt`), the
+//! basic-auth user, the configured user header, the configured cookie's JWT claim; otherwise the
+//! actor is empty, as in Flagr.
+
+use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -11,6 +14,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
 use super::AppState;
+use super::jwt::JwtSubject;
 use crate::config::{BasicAuth, IdentityConfig};
 
 /// The actor of a request.
@@ -20,6 +24,10 @@ impl FromRequestParts<AppState> for Actor {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // A verified JWT's claim comes first, as in Flagr.
+        if let Some(JwtSubject(subject)) = parts.extensions.get::<JwtSubject>() {
+            return Ok(Actor(subject.clone()));
+        }
         Ok(Actor(actor(&state.identity, &parts.headers).unwrap_or_default()))
     }
 }
@@ -49,7 +57,7 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((user.to_owned(), password.to_owned()))
 }
 
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(super) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -70,11 +78,8 @@ fn unverified_claim(token: &str, claim: &str) -> Option<String> {
 }
 
 /// Refuses requests without the configured basic-auth credentials, except on whitelisted paths.
-pub(crate) async fn require_basic_auth(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let Some(auth) = &state.identity.basic_auth else {
-        return next.run(request).await;
-    };
-    if is_whitelisted(auth, request.uri().path()) || credentials_match(auth, request.headers()) {
+pub(crate) async fn require_basic_auth(State(auth): State<Arc<BasicAuth>>, request: Request, next: Next) -> Response {
+    if is_whitelisted(&auth, request.uri().path()) || credentials_match(&auth, request.headers()) {
         return next.run(request).await;
     }
     (

@@ -9,6 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, RawPathParams, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::error::{ApiError, code};
@@ -152,11 +153,13 @@ impl QueryParams {
     }
 }
 
-/// A JSON request body. An empty body is kept as `None` so that routes with an optional body
-/// (duplicate) can accept it and routes with a required one can say so.
-pub(crate) struct JsonBody(Option<Value>);
+/// A JSON request body, read as a generic JSON value or straight into a typed request (the hot
+/// evaluation path skips the intermediate value). An empty body is kept as `None` so that routes
+/// with an optional body (duplicate) can accept it and routes with a required one can say so.
+/// Malformed JSON is a 400; JSON that does not fit the typed request is a 422.
+pub(crate) struct JsonBody<T = Value>(pub(crate) Option<T>);
 
-impl<S: Send + Sync> FromRequest<S> for JsonBody {
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -172,21 +175,32 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(JsonBody(None));
         }
-        let value = serde_json::from_slice(&bytes).map_err(|error| ApiError::Framework {
-            status: StatusCode::BAD_REQUEST,
-            message: format!("parsing body body from \"\" failed, because {error}"),
+        let value = serde_json::from_slice(&bytes).map_err(|error| {
+            if error.is_data() {
+                ApiError::validation(code::INVALID_TYPE, format!("body in body is not valid: {error}"))
+            } else {
+                ApiError::Framework {
+                    status: StatusCode::BAD_REQUEST,
+                    message: format!("parsing body body from \"\" failed, because {error}"),
+                }
+            }
         })?;
         Ok(JsonBody(Some(value)))
     }
 }
 
 impl JsonBody {
-    /// The body as an object; a missing or `null` body is a missing required body.
-    pub(crate) fn required(self) -> Result<Object, ApiError> {
+    /// The body, which must be present and not `null`.
+    pub(crate) fn required_value(self) -> Result<Value, ApiError> {
         match self.0 {
             None | Some(Value::Null) => Err(ApiError::validation(code::REQUIRED, "body in body is required")),
-            Some(value) => Object::from_value(value),
+            Some(value) => Ok(value),
         }
+    }
+
+    /// The body as an object; a missing or `null` body is a missing required body.
+    pub(crate) fn required(self) -> Result<Object, ApiError> {
+        Object::from_body(self.required_value()?)
     }
 
     /// The body as an object; a missing or `null` body counts as `{}`.
@@ -196,7 +210,7 @@ impl JsonBody {
                 fields: Map::new(),
                 path: String::new(),
             }),
-            Some(value) => Object::from_value(value),
+            Some(value) => Object::from_body(value),
         }
     }
 }
@@ -210,7 +224,8 @@ pub(crate) struct Object {
 }
 
 impl Object {
-    fn from_value(value: Value) -> Result<Object, ApiError> {
+    /// A body already read as JSON, which must be an object.
+    pub(crate) fn from_body(value: Value) -> Result<Object, ApiError> {
         match value {
             Value::Object(fields) => Ok(Object {
                 fields,
@@ -348,6 +363,14 @@ impl Object {
     /// Whether the field is present with an explicit `null`.
     pub(crate) fn is_null(&self, name: &str) -> bool {
         self.fields.get(name).is_some_and(Value::is_null)
+    }
+
+    /// An optional array that, when present, has at least `min_items` items.
+    pub(crate) fn optional_array(&self, name: &str, min_items: usize) -> Result<Option<&Vec<Value>>, ApiError> {
+        if self.field(name).is_none() {
+            return Ok(None);
+        }
+        self.array(name, min_items).map(Some)
     }
 
     /// The objects of an array field, each readable like the body.

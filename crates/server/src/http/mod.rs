@@ -4,16 +4,23 @@
 
 mod changes;
 mod constraints;
+mod cors;
 mod distributions;
 mod error;
+mod evaluation;
+mod export;
 mod flags;
 mod health;
 mod identity;
 mod input;
+mod jwt;
+mod recording;
 mod segments;
 mod tags;
 mod variants;
 mod webhooks;
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -22,48 +29,110 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 
 use crate::config::IdentityConfig;
+use crate::evaluation::Evaluator;
 use crate::service::flags::FlagService;
 use crate::service::webhooks::WebhookService;
+use crate::ui;
 use error::ApiError;
 
-/// What handlers share.
+pub use cors::CorsSettings;
+pub use jwt::{JwtAlgorithm, JwtAuth};
+
+/// What the management handlers share.
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub(crate) flags: FlagService,
     pub(crate) webhooks: WebhookService,
-    pub(crate) identity: IdentityConfig,
+    pub(crate) identity: Arc<IdentityConfig>,
 }
 
-/// The whole HTTP surface, under `web_prefix` when one is configured.
-pub(crate) fn router(state: AppState, web_prefix: &str, max_body_bytes: usize) -> Router {
+/// What the HTTP surface is built from.
+pub(crate) struct Surface {
+    /// Flag and webhook management; `None` in eval-only mode, where flags come from a file.
+    pub(crate) management: Option<AppState>,
+    pub(crate) evaluator: Evaluator,
+    pub(crate) identity: IdentityConfig,
+    /// `FLAGR_WEB_PREFIX`, empty for none.
+    pub(crate) web_prefix: String,
+    /// `FLAGR_UI_ENABLED`: serve the web UI at the root.
+    pub(crate) ui_enabled: bool,
+    /// `FLAGR_CORS_*`; `None` when `FLAGR_CORS_ENABLED=false`.
+    pub(crate) cors: Option<CorsSettings>,
+    pub(crate) max_body_bytes: usize,
+}
+
+/// The whole HTTP surface, under the web prefix when one is configured.
+pub(crate) fn router(surface: Surface) -> Router {
     let api = Router::new()
-        .merge(flags::router())
-        .merge(changes::router())
-        .merge(tags::router())
-        .merge(variants::router())
-        .merge(segments::router())
-        .merge(constraints::router())
-        .merge(distributions::router())
         .merge(health::router())
-        .merge(webhooks::router());
-    let app = Router::new()
-        .nest("/api/v1", api)
-        .fallback(route_not_found)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
+        .merge(evaluation::router().with_state(surface.evaluator.clone()))
+        .merge(export::router().with_state(surface.evaluator.clone()));
+    let api = match surface.management {
+        Some(state) => api.merge(recording::router().with_state(surface.evaluator)).merge(
+            Router::new()
+                .merge(flags::router())
+                .merge(changes::router())
+                .merge(tags::router())
+                .merge(variants::router())
+                .merge(segments::router())
+                .merge(constraints::router())
+                .merge(distributions::router())
+                .merge(webhooks::router())
+                .with_state(state),
+        ),
+        None => api.fallback(not_in_eval_only_mode),
+    };
+    let app = Router::new().nest("/api/v1", api);
+    let app = if surface.ui_enabled {
+        app.merge(ui::router())
+    } else {
+        app
+    };
+    // Auth layers exist only when configured, so requests pay only for what is on. JWT runs
+    // before basic auth, as in Flagr's middleware order.
+    let mut app = app.fallback(route_not_found);
+    if let Some(basic) = surface.identity.basic_auth.clone() {
+        app = app.layer(middleware::from_fn_with_state(
+            Arc::new(basic),
             identity::require_basic_auth,
-        ))
-        .layer(DefaultBodyLimit::max(max_body_bytes))
-        .with_state(state);
-    let app = if web_prefix.is_empty() {
+        ));
+    }
+    if let Some(jwt) = surface.identity.jwt.clone() {
+        app = app.layer(middleware::from_fn_with_state(Arc::new(jwt), jwt::require_jwt));
+    }
+    let app = app.layer(DefaultBodyLimit::max(surface.max_body_bytes));
+    let app = if surface.web_prefix.is_empty() {
         app
     } else {
-        Router::new().nest(web_prefix, app)
+        Router::new().nest(&surface.web_prefix, app)
     };
     // Outside the routes: axum adds the `Allow` header only after a route's own layers ran.
-    Router::new()
+    let app = Router::new()
         .fallback_service(app)
-        .layer(middleware::from_fn(explain_method_not_allowed))
+        .layer(middleware::from_fn(explain_method_not_allowed));
+    let app = if surface.ui_enabled && !surface.web_prefix.is_empty() {
+        // Also outside: the nest above never sees `{prefix}/`, the UI's address under a prefix.
+        app.layer(middleware::from_fn_with_state(surface.web_prefix, ui::prefix_root))
+    } else {
+        app
+    };
+    // Outermost: a preflight carries no credentials, so it must be answered before basic auth.
+    match surface.cors {
+        Some(settings) => app.layer(middleware::from_fn_with_state(Arc::new(settings), cors::cors)),
+        None => app,
+    }
+}
+
+/// Every route but health, evaluation and the export in eval-only mode (Flagr answers 501 too).
+async fn not_in_eval_only_mode(uri: Uri) -> ApiError {
+    ApiError::Framework {
+        status: StatusCode::NOT_IMPLEMENTED,
+        message: format!(
+            "{} is not available in eval-only mode (FLAGR_DB_DBDRIVER=json_file or json_http): flags are read from \
+             the flag file; change them there",
+            uri.path()
+        ),
+    }
 }
 
 /// Flagr's router 404, whose wording clients parse to tell a missing route from a missing flag.

@@ -1,8 +1,8 @@
 //! Changing and reading flags.
 //!
 //! Every change goes through [`FlagService::mutate`] or [`FlagService::attach_tag`], which stamp
-//! who and when, hand the command to the store's single transaction, and after a commit wake the
-//! webhook dispatcher.
+//! who and when, hand the command to the store's single transaction, and after a commit update
+//! the evaluation cache and wake the webhook dispatcher.
 
 use std::sync::Arc;
 
@@ -13,20 +13,28 @@ use bunting_store::{DEFAULT_ENVIRONMENT, Store, StoreError};
 use super::origin;
 use crate::clock::Clock;
 use crate::delivery::DispatcherHandle;
+use crate::evaluation::EvalCache;
 
 #[derive(Clone)]
 pub(crate) struct FlagService {
     store: Store,
     clock: Arc<dyn Clock>,
     dispatcher: DispatcherHandle,
+    cache: Arc<EvalCache>,
 }
 
 impl FlagService {
-    pub(crate) fn new(store: Store, clock: Arc<dyn Clock>, dispatcher: DispatcherHandle) -> FlagService {
+    pub(crate) fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        dispatcher: DispatcherHandle,
+        cache: Arc<EvalCache>,
+    ) -> FlagService {
         FlagService {
             store,
             clock,
             dispatcher,
+            cache,
         }
     }
 
@@ -57,9 +65,11 @@ impl FlagService {
         Ok(outcome)
     }
 
-    /// What follows a committed change.
+    /// What follows a committed change: evaluation sees it before the write returns (read your
+    /// writes), and the dispatcher sends its deliveries.
     fn committed(&self, outcome: &Outcome) {
         if outcome.changed() {
+            self.cache.apply(vec![outcome.after.clone()], None);
             self.dispatcher.wake();
         }
     }

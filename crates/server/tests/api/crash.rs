@@ -40,7 +40,8 @@ impl Server {
         let base = loop {
             let line = lines.next().expect("the server prints its address").unwrap();
             if let Some(at) = line.find("http://") {
-                break line[at..].trim_end_matches('/').to_owned();
+                let address = line[at..].split_whitespace().next().unwrap_or_default();
+                break address.trim_end_matches('/').to_owned();
             }
         };
         // Keep draining the log so the server never blocks on a full pipe.

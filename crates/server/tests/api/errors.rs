@@ -154,3 +154,61 @@ async fn basic_auth_guards_what_flagr_guards() {
         .await;
     assert_eq!(wrong.status, 401);
 }
+
+#[tokio::test]
+async fn browsers_get_flagrs_cors_answers() {
+    let app = spawn_app_with(|config| {
+        config.identity.basic_auth = Some(bunting::config::BasicAuth {
+            username: "admin".into(),
+            password: "s3cret".into(),
+            whitelist_paths: vec![],
+            exact_whitelist_paths: vec![],
+        });
+    })
+    .await;
+    let preflight = app
+        .send(
+            app.client
+                .request(Method::OPTIONS, format!("{}/api/v1/evaluation", app.base))
+                .header("Origin", "https://shop.example.com")
+                .header("Access-Control-Request-Method", "POST"),
+        )
+        .await;
+    assert_eq!(preflight.status, 204, "a preflight is answered before basic auth");
+    assert_eq!(
+        preflight.headers["access-control-allow-origin"],
+        "https://shop.example.com"
+    );
+    assert_eq!(preflight.headers["access-control-allow-credentials"], "true");
+    assert!(
+        preflight.headers["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
+    assert!(
+        preflight.headers["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("Content-Type")
+    );
+    let request = app
+        .client
+        .get(format!("{}/api/v1/health", app.base))
+        .header("Origin", "https://shop.example.com")
+        .basic_auth("admin", Some("s3cret"));
+    let reply = app.send(request).await;
+    assert_eq!(reply.headers["access-control-allow-origin"], "https://shop.example.com");
+    assert_eq!(reply.headers["access-control-expose-headers"], "WWW-Authenticate");
+
+    let closed = spawn_app_with(|config| config.cors = None).await;
+    let reply = closed
+        .send(
+            closed
+                .client
+                .get(format!("{}/api/v1/health", closed.base))
+                .header("Origin", "https://x"),
+        )
+        .await;
+    assert!(reply.headers.get("access-control-allow-origin").is_none());
+}

@@ -3,6 +3,7 @@
 use std::sync::{Arc, Once};
 
 use bunting::clock::{Clock, ManualClock, SystemClock};
+use bunting::config::Storage;
 use bunting::{Application, Config};
 use bunting_store::DatabaseUrl;
 use reqwest::{Method, StatusCode};
@@ -13,7 +14,7 @@ pub(crate) struct TestApp {
     pub(crate) base: String,
     pub(crate) client: reqwest::Client,
     /// The database the app runs on, dropped with it; `None` for a server started elsewhere.
-    _database: Option<TestDatabase>,
+    database: Option<TestDatabase>,
 }
 
 /// A fresh database for one test: a SQLite file in a temporary directory, or a PostgreSQL
@@ -83,7 +84,30 @@ pub(crate) async fn spawn_app_with_clock(clock: Arc<ManualClock>, adjust: impl F
 
 async fn start(clock: Arc<dyn Clock>, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let database = test_database().await;
-    let mut config = Config::for_database(database.url.clone());
+    let mut app = start_on(&database.url, clock, adjust).await;
+    app.database = Some(database);
+    app
+}
+
+/// A second instance on the database of `other`, as several servers share one PostgreSQL.
+pub(crate) async fn spawn_app_on(other: &TestApp, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let database = other
+        .database
+        .as_ref()
+        .expect("the first instance owns a test database");
+    start_on(&database.url, Arc::new(SystemClock), adjust).await
+}
+
+async fn start_on(database: &DatabaseUrl, clock: Arc<dyn Clock>, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    start_with(Config::for_database(database.clone()), clock, adjust).await
+}
+
+/// Starts the server in eval-only mode, reading flags from `storage` (a file or a URL).
+pub(crate) async fn spawn_eval_only(storage: Storage, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    start_with(Config::for_storage(storage), Arc::new(SystemClock), adjust).await
+}
+
+async fn start_with(mut config: Config, clock: Arc<dyn Clock>, adjust: impl FnOnce(&mut Config)) -> TestApp {
     adjust(&mut config);
     let app = Application::build_with_clock(config, clock)
         .await
@@ -93,7 +117,7 @@ async fn start(clock: Arc<dyn Clock>, adjust: impl FnOnce(&mut Config)) -> TestA
     TestApp {
         base,
         client: reqwest::Client::new(),
-        _database: Some(database),
+        database: None,
     }
 }
 
@@ -103,7 +127,7 @@ pub(crate) async fn test_database() -> TestDatabase {
     match postgres_admin_url() {
         Some(admin) => {
             let name = format!("bunting_test_{}", uuid_like());
-            let url = create_postgres_database(&admin, &name).await;
+            let url = create_postgresdatabase(&admin, &name).await;
             TestDatabase {
                 url: DatabaseUrl::Postgres(url),
                 _dir: None,
@@ -128,7 +152,7 @@ fn uuid_like() -> String {
     format!("{}_{}", std::process::id(), nanos)
 }
 
-async fn create_postgres_database(admin: &str, name: &str) -> String {
+async fn create_postgresdatabase(admin: &str, name: &str) -> String {
     sqlx::any::install_default_drivers();
     let mut connection = <sqlx::AnyConnection as sqlx::Connection>::connect(admin)
         .await
@@ -172,7 +196,7 @@ impl TestApp {
         TestApp {
             base: base.to_owned(),
             client: reqwest::Client::new(),
-            _database: None,
+            database: None,
         }
     }
 

@@ -8,10 +8,13 @@
 mod helpers;
 mod receiver;
 
+mod auth;
 mod change_log;
 mod constraints;
 mod crash;
 mod errors;
+mod eval_only;
+mod evaluation;
 mod flags;
 mod receivers;
 mod segments;

@@ -1,0 +1,135 @@
+//! The evaluation cache: the immutable snapshot every evaluation reads, swapped atomically when
+//! flags change. Readers never wait: a load is an atomic pointer read. Writers (this instance's
+//! committed changes, the poller following other instances' changes, a reloaded JSON file)
+//! take turns on a mutex and derive the next snapshot from the current one.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use bunting_core::eval::{CompileError, EvalSnapshot};
+use bunting_core::flag::{Id, StoredFlag};
+
+pub(crate) struct EvalCache {
+    snapshot: ArcSwap<EvalSnapshot>,
+    versions: Mutex<Versions>,
+}
+
+/// What the cache has seen, so updates can arrive in any order: an update carrying an older
+/// version of a flag than one already applied (deletions included) is dropped.
+#[derive(Default)]
+struct Versions {
+    /// Each flag's latest change sequence seen, deleted flags included.
+    flags: HashMap<Id, i64>,
+    /// The change log is applied up to this sequence.
+    log_seq: i64,
+}
+
+impl EvalCache {
+    /// A cache of `flags`, reflecting the change log up to `log_seq`.
+    pub(crate) fn new(flags: Vec<StoredFlag>, log_seq: i64) -> EvalCache {
+        let cache = EvalCache {
+            snapshot: ArcSwap::from_pointee(EvalSnapshot::default()),
+            versions: Mutex::default(),
+        };
+        cache.replace(flags, log_seq);
+        cache
+    }
+
+    /// The current snapshot.
+    pub(crate) fn snapshot(&self) -> arc_swap::Guard<Arc<EvalSnapshot>> {
+        self.snapshot.load()
+    }
+
+    /// The change-log sequence the cache reflects.
+    pub(crate) fn log_seq(&self) -> i64 {
+        self.lock().log_seq
+    }
+
+    /// Applies changed flags (newer versions replace, deleted flags leave) and records that the
+    /// change log is applied up to `log_seq` when given.
+    pub(crate) fn apply(&self, changed: Vec<StoredFlag>, log_seq: Option<i64>) {
+        let mut versions = self.lock();
+        let fresh: Vec<StoredFlag> = changed
+            .into_iter()
+            .filter(|stored| {
+                versions
+                    .flags
+                    .get(&stored.flag.id)
+                    .is_none_or(|&seen| stored.snapshot_id > seen)
+            })
+            .collect();
+        for stored in &fresh {
+            versions.flags.insert(stored.flag.id, stored.snapshot_id);
+        }
+        if let Some(seq) = log_seq {
+            versions.log_seq = versions.log_seq.max(seq);
+        }
+        if fresh.is_empty() {
+            return;
+        }
+        let (next, errors) = self.snapshot.load().updated(fresh);
+        report(&errors);
+        self.snapshot.store(Arc::new(next));
+    }
+
+    /// Replaces every flag (a reloaded flag file, the start-up load).
+    pub(crate) fn replace(&self, flags: Vec<StoredFlag>, log_seq: i64) {
+        let mut versions = self.lock();
+        versions.flags = flags
+            .iter()
+            .map(|stored| (stored.flag.id, stored.snapshot_id))
+            .collect();
+        versions.log_seq = log_seq;
+        let (next, errors) = EvalSnapshot::build(flags);
+        report(&errors);
+        self.snapshot.store(Arc::new(next));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Versions> {
+        // The versions are plain data; a panic while holding the lock leaves them usable.
+        self.versions.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Flags are validated when written, so a flag that does not compile means stored data this
+/// version cannot evaluate: it is left out of evaluation and said loudly.
+fn report(errors: &[CompileError]) {
+    for error in errors {
+        tracing::error!(%error, flag_id = error.flag_id, "flag left out of evaluation");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bunting_core::flag::Flag;
+
+    fn stored(id: Id, key: &str, snapshot_id: i64, deleted: bool) -> StoredFlag {
+        let flag: Flag = serde_json::from_value(serde_json::json!({
+            "id": id, "key": key, "description": "d", "enabled": true, "dataRecordsEnabled": false,
+            "updatedAt": "2026-12-01T00:00:00.000Z"
+        }))
+        .unwrap();
+        StoredFlag {
+            flag,
+            deleted,
+            snapshot_id,
+        }
+    }
+
+    #[test]
+    fn older_versions_never_overwrite_newer_ones() {
+        let cache = EvalCache::new(vec![stored(1, "a", 1, false)], 1);
+        cache.apply(vec![stored(1, "b", 3, false)], None);
+        cache.apply(vec![stored(1, "stale", 2, false)], None);
+        assert_eq!(cache.snapshot().get(1).unwrap().flag().key, "b");
+        cache.apply(vec![stored(1, "b", 4, true)], Some(4));
+        cache.apply(vec![stored(1, "b", 3, false)], None);
+        assert!(
+            cache.snapshot().get(1).is_none(),
+            "a stale update does not bring back a deleted flag"
+        );
+        assert_eq!(cache.log_seq(), 4);
+    }
+}

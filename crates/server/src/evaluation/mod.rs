@@ -1,0 +1,103 @@
+//! Evaluation: the in-memory snapshot every evaluation reads and what keeps it fresh. The hot
+//! path never touches the database or a lock a writer holds: it loads the current snapshot (an
+//! atomic pointer read) and runs the pure engine of `bunting_core::eval`.
+//!
+//! - `cache`: the snapshot, swapped atomically after each change.
+//! - `refresh`: following changes made elsewhere (other instances through the change log, or
+//!   the flag file of eval-only mode).
+//! - `injected`: Flagr's built-in context keys.
+
+mod cache;
+mod injected;
+mod refresh;
+
+use std::sync::Arc;
+
+use axum::http::HeaderMap;
+use bunting_core::eval::{EvalContext, EvalEnv, EvalResult, EvaluationBatchRequest};
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+pub(crate) use cache::EvalCache;
+pub use injected::InjectedContext;
+pub(crate) use refresh::{follow_json, follow_store, load_json};
+
+use crate::clock::Clock;
+use crate::config::EvalSettings;
+
+/// Evaluates requests against the current snapshot with the configured behaviour.
+#[derive(Clone)]
+pub(crate) struct Evaluator {
+    cache: Arc<EvalCache>,
+    clock: Arc<dyn Clock>,
+    settings: Arc<EvalSettings>,
+}
+
+impl Evaluator {
+    pub(crate) fn new(cache: Arc<EvalCache>, clock: Arc<dyn Clock>, settings: EvalSettings) -> Evaluator {
+        Evaluator {
+            cache,
+            clock,
+            settings: Arc::new(settings),
+        }
+    }
+
+    pub(crate) fn settings(&self) -> &EvalSettings {
+        &self.settings
+    }
+
+    pub(crate) fn cache(&self) -> &EvalCache {
+        &self.cache
+    }
+
+    /// One evaluation. `headers` feed the built-in context when it is on (Flagr injects no
+    /// header keys for some routes, which pass `None`).
+    pub(crate) fn evaluate(&self, mut context: EvalContext, headers: Option<&HeaderMap>) -> EvalResult {
+        let now = self.clock.now();
+        if let Some(injected) = &self.settings.injected_context {
+            injected.inject(&mut context.entity_context, now, headers);
+        }
+        let timestamp = timestamp(now);
+        let mut random = random_entity_number;
+        let mut env = EvalEnv {
+            debug_enabled: self.settings.debug_enabled,
+            timestamp: &timestamp,
+            random: &mut random,
+        };
+        self.cache.snapshot().evaluate(context, &mut env)
+    }
+
+    /// A batch: every entity against every selected flag, in Flagr's order.
+    pub(crate) fn evaluate_batch(
+        &self,
+        mut request: EvaluationBatchRequest,
+        headers: Option<&HeaderMap>,
+    ) -> Vec<EvalResult> {
+        let now = self.clock.now();
+        if let Some(injected) = &self.settings.injected_context {
+            for entity in &mut request.entities {
+                injected.inject(&mut entity.entity_context, now, headers);
+            }
+        }
+        let timestamp = timestamp(now);
+        let mut random = random_entity_number;
+        let mut env = EvalEnv {
+            debug_enabled: self.settings.debug_enabled,
+            timestamp: &timestamp,
+            random: &mut random,
+        };
+        self.cache.snapshot().evaluate_batch(&request, &mut env)
+    }
+}
+
+/// Flagr's evaluation timestamp: RFC 3339 in UTC with whole seconds.
+fn timestamp(now: OffsetDateTime) -> String {
+    let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    now.to_offset(time::UtcOffset::UTC).format(&format).unwrap_or_default()
+}
+
+/// The number in `randomly_generated_<n>` for an empty entity id: a non-negative 31-bit
+/// integer, as Go's `rand.Int31`.
+fn random_entity_number() -> u32 {
+    rand::random::<u32>() >> 1
+}

@@ -1,0 +1,231 @@
+//! Flagr's JWT auth (`FLAGR_JWT_AUTH_*`): requests outside the whitelists need a valid token,
+//! taken from the configured cookie first, then an `Authorization: Bearer` header. A valid
+//! token's user claim becomes the request's actor. Tokens are HMAC-signed (HS256 or HS512);
+//! Flagr's RS256 is refused at start-up rather than accepted unchecked.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{KeyInit, Mac};
+use serde_json::Value;
+
+use super::identity::cookie_value;
+
+/// The signing algorithms Bunting verifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtAlgorithm {
+    Hs256,
+    Hs512,
+}
+
+impl JwtAlgorithm {
+    fn name(self) -> &'static str {
+        match self {
+            JwtAlgorithm::Hs256 => "HS256",
+            JwtAlgorithm::Hs512 => "HS512",
+        }
+    }
+}
+
+/// `FLAGR_JWT_AUTH_*`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct JwtAuth {
+    pub secret: String,
+    pub algorithm: JwtAlgorithm,
+    /// `_COOKIE_TOKEN_NAME`: the cookie read before the `Authorization` header.
+    pub cookie_name: String,
+    /// `_WHITELIST_PATHS`: path prefixes served without a token.
+    pub whitelist_paths: Vec<String>,
+    /// `_EXACT_WHITELIST_PATHS`: paths served without a token when matched exactly (in Flagr,
+    /// only when refusing with 401).
+    pub exact_whitelist_paths: Vec<String>,
+    /// `_NO_TOKEN_STATUS_CODE`: 307 redirects to `redirect_url`; 401 refuses.
+    pub no_token_status: u16,
+    /// `_NO_TOKEN_REDIRECT_URL`.
+    pub redirect_url: String,
+    /// `_USER_CLAIM`: the claim naming the user.
+    pub user_claim: String,
+}
+
+impl std::fmt::Debug for JwtAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtAuth")
+            .field("secret", &"<redacted>")
+            .field("algorithm", &self.algorithm)
+            .finish()
+    }
+}
+
+/// The user a verified token names, left in the request for the actor.
+#[derive(Debug, Clone)]
+pub(crate) struct JwtSubject(pub(crate) String);
+
+pub(crate) async fn require_jwt(State(auth): State<Arc<JwtAuth>>, mut request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let refusing = auth.no_token_status == 401;
+    let whitelisted = auth
+        .whitelist_paths
+        .iter()
+        .any(|prefix| path.starts_with(prefix.as_str()))
+        || (refusing && auth.exact_whitelist_paths.iter().any(|exact| exact == path));
+    match token(&auth, request.headers()).and_then(|token| verify(&auth, &token, unix_now())) {
+        Some(claims) => {
+            let subject = claims
+                .get(&auth.user_claim)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            request.extensions_mut().insert(JwtSubject(subject));
+            next.run(request).await
+        }
+        None if whitelisted => next.run(request).await,
+        None if refusing => {
+            let realm = format!("Bearer realm=\"{}\"", auth.redirect_url);
+            let mut response = (StatusCode::UNAUTHORIZED, "Not authorized").into_response();
+            if let Ok(realm) = HeaderValue::from_str(&realm) {
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, realm);
+            }
+            response
+        }
+        None => {
+            let mut response = StatusCode::TEMPORARY_REDIRECT.into_response();
+            if let Ok(location) = HeaderValue::from_str(&auth.redirect_url) {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            response
+        }
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| i64::try_from(since.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn token(auth: &JwtAuth, headers: &HeaderMap) -> Option<String> {
+    cookie_value(headers, &auth.cookie_name).or_else(|| {
+        let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+        value.strip_prefix("Bearer ").map(|token| token.trim().to_owned())
+    })
+}
+
+/// The claims of a token signed with the configured secret and algorithm, and not expired or
+/// not yet valid at `now`.
+fn verify(auth: &JwtAuth, token: &str, now: i64) -> Option<serde_json::Map<String, Value>> {
+    let mut parts = token.split('.');
+    let (header, payload, signature) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let decode = |part: &str| URL_SAFE_NO_PAD.decode(part.trim_end_matches('=')).ok();
+    let header_json: Value = serde_json::from_slice(&decode(header)?).ok()?;
+    // The algorithm is the server's choice, never the token's: "none" or a swapped algorithm fail.
+    if header_json.get("alg")?.as_str()? != auth.algorithm.name() {
+        return None;
+    }
+    let signed = format!("{header}.{payload}");
+    let signature = decode(signature)?;
+    let valid = match auth.algorithm {
+        JwtAlgorithm::Hs256 => verify_mac::<hmac::Hmac<sha2::Sha256>>(&auth.secret, &signed, &signature),
+        JwtAlgorithm::Hs512 => verify_mac::<hmac::Hmac<sha2::Sha512>>(&auth.secret, &signed, &signature),
+    };
+    if !valid {
+        return None;
+    }
+    let claims: serde_json::Map<String, Value> = serde_json::from_slice(&decode(payload)?).ok()?;
+    let expired = claims.get("exp").and_then(Value::as_i64).is_some_and(|exp| exp <= now);
+    let early = claims.get("nbf").and_then(Value::as_i64).is_some_and(|nbf| nbf > now);
+    (!expired && !early).then_some(claims)
+}
+
+fn verify_mac<M: Mac + KeyInit>(secret: &str, signed: &str, signature: &[u8]) -> bool {
+    let Ok(mut mac) = <M as KeyInit>::new_from_slice(secret.as_bytes()) else {
+        return false;
+    };
+    mac.update(signed.as_bytes());
+    mac.verify_slice(signature).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth(algorithm: JwtAlgorithm) -> JwtAuth {
+        JwtAuth {
+            secret: "s3cret".into(),
+            algorithm,
+            cookie_name: "access_token".into(),
+            whitelist_paths: vec![],
+            exact_whitelist_paths: vec![],
+            no_token_status: 401,
+            redirect_url: String::new(),
+            user_claim: "sub".into(),
+        }
+    }
+
+    /// A token signed as a JWT library would sign it.
+    fn sign(algorithm: &str, secret: &str, claims: &Value) -> String {
+        fn mac<M: Mac + KeyInit>(secret: &str, signed: &str) -> Vec<u8> {
+            let mut mac = <M as KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
+            mac.update(signed.as_bytes());
+            mac.finalize().into_bytes().to_vec()
+        }
+        let header = URL_SAFE_NO_PAD.encode(serde_json::json!({"alg": algorithm, "typ": "JWT"}).to_string());
+        let signed = format!("{header}.{}", URL_SAFE_NO_PAD.encode(claims.to_string()));
+        let signature = match algorithm {
+            "HS512" => mac::<hmac::Hmac<sha2::Sha512>>(secret, &signed),
+            _ => mac::<hmac::Hmac<sha2::Sha256>>(secret, &signed),
+        };
+        format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
+
+    #[test]
+    fn only_tokens_signed_with_the_secret_and_algorithm_pass() {
+        let claims = serde_json::json!({"sub": "alice", "exp": 2_000_000_000});
+        let good = sign("HS256", "s3cret", &claims);
+        assert_eq!(
+            verify(&auth(JwtAlgorithm::Hs256), &good, 1_800_000_000).unwrap()["sub"],
+            "alice"
+        );
+        assert!(
+            verify(
+                &auth(JwtAlgorithm::Hs256),
+                &sign("HS256", "wrong", &claims),
+                1_800_000_000
+            )
+            .is_none()
+        );
+        assert!(
+            verify(&auth(JwtAlgorithm::Hs512), &good, 1_800_000_000).is_none(),
+            "the algorithm is ours to pick"
+        );
+        let long = sign("HS512", "s3cret", &claims);
+        assert!(verify(&auth(JwtAlgorithm::Hs512), &long, 1_800_000_000).is_some());
+        assert!(
+            verify(&auth(JwtAlgorithm::Hs256), &good, 2_000_000_000).is_none(),
+            "expired"
+        );
+        let early = sign(
+            "HS256",
+            "s3cret",
+            &serde_json::json!({"sub": "a", "nbf": 1_900_000_000}),
+        );
+        assert!(
+            verify(&auth(JwtAlgorithm::Hs256), &early, 1_800_000_000).is_none(),
+            "not yet valid"
+        );
+        let unsigned = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
+            URL_SAFE_NO_PAD.encode("{}")
+        );
+        assert!(verify(&auth(JwtAlgorithm::Hs256), &unsigned, 0).is_none());
+    }
+}

@@ -1,0 +1,216 @@
+//! The eval-cache export and eval-only mode: a server with no database serving evaluation from
+//! a flag file (`json_file`) or URL (`json_http`) in Flagr's export format, re-read while it runs.
+
+use std::time::Duration;
+
+use bunting::config::Storage;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_app, spawn_eval_only};
+use crate::receiver::{Receiver, Reply};
+
+/// Two enabled flags (`web-flag` tagged web, `both` tagged web and mobile) and a disabled one.
+async fn flags(app: &TestApp) -> (i64, i64, i64) {
+    let mut ids = Vec::new();
+    for key in ["web-flag", "both", "off"] {
+        let flag = app
+            .post(
+                "/flags",
+                json!({"description": key, "key": key, "template": "simple_boolean_flag"}),
+            )
+            .await
+            .ok();
+        ids.push(flag["id"].as_i64().unwrap());
+    }
+    for (id, tag) in [(ids[0], "web"), (ids[1], "web"), (ids[1], "mobile")] {
+        app.post(&format!("/flags/{id}/tags"), json!({"value": tag})).await.ok();
+    }
+    for id in &ids[..2] {
+        app.put(&format!("/flags/{id}/enabled"), json!({"enabled": true}))
+            .await
+            .ok();
+    }
+    (ids[0], ids[1], ids[2])
+}
+
+fn keys(export: &Value) -> Vec<&str> {
+    export["Flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|flag| flag["Key"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_export_has_go_field_names_and_flagrs_filters() {
+    let app = spawn_app().await;
+    let (web, both, _) = flags(&app).await;
+    let export = app.get("/export/eval_cache/json").await.ok();
+    assert_eq!(keys(&export), ["web-flag", "both", "off"]);
+    let flag = &export["Flags"][1];
+    assert_eq!(flag["ID"], both);
+    assert_eq!(flag["Enabled"], true);
+    assert_eq!(flag["Segments"][0]["Distributions"][0]["VariantKey"], "on");
+    assert_eq!(flag["Variants"][0]["Key"], "on");
+    assert!(flag["SnapshotID"].as_i64().unwrap() > 0);
+    assert_eq!(flag["Tags"].as_array().unwrap().len(), 2);
+
+    assert_eq!(
+        keys(
+            &app.get(&format!("/export/eval_cache/json?ids={web},{both}&keys=off"))
+                .await
+                .ok()
+        ),
+        ["web-flag", "both"]
+    );
+    assert_eq!(
+        keys(&app.get("/export/eval_cache/json?keys=off&enabled=true").await.ok()),
+        ["off"],
+        "keys override enabled"
+    );
+    assert_eq!(
+        keys(&app.get("/export/eval_cache/json?enabled=false").await.ok()),
+        ["off"]
+    );
+    assert_eq!(
+        keys(&app.get("/export/eval_cache/json?tags=web,mobile").await.ok()),
+        ["web-flag", "both"]
+    );
+    assert_eq!(
+        keys(
+            &app.get("/export/eval_cache/json?tags=web,mobile&tagsOperator=ALL")
+                .await
+                .ok()
+        ),
+        ["both"]
+    );
+    assert_eq!(app.get("/export/eval_cache/json?ids=x").await.status, 422);
+    assert_eq!(app.get("/export/eval_cache/json?tagsOperator=SOME").await.status, 422);
+}
+
+#[tokio::test]
+async fn a_flag_file_serves_the_same_evaluations_and_nothing_else() {
+    let source = spawn_app().await;
+    let (web, both, off) = flags(&source).await;
+    let export = source
+        .send(
+            source
+                .client
+                .get(format!("{}/api/v1/export/eval_cache/json", source.base)),
+        )
+        .await
+        .ok();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("flags.json");
+    std::fs::write(&file, export.to_string()).unwrap();
+
+    let app = spawn_eval_only(Storage::JsonFile(file.clone()), |config| {
+        config.evaluation.refresh_interval = Duration::from_millis(50);
+    })
+    .await;
+    for (flag, entity) in [(web, "a"), (both, "b"), (off, "c"), (999, "d")] {
+        let request = json!({"flagID": flag, "entityID": entity});
+        let from_file = app.post("/evaluation", request.clone()).await.ok();
+        let from_database = source.post("/evaluation", request).await.ok();
+        for field in ["variantKey", "segmentID", "flagSnapshotID", "evalDebugLog"] {
+            assert_eq!(from_file[field], from_database[field], "flag {flag}: {field}");
+        }
+    }
+    assert_eq!(app.get("/health").await.ok(), json!({"status": "OK"}));
+    assert_eq!(
+        keys(&app.get("/export/eval_cache/json").await.ok()),
+        ["web-flag", "both", "off"]
+    );
+    for (method, path) in [
+        (Method::GET, "/flags"),
+        (Method::POST, "/flags"),
+        (Method::GET, "/webhooks"),
+    ] {
+        let reply = app.request(method, path, Some(json!({"description": "x"}))).await;
+        assert_eq!(reply.status, 501, "{path}");
+        assert!(
+            reply.body["message"].as_str().unwrap().contains("eval-only mode"),
+            "{}",
+            reply.body
+        );
+    }
+
+    // The file is re-read: a change shows; a broken file keeps the last good flags.
+    let mut changed = export.clone();
+    changed["Flags"][0]["Enabled"] = json!(false);
+    std::fs::write(&file, changed.to_string()).unwrap();
+    let disabled = format!("flagID {web} is not enabled");
+    let mut reloaded = false;
+    for _ in 0..100 {
+        let result = app.post("/evaluation", json!({"flagID": web})).await.ok();
+        if result["evalDebugLog"]["msg"] == disabled {
+            reloaded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(reloaded, "the changed file was picked up");
+    std::fs::write(&file, "{\"Flags\": [{\"Key\": \"\"}]}").unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let result = app.post("/evaluation", json!({"flagID": web})).await.ok();
+    assert_eq!(
+        result["evalDebugLog"]["msg"], disabled,
+        "an invalid file keeps the last good flags"
+    );
+}
+
+#[tokio::test]
+async fn a_flagr_style_file_with_lowercase_names_and_no_ids_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("flags.json");
+    let flags = json!({"flags": [{
+        "key": "from-file", "enabled": true,
+        "variants": [{"key": "blue"}, {"key": "green"}],
+        "segments": [{"rank": 0, "rolloutPercent": 100,
+            "constraints": [{"property": "country", "operator": "EQ", "value": "\"NZ\""}],
+            "distributions": [{"variantKey": "blue", "percent": 100}]}]
+    }]});
+    std::fs::write(&file, flags.to_string()).unwrap();
+    let app = spawn_eval_only(Storage::JsonFile(file), |_| {}).await;
+    let result = app
+        .post(
+            "/evaluation",
+            json!({"flagKey": "from-file", "entityContext": {"country": "NZ"}}),
+        )
+        .await
+        .ok();
+    assert_eq!(result["variantKey"], "blue");
+    assert_eq!(result["flagID"], 1, "ids are assigned");
+}
+
+#[tokio::test]
+async fn flags_can_come_from_a_url() {
+    let source = spawn_app().await;
+    let (web, _, _) = flags(&source).await;
+    let export = source.get("/export/eval_cache/json").await.ok();
+    let server = Receiver::start().await;
+    server.always(Reply::status(200).with_body(&export.to_string()));
+    let app = spawn_eval_only(Storage::JsonHttp(server.url.clone()), |_| {}).await;
+    let result = app
+        .post("/evaluation", json!({"flagID": web, "entityID": "u"}))
+        .await
+        .ok();
+    assert_eq!(result["variantKey"], "on");
+}
+
+#[tokio::test]
+async fn a_missing_or_invalid_flag_file_stops_start_up_with_the_reason() {
+    let missing = bunting::Config::for_storage(Storage::JsonFile("/nonexistent/flags.json".into()));
+    let error = bunting::Application::build(missing).await.err().unwrap();
+    assert!(format!("{error:#}").contains("/nonexistent/flags.json"), "{error:#}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("flags.json");
+    std::fs::write(&file, "{\"Flags\": [{\"Key\": \"a\"}, {\"Key\": \"a\"}]}").unwrap();
+    let error = bunting::Application::build(bunting::Config::for_storage(Storage::JsonFile(file)))
+        .await
+        .err()
+        .unwrap();
+    assert!(format!("{error:#}").contains("duplicate"), "{error:#}");
+}

@@ -1,0 +1,142 @@
+//! What the browser tests stand on: the real server in-process on port 0 with its own SQLite
+//! file (as the API tests start it), a webhook receiver on port 0 that records what it gets,
+//! a small JSON client for arranging and checking state through the API, and XPath builders
+//! that find controls the way a user does — by their visible label or text.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use bunting::{Application, Config};
+use bunting_store::DatabaseUrl;
+use serde_json::Value;
+
+pub(crate) struct Server {
+    /// `http://127.0.0.1:<port>`
+    pub(crate) base: String,
+    client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    pub(crate) async fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bunting.sqlite").to_string_lossy().into_owned();
+        let app = Application::build(Config::for_database(DatabaseUrl::Sqlite(file)))
+            .await
+            .expect("the application starts");
+        let base = format!("http://{}", app.local_addr());
+        tokio::spawn(app.run_until_stopped(std::future::pending()));
+        Server {
+            base,
+            client: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    /// The UI's address for a hash route such as `#/flags/1`.
+    pub(crate) fn page(&self, route: &str) -> String {
+        format!("{}/{route}", self.base)
+    }
+
+    /// Sends a JSON request to `/api/v1{path}`; returns the JSON answer, panicking unless 200.
+    pub(crate) async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self.client.request(method, format!("{}/api/v1{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert!(status.is_success(), "{path}: {status} {text}");
+        if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        }
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> Value {
+        self.api(reqwest::Method::GET, path, None).await
+    }
+
+    pub(crate) async fn post(&self, path: &str, body: Value) -> Value {
+        self.api(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub(crate) async fn put(&self, path: &str, body: Value) -> Value {
+        self.api(reqwest::Method::PUT, path, Some(body)).await
+    }
+}
+
+/// A webhook receiver answering 200 with a small JSON body, keeping every body it got.
+pub(crate) struct Receiver {
+    pub(crate) url: String,
+    bodies: Arc<Mutex<Vec<String>>>,
+}
+
+impl Receiver {
+    pub(crate) async fn start() -> Receiver {
+        let bodies: Arc<Mutex<Vec<String>>> = Arc::default();
+        let app = axum::Router::new().fallback(receive).with_state(bodies.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hooks/flags", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Receiver { url, bodies }
+    }
+
+    pub(crate) fn received(&self) -> Vec<String> {
+        self.bodies.lock().unwrap().clone()
+    }
+}
+
+async fn receive(State(bodies): State<Arc<Mutex<Vec<String>>>>, body: Bytes) -> &'static str {
+    bodies.lock().unwrap().push(String::from_utf8_lossy(&body).into_owned());
+    r#"{"received": true}"#
+}
+
+/// Waits (at most 15 s) until `check` holds.
+pub(crate) async fn until<F, Fut>(what: &str, check: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let started = tokio::time::Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "gave up waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Where a screenshot of the UI is kept for the README: `docs/ui/<name>.png`.
+pub(crate) fn screenshot_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../docs/ui/{name}.png"))
+}
+
+/// A button by its visible text.
+pub(crate) fn button(text: &str) -> String {
+    format!("//button[normalize-space()={}]", literal(text))
+}
+
+/// The control a visible label names, inside `scope` (an XPath; "" for the whole page).
+pub(crate) fn field(scope: &str, label: &str) -> String {
+    format!(
+        "{scope}//*[@id={scope}//label[normalize-space()={}]/@for]",
+        literal(label)
+    )
+}
+
+/// An XPath string literal for `text` (which must not hold both quote kinds).
+pub(crate) fn literal(text: &str) -> String {
+    if text.contains('\'') {
+        format!("\"{text}\"")
+    } else {
+        format!("'{text}'")
+    }
+}

@@ -1,0 +1,71 @@
+// api.js — the client for Bunting's HTTP API. URLs are relative to the page, so the UI works
+// under FLAGR_WEB_PREFIX (page at /flagr/, API at /flagr/api/v1). Error bodies ({"message"} or
+// {"code", "message"}) become an ApiError carrying the server's own words.
+
+const BASE = 'api/v1';
+
+/** The page's address without credentials (fetch refuses URLs holding a user:password@). */
+function pageUrl() {
+  return `${location.origin}${location.pathname}`;
+}
+
+export class ApiError extends Error {
+  constructor(status, message, code) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function request(method, path, body) {
+  const init = { method, headers: { Accept: 'application/json' } };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(new URL(BASE + path, pageUrl()), init);
+  } catch (error) {
+    throw new ApiError(0, `Cannot reach the server (${error.message}). Is it running?`);
+  }
+  const text = await response.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = text;
+    }
+  }
+  if (!response.ok) throw new ApiError(response.status, errorMessage(response, data), data?.code);
+  return data;
+}
+
+function errorMessage(response, data) {
+  if (data && typeof data === 'object' && typeof data.message === 'string') return data.message;
+  if (typeof data === 'string' && data.trim()) return data.trim();
+  return `${response.status} ${response.statusText || 'error'}`;
+}
+
+export const api = {
+  get: (path) => request('GET', path),
+  post: (path, body = {}) => request('POST', path, body),
+  put: (path, body = {}) => request('PUT', path, body),
+  delete: (path) => request('DELETE', path),
+};
+
+/** A query string from the given parameters, leaving out empty ones: `?a=1&b=x`. */
+export function query(params) {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== '') search.set(name, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+/** The absolute URL of an API path, for copy-paste examples (curl). */
+export function apiUrl(path) {
+  return new URL(BASE + path, pageUrl()).href;
+}

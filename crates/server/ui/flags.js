@@ -1,0 +1,153 @@
+// flags.js — the flags list (#/): search by id, key, description and tag; create a flag, empty
+// or from Flagr's boolean template; list deleted flags and restore them.
+
+import { api } from './api.js';
+import { h, replaceChildren, timeEl } from './dom.js';
+import { badge, card, errorSlot, field, run } from './widgets.js';
+
+export async function flagsPage(page) {
+  page.title('Flags');
+  const flags = await api.get('/flags');
+  replaceChildren(page.root, h('h1', {}, 'Flags'), createCard(), listCard(flags), deletedCard());
+}
+
+function createCard() {
+  const description = h('input', { id: 'new-flag-description', required: true, autocomplete: 'off' });
+  const key = h('input', { id: 'new-flag-key', autocomplete: 'off', spellcheck: 'false' });
+  const errors = errorSlot();
+  const create = (template) => async (event) => {
+    await run(event.currentTarget, errors, async () => {
+      if (!description.value.trim()) throw new Error('Describe the flag first: what does it switch?');
+      const flag = await api.post('/flags', { description: description.value.trim(), key: key.value.trim(), template });
+      location.hash = `#/flags/${flag.id}`;
+    });
+  };
+  const form = h(
+    'form',
+    { class: 'create-flag', on: { submit: (event) => event.preventDefault() } },
+    h(
+      'div',
+      { class: 'row' },
+      field('Description', description, 'What the flag switches, e.g. “New checkout page”.'),
+      field('Key (optional)', key, 'How clients ask for it; letters, digits and _ - / . : (leave empty for a random key).'),
+    ),
+    h(
+      'div',
+      { class: 'actions' },
+      h('button', { type: 'submit', class: 'button primary', on: { click: create('simple_boolean_flag') } }, 'Create boolean flag'),
+      h('button', { type: 'button', class: 'button', on: { click: create('') } }, 'Create empty flag'),
+    ),
+    h(
+      'p',
+      { class: 'help' },
+      'A boolean flag starts with a variant “on” served to 100% of entities, so it works as soon as you enable it. ' +
+        'An empty flag has no variants or segments yet.',
+    ),
+    errors,
+  );
+  return card('New flag', form);
+}
+
+function listCard(flags) {
+  const search = h('input', {
+    id: 'flag-search',
+    type: 'search',
+    autocomplete: 'off',
+    placeholder: 'key, description or tag',
+  });
+  const count = h('p', { class: 'muted', 'aria-live': 'polite' });
+  const body = h('tbody');
+  const show = () => {
+    const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
+    const shown = flags.filter((flag) => words.every((word) => searchText(flag).includes(word)));
+    replaceChildren(body, shown.map(flagRow));
+    count.textContent = flags.length
+      ? `${shown.length} of ${flags.length} flag${flags.length === 1 ? '' : 's'}`
+      : 'No flags yet: create your first one above.';
+  };
+  search.addEventListener('input', show);
+  show();
+  const table = h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { class: 'table' },
+      h('caption', { class: 'offscreen' }, 'Flags'),
+      h('thead', {}, h('tr', {}, ['ID', 'Key', 'Description', 'Tags', 'Status', 'Updated'].map((name) => h('th', { scope: 'col' }, name)))),
+      body,
+    ),
+  );
+  return card('All flags', field('Search', search, 'Matches id, key, description and tags.'), count, flags.length ? table : null);
+}
+
+function searchText(flag) {
+  return [flag.id, flag.key, flag.description, ...flag.tags.map((tag) => tag.value)].join(' ').toLowerCase();
+}
+
+function flagRow(flag) {
+  return h(
+    'tr',
+    {},
+    h('td', { class: 'num' }, flag.id),
+    h('td', {}, h('a', { href: `#/flags/${flag.id}`, class: 'mono' }, flag.key || `flag ${flag.id}`)),
+    h('td', {}, flag.description),
+    h('td', {}, h('span', { class: 'tags' }, flag.tags.map((tag) => h('span', { class: 'tag' }, tag.value)))),
+    h('td', {}, flag.enabled ? badge('on', 'ok') : badge('off', 'off')),
+    h('td', {}, timeEl(flag.updatedAt), flag.updatedBy ? h('span', { class: 'muted' }, ` by ${flag.updatedBy}`) : null),
+  );
+}
+
+function deletedCard() {
+  const content = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  const errors = errorSlot();
+  const load = async () => {
+    const flags = await api.get('/flags?deleted=true');
+    if (!flags.length) {
+      replaceChildren(content, h('p', { class: 'muted' }, 'No deleted flags.'));
+      return;
+    }
+    replaceChildren(
+      content,
+      h(
+        'ul',
+        { class: 'plain-list' },
+        flags.map((flag) =>
+          h(
+            'li',
+            { class: 'list-row' },
+            h('span', {}, h('span', { class: 'mono' }, flag.key), ' ', h('span', { class: 'muted' }, flag.description)),
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'button small',
+                'aria-label': `Restore ${flag.key}`,
+                on: {
+                  click: (event) =>
+                    run(event.currentTarget, errors, async () => {
+                      await api.put(`/flags/${flag.id}/restore`);
+                      location.hash = `#/flags/${flag.id}`;
+                    }),
+                },
+              },
+              'Restore',
+            ),
+          ),
+        ),
+      ),
+    );
+  };
+  const details = h(
+    'details',
+    { class: 'card deleted' },
+    h('summary', {}, h('h2', {}, 'Deleted flags')),
+    h('p', { class: 'help' }, 'Deleted flags no longer evaluate; their keys stay reserved until restored.'),
+    errors,
+    content,
+  );
+  details.addEventListener('toggle', () => {
+    if (details.open) run(null, errors, load);
+  });
+  return details;
+}
