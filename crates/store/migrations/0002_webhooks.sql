@@ -31,6 +31,17 @@ CREATE TABLE webhooks (
     updated_at BIGINT NOT NULL
 );
 
+-- The body of each event, built once and shared by every webhook that receives it: a change
+-- fanned out to ten webhooks writes its payload once, not ten times.
+CREATE TABLE webhook_messages (
+    -- The event id inside the body (a UUID; for Flagr's notification format, which has none in
+    -- its body, a UUID of its own).
+    id TEXT PRIMARY KEY,
+    -- The exact body, sent byte for byte on every attempt to every webhook.
+    body TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+
 -- One row per (webhook, event): written in the transaction of the change that caused it, so a
 -- committed change always has its deliveries and a rolled-back one never does. The row is the
 -- queue: the dispatcher claims due rows with a lease and records every attempt.
@@ -45,8 +56,7 @@ CREATE TABLE webhook_deliveries (
     change_seq BIGINT,
     flag_id BIGINT,
     flag_key TEXT,
-    -- The exact body, built once and sent byte for byte on every attempt.
-    body TEXT NOT NULL,
+    message_id TEXT NOT NULL REFERENCES webhook_messages (id),
     -- 'pending', 'delivered' or 'failed'.
     status TEXT NOT NULL,
     attempts BIGINT NOT NULL,
@@ -67,6 +77,7 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (webhook_id, next_attempt_at) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, created_at);
 CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries (created_at);
+CREATE INDEX webhook_deliveries_by_message ON webhook_deliveries (message_id);
 
 -- Every attempt of every delivery: what was sent and what came back.
 CREATE TABLE webhook_attempts (

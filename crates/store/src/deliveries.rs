@@ -6,7 +6,9 @@
 //! single writer), sends outside any transaction, and records attempts in batches: the single
 //! SQLite writer is shared with every flag change, so fewer, larger transactions matter.
 
-use bunting_core::change::{ChangeEvent, Event};
+use std::collections::BTreeMap;
+
+use bunting_core::change::ChangeEvent;
 use bunting_core::flag::Id;
 use bunting_core::webhook::config::{PayloadFormat, Webhook};
 use bunting_core::webhook::filter::EventFilter;
@@ -145,13 +147,62 @@ const ROWS_PER_INSERT: usize = 200;
 struct NewDelivery {
     id: String,
     webhook_id: Id,
-    event: String,
+    event: &'static str,
     event_id: Option<String>,
+    /// Index into the messages enqueued with it.
+    message: usize,
+}
+
+/// A body to enqueue, with the id it is stored under.
+struct Message {
+    id: String,
     body: String,
 }
 
+/// The messages of one change, each built the first time a webhook needs it.
+struct Messages<'c> {
+    change: &'c ChangeEvent,
+    built: Vec<Message>,
+    /// For each of the change's events, its message in `built`.
+    events: Vec<Option<usize>>,
+    /// Flagr's notification for the change, plain and detailed.
+    notifications: [Option<usize>; 2],
+}
+
+impl Messages<'_> {
+    /// The message of the change's `index`-th event; the same for every webhook receiving it.
+    fn event(&mut self, index: usize) -> Result<usize, StoreError> {
+        if let Some(built) = self.events[index] {
+            return Ok(built);
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let body = payload::event_body(self.change, &self.change.events[index], &id)?;
+        self.built.push(Message { id, body });
+        self.events[index] = Some(self.built.len() - 1);
+        Ok(self.built.len() - 1)
+    }
+
+    /// Flagr's notification for the change, if Flagr would send one.
+    fn notification(&mut self, detailed: bool) -> Result<Option<usize>, StoreError> {
+        let slot = usize::from(detailed);
+        if let Some(built) = self.notifications[slot] {
+            return Ok(Some(built));
+        }
+        let Some(body) = payload::flagr_notification_body(self.change, detailed)? else {
+            return Ok(None);
+        };
+        self.built.push(Message {
+            id: uuid::Uuid::new_v4().to_string(),
+            body,
+        });
+        self.notifications[slot] = Some(self.built.len() - 1);
+        Ok(Some(self.built.len() - 1))
+    }
+}
+
 /// Enqueues one delivery per enabled webhook of the change's environment and matching event
-/// type (one per change for Flagr's notification format, which has no event types).
+/// (one per change for Flagr's notification format, which has no event types). Each event's
+/// body is stored once, however many webhooks receive it.
 pub(crate) async fn enqueue_for_change(
     tx: &mut Transaction<'static, Any>,
     change: &ChangeEvent,
@@ -164,12 +215,12 @@ pub(crate) async fn enqueue_for_change(
     if rows.is_empty() {
         return Ok(());
     }
-    // Every webhook receiving an event sees the same event id.
-    let events: Vec<(&Event, String)> = change
-        .events
-        .iter()
-        .map(|event| (event, uuid::Uuid::new_v4().to_string()))
-        .collect();
+    let mut messages = Messages {
+        change,
+        built: Vec::new(),
+        events: vec![None; change.events.len()],
+        notifications: [None; 2],
+    };
     let mut deliveries = Vec::new();
     for row in &rows {
         let webhook_id: Id = row.try_get("id")?;
@@ -179,50 +230,68 @@ pub(crate) async fn enqueue_for_change(
             continue;
         };
         let format: String = row.try_get("format")?;
-        let matching = events.iter().filter(|(event, _)| filter.matches(event.kind.name()));
+        let matching: Vec<usize> = (0..change.events.len())
+            .filter(|&index| filter.matches(change.events[index].kind.name()))
+            .collect();
         match PayloadFormat::from_name(&format) {
             Some(PayloadFormat::Bunting) => {
-                for (event, event_id) in matching {
+                for index in matching {
+                    let message = messages.event(index)?;
                     deliveries.push(NewDelivery {
                         id: uuid::Uuid::new_v4().to_string(),
                         webhook_id,
-                        event: event.kind.name().to_owned(),
-                        event_id: Some(event_id.clone()),
-                        body: payload::event_body(change, event, event_id)?,
+                        event: change.events[index].kind.name(),
+                        event_id: Some(messages.built[message].id.clone()),
+                        message,
                     });
                 }
             }
             Some(format @ (PayloadFormat::FlagrNotification | PayloadFormat::FlagrNotificationDetailed)) => {
                 let detailed = format == PayloadFormat::FlagrNotificationDetailed;
-                if let Some((event, _)) = matching.into_iter().next()
-                    && let Some(body) = payload::flagr_notification_body(change, detailed)?
+                if let Some(&index) = matching.first()
+                    && let Some(message) = messages.notification(detailed)?
                 {
                     deliveries.push(NewDelivery {
                         id: uuid::Uuid::new_v4().to_string(),
                         webhook_id,
-                        event: event.kind.name().to_owned(),
+                        event: change.events[index].kind.name(),
                         event_id: None,
-                        body,
+                        message,
                     });
                 }
             }
             None => return Err(StoreError::Database(format!("unknown payload format {format}"))),
         }
     }
-    insert(tx, &deliveries, change, first_attempt_at).await
+    insert(tx, &messages.built, &deliveries, change, first_attempt_at).await
 }
 
 async fn insert(
     tx: &mut Transaction<'static, Any>,
+    messages: &[Message],
     deliveries: &[NewDelivery],
     change: &ChangeEvent,
     first_attempt_at: OffsetDateTime,
 ) -> Result<(), StoreError> {
+    for chunk in messages.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO webhook_messages (id, body, created_at) VALUES {}",
+            placeholders(chunk.len(), 3)
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for message in chunk {
+            query = query
+                .bind(&message.id)
+                .bind(&message.body)
+                .bind(micros(change.occurred_at));
+        }
+        query.execute(&mut **tx).await?;
+    }
     let change_seq = (change.seq > 0).then_some(change.seq);
     for chunk in deliveries.chunks(ROWS_PER_INSERT) {
         let sql = format!(
-            "INSERT INTO webhook_deliveries (id, webhook_id, event, event_id, change_seq, flag_id, flag_key, body, \
-             status, attempts, next_attempt_at, created_at) VALUES {}",
+            "INSERT INTO webhook_deliveries (id, webhook_id, event, event_id, change_seq, flag_id, flag_key, \
+             message_id, status, attempts, next_attempt_at, created_at) VALUES {}",
             placeholders(chunk.len(), 12)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
@@ -230,12 +299,12 @@ async fn insert(
             query = query
                 .bind(&delivery.id)
                 .bind(delivery.webhook_id)
-                .bind(&delivery.event)
+                .bind(delivery.event)
                 .bind(delivery.event_id.as_deref())
                 .bind(change_seq)
                 .bind(change.flag_id)
                 .bind(change.flag_key.as_deref())
-                .bind(&delivery.body)
+                .bind(&messages[delivery.message].id)
                 .bind(DeliveryStatus::Pending.name())
                 .bind(0_i64)
                 .bind(micros(first_attempt_at))
@@ -270,18 +339,25 @@ impl Store {
         let id = uuid::Uuid::new_v4().to_string();
         let event_id = uuid::Uuid::new_v4().to_string();
         let body = payload::test_body(webhook_id, &event_id, actor, at)?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO webhook_messages (id, body, created_at) VALUES ($1, $2, $3)")
+            .bind(&event_id)
+            .bind(&body)
+            .bind(micros(at))
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
-            "INSERT INTO webhook_deliveries (id, webhook_id, event, event_id, body, status, attempts, \
-             next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
+            "INSERT INTO webhook_deliveries (id, webhook_id, event, event_id, message_id, status, attempts, \
+             next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $4, 'pending', 0, $5, $5)",
         )
         .bind(&id)
         .bind(webhook_id)
         .bind(bunting_core::webhook::catalogue::TEST_EVENT)
         .bind(&event_id)
-        .bind(&body)
         .bind(micros(at))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(id)
     }
 
@@ -300,32 +376,47 @@ impl Store {
             .collect()
     }
 
-    /// Leases up to `limit` of one webhook's due deliveries until `lease_until`, oldest due first.
-    /// The lease end also becomes their next attempt time, so a delivery whose sender died comes
-    /// due again when the lease runs out, with no separate recovery.
+    /// Leases due deliveries until `lease_until`, oldest due first: for each `(webhook, room)`,
+    /// up to `room` of that webhook's, all in one statement (a round trip per webhook would
+    /// queue behind every flag change on SQLite's single writer). The lease end also becomes their
+    /// next attempt time, so a delivery whose sender died comes due again when the lease runs
+    /// out, with no separate recovery.
     pub async fn claim_due_deliveries(
         &self,
-        webhook_id: Id,
+        rooms: &[(Id, usize)],
         now: OffsetDateTime,
         lease_until: OffsetDateTime,
-        limit: usize,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        if rooms.is_empty() {
+            return Ok(Vec::new());
+        }
         let lock = match self.backend {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "UPDATE webhook_deliveries SET leased_until = $1, next_attempt_at = $1 WHERE id IN (\
-               SELECT id FROM webhook_deliveries WHERE webhook_id = $2 AND status = 'pending' \
-               AND next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $4 {lock}) \
-             RETURNING id, webhook_id, event, body, attempts, attempt_limit"
+        // Each webhook's share is its own index range scan with a limit.
+        let per_webhook: Vec<String> = (0..rooms.len())
+            .map(|index| {
+                let (webhook, room) = (index * 2 + 3, index * 2 + 4);
+                format!(
+                    "SELECT id FROM (SELECT id FROM webhook_deliveries WHERE webhook_id = ${webhook} \
+                     AND status = 'pending' AND next_attempt_at <= $2 ORDER BY next_attempt_at LIMIT ${room} {lock}) \
+                     AS webhook_{index}"
+                )
+            })
+            .collect();
+        let mut query = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE webhook_deliveries SET leased_until = $1, next_attempt_at = $1 WHERE id IN ({}) \
+             RETURNING id, webhook_id, event, attempts, attempt_limit, \
+               (SELECT body FROM webhook_messages m WHERE m.id = webhook_deliveries.message_id) AS body",
+            per_webhook.join(" UNION ALL ")
         )))
         .bind(micros(lease_until))
-        .bind(webhook_id)
-        .bind(micros(now))
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await?;
+        .bind(micros(now));
+        for (webhook, room) in rooms {
+            query = query.bind(*webhook).bind(i64::try_from(*room).unwrap_or(i64::MAX));
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         rows.iter()
             .map(|row| {
                 Ok(ClaimedDelivery {
@@ -368,20 +459,27 @@ impl Store {
             }
             query.execute(&mut *tx).await?;
         }
+        // Deliveries that succeeded are most of any batch: one statement per status code moves
+        // them all, stamped with the batch's last finishing time.
+        let mut delivered: BTreeMap<Option<i64>, (Vec<&str>, i64)> = BTreeMap::new();
         for record in records {
             let attempt = &record.attempt;
             let finished_at = micros(attempt.started_at) + attempt.duration_micros;
             let (status, next_attempt_at, finished_at) = match record.next {
-                NextStep::Delivered => (DeliveryStatus::Delivered, None, Some(finished_at)),
+                NextStep::Delivered => {
+                    let (ids, latest) = delivered.entry(attempt.status_code).or_default();
+                    ids.push(&record.delivery_id);
+                    *latest = (*latest).max(finished_at);
+                    continue;
+                }
                 NextStep::RetryAt(at) => (DeliveryStatus::Pending, Some(micros(at)), None),
                 NextStep::Failed => (DeliveryStatus::Failed, None, Some(finished_at)),
             };
             sqlx::query(
-                "UPDATE webhook_deliveries SET status = $1, attempts = $2, next_attempt_at = $3, leased_until = NULL, \
-                 finished_at = $4, last_status_code = $5, last_error_class = $6 WHERE id = $7",
+                "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, next_attempt_at = $2, \
+                 leased_until = NULL, finished_at = $3, last_status_code = $4, last_error_class = $5 WHERE id = $6",
             )
             .bind(status.name())
-            .bind(attempt.number)
             .bind(next_attempt_at)
             .bind(finished_at)
             .bind(attempt.status_code)
@@ -389,6 +487,23 @@ impl Store {
             .bind(&record.delivery_id)
             .execute(&mut *tx)
             .await?;
+        }
+        for (status_code, (ids, finished_at)) in delivered {
+            for chunk in ids.chunks(ROWS_PER_INSERT) {
+                let numbers: Vec<String> = (0..chunk.len()).map(|index| format!("${}", index + 3)).collect();
+                let mut query = sqlx::query(AssertSqlSafe(format!(
+                    "UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, \
+                     next_attempt_at = NULL, leased_until = NULL, finished_at = $1, last_status_code = $2, \
+                     last_error_class = NULL WHERE id IN ({})",
+                    numbers.join(", ")
+                )))
+                .bind(finished_at)
+                .bind(status_code);
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                query.execute(&mut *tx).await?;
+            }
         }
         tx.commit().await?;
         Ok(())
@@ -422,7 +537,8 @@ impl Store {
                 .await?;
         }
         let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {DELIVERY_COLUMNS}, body FROM webhook_deliveries WHERE webhook_id = $1 AND id = $2"
+            "SELECT {DELIVERY_COLUMNS}, (SELECT body FROM webhook_messages m WHERE m.id = message_id) AS body \
+             FROM webhook_deliveries WHERE webhook_id = $1 AND id = $2"
         )))
         .bind(webhook_id)
         .bind(id)
@@ -472,8 +588,9 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes finished deliveries (and their attempts) that finished before `cutoff`. Pending
-    /// deliveries are never pruned: nothing unfinished is lost to retention.
+    /// Deletes finished deliveries (with their attempts, and bodies no delivery uses any more)
+    /// that finished before `cutoff`. Pending deliveries are never pruned: nothing unfinished is
+    /// lost to retention.
     pub async fn prune_deliveries(&self, cutoff: OffsetDateTime) -> Result<u64, StoreError> {
         // Attempts go first: SQLite enforces the cascade only with foreign keys on, and explicit
         // deletes keep both backends alike.
@@ -491,6 +608,14 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        // Also the bodies of deliveries deleted with their webhook.
+        sqlx::query(
+            "DELETE FROM webhook_messages WHERE created_at < $1 AND NOT EXISTS \
+             (SELECT 1 FROM webhook_deliveries d WHERE d.message_id = webhook_messages.id)",
+        )
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(deleted)
     }

@@ -19,9 +19,10 @@ use std::time::Duration;
 use bunting_core::flag::Id;
 use bunting_core::webhook::config::{Webhook, WebhookCommand};
 use bunting_core::webhook::retry::{Decision, ErrorClass, RetrySchedule, classify_response, parse_retry_after};
-use bunting_store::{Attempt, AttemptRecord, ClaimedDelivery, DEFAULT_ENVIRONMENT, NextStep, Store};
+use bunting_store::{Attempt, AttemptRecord, Backend, ClaimedDelivery, DEFAULT_ENVIRONMENT, NextStep, Store};
 use time::OffsetDateTime;
 use tokio::sync::{Notify, mpsc, watch};
+use tokio::task::JoinSet;
 
 use super::client::{AttemptReport, DeliveryClient, OutboundRequest};
 use super::headers::attempt_headers;
@@ -32,6 +33,18 @@ use crate::service::origin;
 /// A lease outlives the attempt's timeout by this much, so a slow but live sender is never
 /// overtaken by a second one.
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
+/// How long finished attempts wait for others before being recorded together.
+const LINGER: Duration = Duration::from_millis(2);
+/// The most attempts recorded in one transaction.
+const MAX_BATCH: usize = 256;
+/// The most recording transactions under way at once: SQLite has one writer, so a second would
+/// only queue (and split batches); PostgreSQL commits two at once on separate connections.
+fn max_recording(backend: Backend) -> usize {
+    match backend {
+        Backend::Sqlite => 1,
+        Backend::Postgres => 2,
+    }
+}
 /// The actor recorded when Bunting changes a webhook itself (disabling it after a 410).
 const SYSTEM_ACTOR: &str = "bunting";
 
@@ -53,6 +66,7 @@ pub(crate) struct Dispatcher {
     clock: Arc<dyn Clock>,
     settings: WebhookSettings,
     wake: Arc<Notify>,
+    recorder: Recorder,
 }
 
 /// An attempt that finished, on its way to being recorded.
@@ -72,6 +86,10 @@ impl Dispatcher {
         let wake = Arc::new(Notify::new());
         let client = DeliveryClient::new(settings.deny_private)?;
         let handle = DispatcherHandle { wake: wake.clone() };
+        let recorder = Recorder {
+            store: store.clone(),
+            clock: clock.clone(),
+        };
         Ok((
             Dispatcher {
                 store,
@@ -79,6 +97,7 @@ impl Dispatcher {
                 clock,
                 settings,
                 wake,
+                recorder,
             },
             handle,
         ))
@@ -89,14 +108,41 @@ impl Dispatcher {
     pub(crate) async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let (done, mut finished) = mpsc::unbounded_channel::<Finished>();
         let mut in_flight: HashMap<Id, usize> = HashMap::new();
+        // Recording runs beside claiming and sending, so the next attempts need not wait for the
+        // last ones' transaction (PostgreSQL takes both at once on separate connections).
+        let mut recording: JoinSet<()> = JoinSet::new();
         let mut stopping = false;
         let mut batch = Vec::new();
         loop {
             while let Ok(one) = finished.try_recv() {
                 batch.push(one);
             }
-            self.record(std::mem::take(&mut batch), &mut in_flight).await;
+            // While more attempts are finishing, wait a moment for them: the database takes
+            // fewer, larger transactions, which matters on SQLite's single writer.
+            let outstanding: usize = in_flight.values().sum();
+            if !batch.is_empty() && outstanding > batch.len() {
+                let deadline = tokio::time::Instant::now() + LINGER;
+                while batch.len() < outstanding.min(MAX_BATCH) {
+                    match tokio::time::timeout_at(deadline, finished.recv()).await {
+                        Ok(Some(one)) => batch.push(one),
+                        Ok(None) | Err(_) => break,
+                    }
+                }
+            }
+            while recording.try_join_next().is_some() {}
+            if !batch.is_empty() {
+                for finished in &batch {
+                    release(&mut in_flight, finished.webhook_id);
+                }
+                while recording.len() >= max_recording(self.store.backend()) {
+                    recording.join_next().await;
+                }
+                let recorder = self.recorder.clone();
+                let batch = std::mem::take(&mut batch);
+                recording.spawn(async move { recorder.record(batch).await });
+            }
             if stopping && in_flight.is_empty() {
+                while recording.join_next().await.is_some() {}
                 return;
             }
             let next_round = if stopping {
@@ -128,53 +174,65 @@ impl Dispatcher {
             }
         };
         let now = self.clock.now();
-        for (webhook, due) in pending {
-            if due > now {
-                wait = wait.min(Duration::try_from(due - now).unwrap_or_default());
-                continue;
-            }
-            let busy = in_flight.get(&webhook.id).copied().unwrap_or(0);
-            let total: usize = in_flight.values().sum();
-            let room = self
-                .settings
-                .concurrency_per_webhook
-                .saturating_sub(busy)
-                .min(self.settings.concurrency.saturating_sub(total));
-            if room == 0 {
-                continue;
-            }
-            let lease_until = now + Duration::from_secs(u64::from(webhook.timeout_seconds)) + LEASE_MARGIN;
-            let claimed = match self
-                .store
-                .claim_due_deliveries(webhook.id, now, lease_until, room)
-                .await
-            {
-                Ok(claimed) => claimed,
-                Err(error) => {
-                    tracing::warn!(%error, webhook_id = webhook.id, "cannot claim deliveries");
-                    continue;
+        let due: Vec<Webhook> = pending
+            .into_iter()
+            .filter_map(|(webhook, due)| {
+                if due > now {
+                    wait = wait.min(Duration::try_from(due - now).unwrap_or_default());
+                    return None;
                 }
+                Some(webhook)
+            })
+            .collect();
+        // The free slots are shared evenly among the webhooks with due deliveries, each also
+        // held to its own limit, so a webhook with a large backlog cannot crowd out the others.
+        let free = self.settings.concurrency.saturating_sub(in_flight.values().sum());
+        let share = free.div_ceil(due.len().max(1));
+        let rooms: Vec<(Id, usize)> = due
+            .iter()
+            .map(|webhook| {
+                let busy = in_flight.get(&webhook.id).copied().unwrap_or(0);
+                (
+                    webhook.id,
+                    self.settings.concurrency_per_webhook.saturating_sub(busy).min(share),
+                )
+            })
+            .filter(|&(_, room)| room > 0)
+            .collect();
+        let Some(longest) = due.iter().map(|webhook| webhook.timeout_seconds).max() else {
+            return wait;
+        };
+        let lease_until = now + Duration::from_secs(u64::from(longest)) + LEASE_MARGIN;
+        let claimed = match self.store.claim_due_deliveries(&rooms, now, lease_until).await {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                tracing::warn!(%error, "cannot claim deliveries; retrying at the next poll");
+                return wait;
+            }
+        };
+        if claimed.len() == rooms.iter().map(|(_, room)| room).sum::<usize>() && !claimed.is_empty() {
+            // There may be more due: come straight back once a slot frees (or at once).
+            wait = Duration::ZERO;
+        }
+        let webhooks: HashMap<Id, Arc<Webhook>> =
+            due.into_iter().map(|webhook| (webhook.id, Arc::new(webhook))).collect();
+        for delivery in claimed {
+            let Some(webhook) = webhooks.get(&delivery.webhook_id) else {
+                continue;
             };
-            if claimed.len() == room {
-                // There may be more due: come straight back once a slot frees (or at once).
-                wait = Duration::ZERO;
-            }
-            *in_flight.entry(webhook.id).or_default() += claimed.len();
-            let webhook = Arc::new(webhook);
-            for delivery in claimed {
-                let attempt = AttemptTask {
-                    client: self.client.clone(),
-                    clock: self.clock.clone(),
-                    schedule: self.schedule_for(&webhook),
-                    webhook: webhook.clone(),
-                    delivery,
-                };
-                let done = done.clone();
-                tokio::spawn(async move {
-                    // The receiver only goes away at shutdown, after every sender has reported.
-                    let _ = done.send(attempt.run().await);
-                });
-            }
+            *in_flight.entry(webhook.id).or_default() += 1;
+            let attempt = AttemptTask {
+                client: self.client.clone(),
+                clock: self.clock.clone(),
+                schedule: self.schedule_for(webhook),
+                webhook: webhook.clone(),
+                delivery,
+            };
+            let done = done.clone();
+            tokio::spawn(async move {
+                // The receiver only goes away at shutdown, after every sender has reported.
+                let _ = done.send(attempt.run().await);
+            });
         }
         wait
     }
@@ -185,30 +243,38 @@ impl Dispatcher {
             _ => self.settings.retry_schedule.clone(),
         }
     }
+}
 
-    /// Disables webhooks that answered 410, then records finished attempts in one transaction,
-    /// so whoever sees the failed delivery also sees its webhook disabled.
-    async fn record(&self, batch: Vec<Finished>, in_flight: &mut HashMap<Id, usize>) {
-        if batch.is_empty() {
-            return;
+/// An attempt is no longer in flight once it finished, whether or not it is recorded yet.
+fn release(in_flight: &mut HashMap<Id, usize>, webhook_id: Id) {
+    if let Some(count) = in_flight.get_mut(&webhook_id) {
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            in_flight.remove(&webhook_id);
         }
+    }
+}
+
+/// Writes finished attempts to the store.
+#[derive(Clone)]
+struct Recorder {
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+impl Recorder {
+    /// Disables webhooks that answered 410, then records the attempts in one transaction, so
+    /// whoever sees the failed delivery also sees its webhook disabled.
+    async fn record(&self, batch: Vec<Finished>) {
         for finished in &batch {
             if let Some(reason) = &finished.disable {
                 self.disable(finished.webhook_id, reason.clone()).await;
             }
         }
-        let records: Vec<AttemptRecord> = batch.iter().map(|finished| finished.record.clone()).collect();
+        let records: Vec<AttemptRecord> = batch.into_iter().map(|finished| finished.record).collect();
         if let Err(error) = self.store.record_attempts(&records).await {
             // The leases run out and the deliveries are attempted again: nothing is lost.
             tracing::error!(%error, attempts = records.len(), "cannot record delivery attempts; they will be retried");
-        }
-        for finished in &batch {
-            if let Some(count) = in_flight.get_mut(&finished.webhook_id) {
-                *count = count.saturating_sub(1);
-                if *count == 0 {
-                    in_flight.remove(&finished.webhook_id);
-                }
-            }
         }
     }
 

@@ -1,0 +1,255 @@
+//! Webhook delivery benchmark: real flag changes through the HTTP API, delivered by the durable
+//! dispatcher to a local receiver, everything in one process on the same cores (as
+//! `delivery-ceiling.md` measured the bare outbox).
+//!
+//! Producers change a flag's description as fast as they can (or at `--rate` changes/s); each
+//! change fans out to `--webhooks` webhooks. It reports changes/s, deliveries/s received over
+//! the run, and change-to-receiver latency (from the change's `timestamp`, taken just before its
+//! transaction, to arrival), then waits until every delivery is logged as delivered.
+//!
+//! With `--backlog` (first) the deliveries wait while the producers run, then are released at
+//! once: that measures how fast the dispatcher drains a backlog (after a receiver outage).
+//!
+//! Usage: `cargo run --release --example webhook_bench -- [--backlog] [--postgres URL] [--webhooks 10]
+//!         [--producers 4] [--rate 0 (as fast as possible)] [--seconds 10] [--concurrency 64]`
+
+// A benchmark tool stops loudly when something it relies on is missing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use bunting::clock::ManualClock;
+use bunting::config::Storage;
+use bunting::{Application, Config};
+use bunting_store::DatabaseUrl;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+struct Options {
+    postgres: Option<String>,
+    webhooks: usize,
+    producers: usize,
+    rate: u64,
+    seconds: u64,
+    concurrency: usize,
+    backlog: bool,
+}
+
+fn options() -> Options {
+    let mut options = Options {
+        postgres: None,
+        webhooks: 10,
+        producers: 4,
+        rate: 0,
+        seconds: 10,
+        concurrency: 64,
+        backlog: false,
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args = args.as_slice();
+    if args.first().is_some_and(|first| first == "--backlog") {
+        options.backlog = true;
+        args = &args[1..];
+    }
+    for pair in args.chunks(2) {
+        let value = pair.get(1).cloned().unwrap_or_default();
+        let number = || value.parse().unwrap_or_else(|_| panic!("{} needs a number", pair[0]));
+        match pair[0].as_str() {
+            "--postgres" => options.postgres = Some(value.clone()),
+            "--webhooks" => options.webhooks = number() as usize,
+            "--producers" => options.producers = number() as usize,
+            "--rate" => options.rate = number(),
+            "--seconds" => options.seconds = number(),
+            "--concurrency" => options.concurrency = number() as usize,
+            other => panic!("unknown option {other}"),
+        }
+    }
+    options
+}
+
+/// Arrivals at the receiver: (when, change-to-arrival latency).
+type Arrivals = Arc<Mutex<Vec<(Instant, Duration)>>>;
+
+async fn receive(State(arrivals): State<Arrivals>, body: Bytes) -> StatusCode {
+    let arrived = OffsetDateTime::now_utc();
+    let payload: Value = serde_json::from_slice(&body).unwrap_or_default();
+    let changed = payload["timestamp"]
+        .as_str()
+        .and_then(|text| OffsetDateTime::parse(text, &Rfc3339).ok());
+    let latency = changed.map_or(Duration::ZERO, |changed| {
+        Duration::try_from(arrived - changed).unwrap_or_default()
+    });
+    arrivals.lock().unwrap().push((Instant::now(), latency));
+    StatusCode::NO_CONTENT
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// The allocator the `bunting` binary uses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let options = options();
+    let scratch = tempfile::tempdir()?;
+    let (database, backend) = match &options.postgres {
+        Some(url) => (DatabaseUrl::Postgres(url.clone()), "PostgreSQL"),
+        None => (
+            DatabaseUrl::Sqlite(scratch.path().join("bench.sqlite").to_string_lossy().into_owned()),
+            "SQLite",
+        ),
+    };
+    let arrivals: Arrivals = Arc::default();
+    let receiver = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let receiver_url = format!("http://{}/hook", receiver.local_addr()?);
+    let app = axum::Router::new().fallback(receive).with_state(arrivals.clone());
+    tokio::spawn(async move { axum::serve(receiver, app).await });
+
+    let concurrency = options.concurrency;
+    let mut config = Config::for_storage(Storage::Database(database));
+    config.webhooks.concurrency = concurrency;
+    config.webhooks.concurrency_per_webhook = concurrency;
+    // In backlog mode deliveries first wait an hour on a clock the benchmark moves, so the
+    // producers build a backlog that the dispatcher then drains at full speed.
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    let server = if options.backlog {
+        config.webhooks.retry_schedule = "1h,5s".parse()?;
+        config.webhooks.poll_interval = Duration::from_millis(20);
+        Application::build_with_clock(config, clock.clone()).await?
+    } else {
+        Application::build(config).await?
+    };
+    let base = format!("http://{}/api/v1", server.local_addr());
+    tokio::spawn(server.run_until_stopped(std::future::pending()));
+    let client = reqwest::Client::new();
+    let flag: Value = client
+        .post(format!("{base}/flags"))
+        .json(&json!({"description": "bench"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let flag_id = flag["id"].as_i64().unwrap_or(1);
+    for n in 0..options.webhooks {
+        let webhook = json!({"url": receiver_url, "events": ["flag.updated"], "secret": format!("whsec_bench{n}")});
+        client
+            .post(format!("{base}/webhooks"))
+            .json(&webhook)
+            .send()
+            .await?
+            .error_for_status()?;
+    }
+
+    println!(
+        "{backend}: {} producer(s), {} webhook(s), rate {}, {} s",
+        options.producers,
+        options.webhooks,
+        if options.rate == 0 {
+            "as fast as possible".to_owned()
+        } else {
+            format!("{} changes/s", options.rate)
+        },
+        options.seconds
+    );
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(options.seconds);
+    let per_producer_gap =
+        (options.rate > 0).then(|| Duration::from_secs_f64(options.producers as f64 / options.rate as f64));
+    let mut producers = Vec::new();
+    for producer in 0..options.producers {
+        let (client, base) = (client.clone(), base.clone());
+        producers.push(tokio::spawn(async move {
+            let mut changes = 0_u64;
+            let mut next = Instant::now();
+            while Instant::now() < deadline {
+                let description = format!("change {producer}-{changes}");
+                let reply = client
+                    .put(format!("{base}/flags/{flag_id}"))
+                    .json(&json!({"description": description}))
+                    .send()
+                    .await;
+                if reply.is_ok_and(|reply| reply.status().is_success()) {
+                    changes += 1;
+                }
+                if let Some(gap) = per_producer_gap {
+                    next += gap;
+                    tokio::time::sleep_until(next.into()).await;
+                }
+            }
+            changes
+        }));
+    }
+    let mut changes = 0;
+    for producer in producers {
+        changes += producer.await?;
+    }
+    let window = started.elapsed();
+    let expected = changes as usize * options.webhooks;
+    let in_window = arrivals
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(at, _)| *at <= started + window)
+        .count();
+    // Drain: every delivery must arrive, and the log must say so.
+    let drain_started = Instant::now();
+    if options.backlog {
+        clock.advance(Duration::from_secs(3600));
+    }
+    while arrivals.lock().unwrap().len() < expected && drain_started.elapsed() < Duration::from_secs(120) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut latencies: Vec<Duration> = arrivals.lock().unwrap().iter().map(|(_, latency)| *latency).collect();
+    latencies.sort();
+    let webhooks: Value = client.get(format!("{base}/webhooks")).send().await?.json().await?;
+    let pending: i64 = webhooks
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|w| w["pendingDeliveries"].as_i64().unwrap_or(0))
+        .sum();
+    let failed: i64 = webhooks
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|w| w["failedDeliveries"].as_i64().unwrap_or(0))
+        .sum();
+
+    let seconds = window.as_secs_f64();
+    println!(
+        "changes: {changes} in {seconds:.1} s = {:.0} changes/s",
+        changes as f64 / seconds
+    );
+    println!(
+        "deliveries received during the run: {in_window} = {:.0} deliveries/s; all {} of {expected} arrived {:.1} s after the run",
+        in_window as f64 / seconds,
+        latencies.len(),
+        drain_started.elapsed().as_secs_f64()
+    );
+    println!(
+        "change-to-receiver latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        percentile(&latencies, 0.5).as_secs_f64() * 1000.0,
+        percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
+        percentile(&latencies, 1.0).as_secs_f64() * 1000.0
+    );
+    if options.backlog {
+        println!(
+            "backlog of {expected} deliveries drained in {:.2} s = {:.0} deliveries/s",
+            drain_started.elapsed().as_secs_f64(),
+            expected as f64 / drain_started.elapsed().as_secs_f64()
+        );
+    }
+    println!("delivery log after the run: {pending} pending, {failed} failed");
+    Ok(())
+}
