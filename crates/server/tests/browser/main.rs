@@ -1,8 +1,8 @@
 //! Browser tests of the web UI: the real server in-process, driven through headless Chromium
 //! with chromedriver's W3C WebDriver protocol, doing what a newcomer would — create a flag with
 //! targeting and see it evaluate, wire a webhook and watch its deliveries. Each test prints
-//! `SKIPPED` and passes when /usr/bin/chromium or /usr/bin/chromedriver is missing. The tests
-//! also refresh the screenshots in docs/ui/.
+//! `SKIPPED` and passes when /usr/bin/chromium or /usr/bin/chromedriver is missing. With
+//! `BUNTING_UI_SCREENSHOTS=1` they also refresh the README's screenshots in docs/ui/.
 
 // A test that cannot go on should stop loudly: helpers unwrap as the tests themselves do.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

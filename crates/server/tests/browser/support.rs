@@ -114,9 +114,15 @@ where
     }
 }
 
-/// Where a screenshot of the UI is kept for the README: `docs/ui/<name>.png`.
+/// Where a screenshot of the UI goes: with `BUNTING_UI_SCREENSHOTS=1`, the README's copy in
+/// `docs/ui/<name>.png`; otherwise cargo's scratch directory, so test runs leave the tree clean.
 pub(crate) fn screenshot_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../docs/ui/{name}.png"))
+    let folder = if std::env::var_os("BUNTING_UI_SCREENSHOTS").is_some() {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/ui")
+    } else {
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots")
+    };
+    folder.join(format!("{name}.png"))
 }
 
 /// A button by its visible text.
