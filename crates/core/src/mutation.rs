@@ -50,6 +50,24 @@ impl IdCounters {
     pub fn next_webhook(&mut self) -> Id {
         Self::next(&mut self.webhook)
     }
+
+    /// Raises the counters to at least the ids `flag` already uses (a flag imported with its
+    /// ids), so ids handed out later never collide with them.
+    pub fn cover(&mut self, flag: &Flag) {
+        self.flag = self.flag.max(flag.id);
+        for segment in &flag.segments {
+            self.segment = self.segment.max(segment.id);
+            for constraint in &segment.constraints {
+                self.constraint = self.constraint.max(constraint.id);
+            }
+            for distribution in &segment.distributions {
+                self.distribution = self.distribution.max(distribution.id);
+            }
+        }
+        for variant in &flag.variants {
+            self.variant = self.variant.max(variant.id);
+        }
+    }
     fn next_segment(&mut self) -> Id {
         Self::next(&mut self.segment)
     }

@@ -1,4 +1,6 @@
-//! The `bunting` binary: `serve` (the default) and `migrate`.
+//! The `bunting` binary: `serve` (the default), `migrate` and `import`.
+
+use std::path::PathBuf;
 
 use anyhow::Context;
 use bunting::config::Storage;
@@ -29,6 +31,13 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Load flags from a Flagr eval-cache JSON file (Flagr's or Bunting's
+    /// /api/v1/export/eval_cache/json) into the database, keeping their ids so bucketing is
+    /// unchanged, and exit.
+    Import {
+        /// The JSON file, `{"Flags": [...]}`.
+        file: PathBuf,
+    },
 }
 
 /// mimalloc: evaluation allocates small, short-lived values per request, and mimalloc serves
@@ -65,6 +74,7 @@ async fn main() -> anyhow::Result<()> {
                 .await;
             tracing::info!("database is up to date");
         }
+        Command::Import { file } => import(&config.storage, &file).await?,
         Command::Serve => {
             let (prefix, ui_enabled) = (config.web_prefix.clone(), config.ui_enabled);
             let app = Application::build(config).await?;
@@ -77,6 +87,30 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("stopped");
         }
     }
+    Ok(())
+}
+
+/// `bunting import`: all of the file's live flags in one transaction, or none of them.
+async fn import(storage: &Storage, file: &std::path::Path) -> anyhow::Result<()> {
+    let Storage::Database(url) = storage else {
+        anyhow::bail!("there is no database to import into: FLAGR_DB_DBDRIVER selects eval-only mode");
+    };
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let imported = bunting_core::eval::import(&text)?;
+    for warning in &imported.warnings {
+        tracing::warn!("{warning}");
+    }
+    let store = bunting_store::connect(url).await.context("opening the database")?;
+    let count = store
+        .import_flags(
+            bunting_store::DEFAULT_ENVIRONMENT,
+            imported.flags,
+            "import",
+            time::OffsetDateTime::now_utc(),
+        )
+        .await;
+    store.close().await;
+    tracing::info!("imported {} flags from {}", count?, file.display());
     Ok(())
 }
 

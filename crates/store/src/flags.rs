@@ -5,6 +5,7 @@
 //! entity type, append the change event, store the counters, commit. A command that changes
 //! nothing writes nothing.
 
+use bunting_core::change::{ComponentType, Event, EventType};
 use bunting_core::flag::{Id, StoredFlag, Tag};
 use bunting_core::mutation::{self, Command, IdCounters, Origin, Outcome};
 use sqlx::any::AnyRow;
@@ -48,30 +49,7 @@ impl Store {
         mutation::check_tag(value)?;
         let mut tx = self.pool.begin().await?;
         let mut ids = counters::lock(&mut tx, self.backend).await?;
-        let existing = sqlx::query("SELECT id FROM tags WHERE environment_id = $1 AND value = $2")
-            .bind(environment)
-            .bind(value)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let tag = match existing {
-            Some(row) => Tag {
-                id: row.try_get("id")?,
-                value: value.to_owned(),
-            },
-            None => {
-                let tag = Tag {
-                    id: ids.next_tag(),
-                    value: value.to_owned(),
-                };
-                sqlx::query("INSERT INTO tags (id, environment_id, value) VALUES ($1, $2, $3)")
-                    .bind(tag.id)
-                    .bind(environment)
-                    .bind(&tag.value)
-                    .execute(&mut *tx)
-                    .await?;
-                tag
-            }
-        };
+        let tag = tag_for(&mut tx, environment, value, &mut ids).await?;
         let outcome = self
             .mutate_in(
                 &mut tx,
@@ -123,26 +101,31 @@ impl Store {
                 "cannot {verb} flag. flag key already exists"
             )));
         }
+        self.write(tx, environment, &outcome, origin, creates).await?;
+        Ok(outcome)
+    }
+
+    /// Writes a changed flag (a new row when `creates`), registers its entity type, and records
+    /// the change with its webhook deliveries.
+    async fn write(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        environment: EnvironmentId,
+        outcome: &Outcome,
+        origin: &Origin,
+        creates: bool,
+    ) -> Result<(), StoreError> {
+        let after = &outcome.after;
         let document = serde_json::to_string(&after.flag)?;
         let deleted_at = after.deleted.then(|| micros(origin.at));
-        if creates {
-            sqlx::query(
-                "INSERT INTO flags (id, environment_id, key, deleted_at, snapshot_id, document) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(after.flag.id)
-            .bind(environment)
-            .bind(&after.flag.key)
-            .bind(deleted_at)
-            .bind(after.snapshot_id)
-            .bind(&document)
-            .execute(&mut **tx)
-            .await?;
+        let statement = if creates {
+            "INSERT INTO flags (key, deleted_at, snapshot_id, document, id, environment_id) \
+             VALUES ($1, $2, $3, $4, $5, $6)"
         } else {
-            sqlx::query(
-                "UPDATE flags SET key = $1, deleted_at = $2, snapshot_id = $3, document = $4 \
-                 WHERE id = $5 AND environment_id = $6",
-            )
+            "UPDATE flags SET key = $1, deleted_at = $2, snapshot_id = $3, document = $4 \
+             WHERE id = $5 AND environment_id = $6"
+        };
+        sqlx::query(statement)
             .bind(&after.flag.key)
             .bind(deleted_at)
             .bind(after.snapshot_id)
@@ -151,13 +134,75 @@ impl Store {
             .bind(environment)
             .execute(&mut **tx)
             .await?;
-        }
         if !after.flag.entity_type.is_empty() {
             register_entity_type(tx, self.backend, environment, &after.flag.entity_type).await?;
         }
         let event = outcome.change_event(environment, origin, document)?;
-        changes::record(tx, &event, self.first_attempt_at(origin.at)).await?;
-        Ok(outcome)
+        changes::record(tx, &event, self.first_attempt_at(origin.at)).await
+    }
+
+    /// Loads flags exported from Flagr or Bunting, keeping every id: bucketing is salted with the
+    /// flag id, so users keep their variants. One transaction; each flag is recorded as
+    /// `flag.created` by `actor`. Refuses, naming them all, flags whose id or key is taken.
+    pub async fn import_flags(
+        &self,
+        environment: EnvironmentId,
+        flags: Vec<StoredFlag>,
+        actor: &str,
+        at: time::OffsetDateTime,
+    ) -> Result<usize, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut ids = counters::lock(&mut tx, self.backend).await?;
+        let mut taken = Vec::new();
+        for stored in &flags {
+            let flag = &stored.flag;
+            if let Some(existing) = fetch_flag(&mut *tx, environment, flag.id).await? {
+                taken.push(format!("id {} is flag \"{}\"", flag.id, existing.flag.key));
+            } else if key_taken(&mut *tx, environment, &flag.key).await? {
+                taken.push(format!("key \"{}\" is taken", flag.key));
+            }
+        }
+        if !taken.is_empty() {
+            return Err(StoreError::Conflict(format!(
+                "cannot import into a database that already holds these flags: {}",
+                taken.join("; ")
+            )));
+        }
+        let count = flags.len();
+        for stored in flags {
+            let mut flag = stored.flag;
+            for tag in &mut flag.tags {
+                *tag = tag_for(&mut tx, environment, &tag.value, &mut ids).await?;
+            }
+            flag.tags.sort_by_key(|tag| tag.id);
+            ids.cover(&flag);
+            let origin = Origin {
+                actor: actor.to_owned(),
+                at,
+                event_id: uuid::Uuid::new_v4().to_string(),
+                random_key: String::new(),
+            };
+            let event = Event::new(
+                EventType::FlagCreated,
+                ComponentType::Flag,
+                Some(flag.id),
+                Some(&flag.key),
+            );
+            let after = StoredFlag {
+                flag,
+                deleted: false,
+                snapshot_id: ids.next_change(),
+            };
+            let outcome = Outcome {
+                before: None,
+                after,
+                events: vec![event],
+            };
+            self.write(&mut tx, environment, &outcome, &origin, true).await?;
+        }
+        counters::write(&mut tx, &ids).await?;
+        tx.commit().await?;
+        Ok(count)
     }
 
     /// A flag, live or soft-deleted.
@@ -299,4 +344,35 @@ fn stored_flag(row: &AnyRow) -> Result<StoredFlag, StoreError> {
         deleted: row.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
         snapshot_id: row.try_get("snapshot_id")?,
     })
+}
+
+/// The environment's tag with this value, created (with the next tag id) when it is new.
+async fn tag_for(
+    tx: &mut Transaction<'static, Any>,
+    environment: EnvironmentId,
+    value: &str,
+    ids: &mut IdCounters,
+) -> Result<Tag, StoreError> {
+    let existing = sqlx::query("SELECT id FROM tags WHERE environment_id = $1 AND value = $2")
+        .bind(environment)
+        .bind(value)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if let Some(row) = existing {
+        return Ok(Tag {
+            id: row.try_get("id")?,
+            value: value.to_owned(),
+        });
+    }
+    let tag = Tag {
+        id: ids.next_tag(),
+        value: value.to_owned(),
+    };
+    sqlx::query("INSERT INTO tags (id, environment_id, value) VALUES ($1, $2, $3)")
+        .bind(tag.id)
+        .bind(environment)
+        .bind(&tag.value)
+        .execute(&mut **tx)
+        .await?;
+    Ok(tag)
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use bunting_store::DatabaseUrl;
 use serde_json::json;
 
-use crate::helpers::{TestApp, test_database};
+use crate::helpers::{TestApp, database_env, test_database};
 use crate::receiver::{Receiver, Reply};
 
 /// The binary, started on `database`, and the base URL it printed.
@@ -21,13 +21,8 @@ struct Server {
 
 impl Server {
     fn start(database: &DatabaseUrl) -> Server {
-        let (driver, connection) = match database {
-            DatabaseUrl::Sqlite(path) => ("sqlite3", path.as_str()),
-            DatabaseUrl::Postgres(url) => ("postgres", url.as_str()),
-        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_bunting"))
-            .env("FLAGR_DB_DBDRIVER", driver)
-            .env("FLAGR_DB_DBCONNECTIONSTR", connection)
+            .envs(database_env(database))
             .env("HOST", "127.0.0.1")
             .env("PORT", "0")
             .env("BUNTING_WEBHOOK_POLL_INTERVAL", "100ms")

@@ -98,6 +98,20 @@ pub(crate) async fn spawn_app_on(other: &TestApp, adjust: impl FnOnce(&mut Confi
     start_on(&database.url, Arc::new(SystemClock), adjust).await
 }
 
+/// A server on a database the test holds (one the real binary has written, say).
+pub(crate) async fn spawn_app_on_database(database: &DatabaseUrl) -> TestApp {
+    start_on(database, Arc::new(SystemClock), |_| {}).await
+}
+
+/// The environment that points the real `bunting` binary at `database`.
+pub(crate) fn database_env(database: &DatabaseUrl) -> [(&'static str, &str); 2] {
+    let (driver, connection) = match database {
+        DatabaseUrl::Sqlite(path) => ("sqlite3", path.as_str()),
+        DatabaseUrl::Postgres(url) => ("postgres", url.as_str()),
+    };
+    [("FLAGR_DB_DBDRIVER", driver), ("FLAGR_DB_DBCONNECTIONSTR", connection)]
+}
+
 async fn start_on(database: &DatabaseUrl, clock: Arc<dyn Clock>, adjust: impl FnOnce(&mut Config)) -> TestApp {
     start_with(Config::for_database(database.clone()), clock, adjust).await
 }

@@ -16,6 +16,7 @@ mod errors;
 mod eval_only;
 mod evaluation;
 mod flags;
+mod import;
 mod receivers;
 mod segments;
 mod snapshots;
