@@ -1,6 +1,9 @@
 //! The engine's promise that assigning a variant allocates nothing, checked with a counting
 //! allocator (allocation-counter installs it in this test binary only).
 
+// A test that cannot go on should stop loudly.
+#![allow(clippy::expect_used)]
+
 use bunting_core::eval::CompiledFlag;
 use bunting_core::flag::Flag;
 use serde_json::json;

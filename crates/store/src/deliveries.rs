@@ -6,8 +6,6 @@
 //! single writer), sends outside any transaction, and records attempts in batches: the single
 //! SQLite writer is shared with every flag change, so fewer, larger transactions matter.
 
-use std::collections::BTreeMap;
-
 use bunting_core::change::ChangeEvent;
 use bunting_core::flag::Id;
 use bunting_core::webhook::config::{PayloadFormat, Webhook};
@@ -316,6 +314,31 @@ async fn insert(
 }
 
 /// `rows` groups of `columns` numbered placeholders for a multi-row INSERT: `($1, $2), ($3, $4)`.
+/// One attempt and where it leaves its delivery, as a row of `record_attempts`' batch.
+fn attempt_row(record: &AttemptRecord) -> serde_json::Value {
+    let attempt = &record.attempt;
+    let finished_at = micros(attempt.started_at) + attempt.duration_micros;
+    let (status, finished_at) = match record.next {
+        NextStep::Delivered => (DeliveryStatus::Delivered, Some(finished_at)),
+        NextStep::RetryAt(_) => (DeliveryStatus::Pending, None),
+        NextStep::Failed => (DeliveryStatus::Failed, Some(finished_at)),
+    };
+    serde_json::json!({
+        "delivery_id": record.delivery_id,
+        "number": attempt.number,
+        "started_at": micros(attempt.started_at),
+        "duration_micros": attempt.duration_micros,
+        "status_code": attempt.status_code,
+        "error_class": attempt.error_class.map(ErrorClass::name),
+        "error": attempt.error,
+        "response_body": attempt.response_body,
+        "request_headers": attempt.request_headers,
+        "next_attempt_at": attempt.next_attempt_at.map(micros),
+        "status": status.name(),
+        "finished_at": finished_at,
+    })
+}
+
 fn placeholders(rows: usize, columns: usize) -> String {
     (0..rows)
         .map(|row| {
@@ -436,75 +459,39 @@ impl Store {
         if records.is_empty() {
             return Ok(());
         }
+        // The whole batch travels as one JSON parameter of two fixed statements: they are
+        // prepared once, whatever the batch size, and bind one value instead of thousands.
+        let rows: Vec<serde_json::Value> = records.iter().map(attempt_row).collect();
+        let rows = serde_json::Value::Array(rows).to_string();
+        let source = match self.backend {
+            Backend::Sqlite => "json_each($1) AS batch",
+            Backend::Postgres => "json_array_elements($1::json) AS batch(value)",
+        };
         let mut tx = self.pool.begin().await?;
-        for chunk in records.chunks(ROWS_PER_INSERT) {
-            let sql = format!(
-                "INSERT INTO webhook_attempts ({ATTEMPT_COLUMNS}) VALUES {}",
-                placeholders(chunk.len(), 10)
-            );
-            let mut query = sqlx::query(AssertSqlSafe(sql));
-            for record in chunk {
-                let attempt = &record.attempt;
-                query = query
-                    .bind(&record.delivery_id)
-                    .bind(attempt.number)
-                    .bind(micros(attempt.started_at))
-                    .bind(attempt.duration_micros)
-                    .bind(attempt.status_code)
-                    .bind(attempt.error_class.map(ErrorClass::name))
-                    .bind(attempt.error.as_deref())
-                    .bind(attempt.response_body.as_deref())
-                    .bind(&attempt.request_headers)
-                    .bind(attempt.next_attempt_at.map(micros));
-            }
-            query.execute(&mut *tx).await?;
-        }
-        // Deliveries that succeeded are most of any batch: one statement per status code moves
-        // them all, stamped with the batch's last finishing time.
-        let mut delivered: BTreeMap<Option<i64>, (Vec<&str>, i64)> = BTreeMap::new();
-        for record in records {
-            let attempt = &record.attempt;
-            let finished_at = micros(attempt.started_at) + attempt.duration_micros;
-            let (status, next_attempt_at, finished_at) = match record.next {
-                NextStep::Delivered => {
-                    let (ids, latest) = delivered.entry(attempt.status_code).or_default();
-                    ids.push(&record.delivery_id);
-                    *latest = (*latest).max(finished_at);
-                    continue;
-                }
-                NextStep::RetryAt(at) => (DeliveryStatus::Pending, Some(micros(at)), None),
-                NextStep::Failed => (DeliveryStatus::Failed, None, Some(finished_at)),
-            };
-            sqlx::query(
-                "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, next_attempt_at = $2, \
-                 leased_until = NULL, finished_at = $3, last_status_code = $4, last_error_class = $5 WHERE id = $6",
-            )
-            .bind(status.name())
-            .bind(next_attempt_at)
-            .bind(finished_at)
-            .bind(attempt.status_code)
-            .bind(attempt.error_class.map(ErrorClass::name))
-            .bind(&record.delivery_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for (status_code, (ids, finished_at)) in delivered {
-            for chunk in ids.chunks(ROWS_PER_INSERT) {
-                let numbers: Vec<String> = (0..chunk.len()).map(|index| format!("${}", index + 3)).collect();
-                let mut query = sqlx::query(AssertSqlSafe(format!(
-                    "UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, \
-                     next_attempt_at = NULL, leased_until = NULL, finished_at = $1, last_status_code = $2, \
-                     last_error_class = NULL WHERE id IN ({})",
-                    numbers.join(", ")
-                )))
-                .bind(finished_at)
-                .bind(status_code);
-                for id in chunk {
-                    query = query.bind(*id);
-                }
-                query.execute(&mut *tx).await?;
-            }
-        }
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO webhook_attempts ({ATTEMPT_COLUMNS}) SELECT value ->> 'delivery_id', \
+             CAST(value ->> 'number' AS BIGINT), CAST(value ->> 'started_at' AS BIGINT), \
+             CAST(value ->> 'duration_micros' AS BIGINT), CAST(value ->> 'status_code' AS BIGINT), \
+             value ->> 'error_class', value ->> 'error', value ->> 'response_body', value ->> 'request_headers', \
+             CAST(value ->> 'next_attempt_at' AS BIGINT) FROM {source}"
+        )))
+        .bind(&rows)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "UPDATE webhook_deliveries SET status = batch.status, attempts = attempts + 1, \
+             next_attempt_at = batch.next_attempt_at, leased_until = NULL, finished_at = batch.finished_at, \
+             last_status_code = batch.status_code, last_error_class = batch.error_class \
+             FROM (SELECT value ->> 'delivery_id' AS id, value ->> 'status' AS status, \
+               CAST(value ->> 'next_attempt_at' AS BIGINT) AS next_attempt_at, \
+               CAST(value ->> 'finished_at' AS BIGINT) AS finished_at, \
+               CAST(value ->> 'status_code' AS BIGINT) AS status_code, value ->> 'error_class' AS error_class \
+               FROM {source}) AS batch \
+             WHERE webhook_deliveries.id = batch.id"
+        )))
+        .bind(&rows)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
