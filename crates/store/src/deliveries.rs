@@ -465,7 +465,7 @@ impl Store {
         let rows = serde_json::Value::Array(rows).to_string();
         let source = match self.backend {
             Backend::Sqlite => "json_each($1) AS batch",
-            Backend::Postgres => "json_array_elements($1::json) AS batch(value)",
+            Backend::Postgres => "jsonb_array_elements($1::jsonb) AS batch(value)",
         };
         let mut tx = self.pool.begin().await?;
         sqlx::query(AssertSqlSafe(format!(
