@@ -313,7 +313,6 @@ async fn insert(
     Ok(())
 }
 
-/// `rows` groups of `columns` numbered placeholders for a multi-row INSERT: `($1, $2), ($3, $4)`.
 /// One attempt and where it leaves its delivery, as a row of `record_attempts`' batch.
 fn attempt_row(record: &AttemptRecord) -> serde_json::Value {
     let attempt = &record.attempt;
@@ -339,6 +338,7 @@ fn attempt_row(record: &AttemptRecord) -> serde_json::Value {
     })
 }
 
+/// `rows` groups of `columns` numbered placeholders for a multi-row INSERT: `($1, $2), ($3, $4)`.
 fn placeholders(rows: usize, columns: usize) -> String {
     (0..rows)
         .map(|row| {
