@@ -67,7 +67,7 @@ impl Store {
     /// The latest change sequence, 0 before the first change (Flagr's snapshot `max_id`).
     pub async fn max_change_seq(&self) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT change_seq FROM id_counters WHERE id = 1")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reads)
             .await?;
         Ok(row.try_get("change_seq")?)
     }
@@ -88,7 +88,7 @@ impl Store {
         .bind(query.before_seq.unwrap_or(i64::MAX))
         .bind(query.limit.unwrap_or(i64::MAX))
         .bind(query.offset)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         rows.iter().map(change_event).collect()
     }

@@ -207,7 +207,7 @@ impl Store {
 
     /// A flag, live or soft-deleted.
     pub async fn flag(&self, environment: EnvironmentId, id: Id) -> Result<Option<StoredFlag>, StoreError> {
-        fetch_flag(&self.pool, environment, id).await
+        fetch_flag(&self.reads, environment, id).await
     }
 
     /// Live flags, or with `deleted` only the soft-deleted ones, ordered by id.
@@ -221,7 +221,7 @@ impl Store {
             "SELECT {FLAG_COLUMNS} FROM flags WHERE environment_id = $1 AND {condition} ORDER BY id"
         )))
         .bind(environment)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         rows.iter().map(stored_flag).collect()
     }
@@ -236,7 +236,7 @@ impl Store {
     ) -> Result<(Vec<StoredFlag>, i64), StoreError> {
         let latest: Option<i64> = sqlx::query("SELECT MAX(seq) AS latest FROM change_events WHERE seq > $1")
             .bind(after)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reads)
             .await?
             .try_get("latest")?;
         let Some(latest) = latest else {
@@ -249,7 +249,7 @@ impl Store {
         .bind(environment)
         .bind(after)
         .bind(latest)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         Ok((rows.iter().map(stored_flag).collect::<Result<_, _>>()?, latest))
     }
@@ -271,7 +271,7 @@ impl Store {
         .bind(pattern)
         .bind(limit.unwrap_or(i64::MAX))
         .bind(offset)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         rows.iter()
             .map(|row| {
@@ -287,7 +287,7 @@ impl Store {
     pub async fn entity_types(&self, environment: EnvironmentId) -> Result<Vec<String>, StoreError> {
         let rows = sqlx::query("SELECT key FROM entity_types WHERE environment_id = $1 ORDER BY key")
             .bind(environment)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?;
         rows.iter().map(|row| Ok(row.try_get("key")?)).collect()
     }

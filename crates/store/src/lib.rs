@@ -71,7 +71,11 @@ impl From<serde_json::Error> for StoreError {
 /// The database behind the server.
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// Every write, and reads that must be consistent with one (inside a mutation).
     pool: AnyPool,
+    /// Reads outside any write; the same pool except on a SQLite file, where readers run beside
+    /// the single writer.
+    reads: AnyPool,
     backend: Backend,
     /// How long after a change its webhook deliveries become due (the retry schedule's first
     /// entry; zero by default).
@@ -96,5 +100,6 @@ impl Store {
     /// Closes the pool, waiting for checked-out connections to return.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.reads.close().await;
     }
 }

@@ -77,14 +77,14 @@ impl Store {
     }
 
     pub async fn webhook(&self, environment: EnvironmentId, id: Id) -> Result<Option<Webhook>, StoreError> {
-        fetch(&self.pool, environment, id).await
+        fetch(&self.reads, environment, id).await
     }
 
     /// The webhook `FLAGR_NOTIFICATION_WEBHOOK_*` configures, if one was ever configured.
     pub async fn configured_webhook_id(&self, environment: EnvironmentId) -> Result<Option<Id>, StoreError> {
         let row = sqlx::query("SELECT id FROM webhooks WHERE environment_id = $1 AND managed_by_config = 1")
             .bind(environment)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?;
         Ok(row.map(|row| row.try_get("id")).transpose()?)
     }
@@ -103,7 +103,7 @@ impl Store {
              FROM webhooks w WHERE environment_id = $1 ORDER BY id"
         )))
         .bind(environment)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         rows.iter()
             .map(|row| {
