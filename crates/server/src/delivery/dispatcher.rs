@@ -129,11 +129,19 @@ impl Dispatcher {
                     }
                 }
             }
+            for finished in &batch {
+                release(&mut in_flight, finished.webhook_id);
+            }
+            // Claim before recording: the freed slots are refilled at once and the next attempts
+            // are on the wire while the last ones are written. A finished but unrecorded delivery
+            // is not claimed again: its lease keeps it from being due.
+            let next_round = if stopping {
+                self.settings.poll_interval
+            } else {
+                self.claim_and_send(&mut in_flight, &done).await
+            };
             while recording.try_join_next().is_some() {}
             if !batch.is_empty() {
-                for finished in &batch {
-                    release(&mut in_flight, finished.webhook_id);
-                }
                 while recording.len() >= max_recording(self.store.backend()) {
                     recording.join_next().await;
                 }
@@ -145,11 +153,6 @@ impl Dispatcher {
                 while recording.join_next().await.is_some() {}
                 return;
             }
-            let next_round = if stopping {
-                self.settings.poll_interval
-            } else {
-                self.claim_and_send(&mut in_flight, &done).await
-            };
             tokio::select! {
                 () = self.wake.notified() => {}
                 Some(one) = finished.recv() => batch.push(one),
