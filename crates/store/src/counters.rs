@@ -5,28 +5,20 @@
 use bunting_core::mutation::IdCounters;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
-use crate::{Backend, StoreError};
+use crate::StoreError;
 
 const COLUMNS: &str = "change_seq, flag_id, tag_id, segment_id, variant_id, constraint_id, distribution_id, webhook_id";
 
-/// Takes the counters row lock and reads the counters.
-pub(crate) async fn lock(tx: &mut Transaction<'static, Any>, backend: Backend) -> Result<IdCounters, StoreError> {
-    let select = format!("SELECT {COLUMNS} FROM id_counters WHERE id = 1");
-    let row = match backend {
-        Backend::Postgres => {
-            sqlx::query(AssertSqlSafe(format!("{select} FOR UPDATE")))
-                .fetch_one(&mut **tx)
-                .await?
-        }
-        Backend::Sqlite => {
-            // A write first makes this transaction SQLite's writer at once, so another process
-            // waits on the busy timeout instead of failing a read-to-write upgrade.
-            sqlx::query("UPDATE id_counters SET change_seq = change_seq WHERE id = 1")
-                .execute(&mut **tx)
-                .await?;
-            sqlx::query(AssertSqlSafe(select)).fetch_one(&mut **tx).await?
-        }
-    };
+/// Takes the counters row lock and reads the counters, in one statement: on PostgreSQL the
+/// update holds the row lock until commit; on SQLite a write first makes this transaction the
+/// writer at once, so another process waits on the busy timeout instead of failing a
+/// read-to-write upgrade.
+pub(crate) async fn lock(tx: &mut Transaction<'static, Any>) -> Result<IdCounters, StoreError> {
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "UPDATE id_counters SET change_seq = change_seq WHERE id = 1 RETURNING {COLUMNS}"
+    )))
+    .fetch_one(&mut **tx)
+    .await?;
     Ok(IdCounters {
         change: row.try_get("change_seq")?,
         flag: row.try_get("flag_id")?,

@@ -13,7 +13,7 @@ use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
 use crate::changes::{self, micros};
 use crate::counters;
-use crate::{Backend, EnvironmentId, Store, StoreError};
+use crate::{EnvironmentId, Store, StoreError};
 
 const FLAG_COLUMNS: &str = "id, deleted_at, snapshot_id, document";
 
@@ -27,7 +27,7 @@ impl Store {
         origin: &Origin,
     ) -> Result<Outcome, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let mut ids = counters::lock(&mut tx, self.backend).await?;
+        let mut ids = counters::lock(&mut tx).await?;
         let outcome = self
             .mutate_in(&mut tx, environment, flag_id, command, &mut ids, origin)
             .await?;
@@ -48,7 +48,7 @@ impl Store {
     ) -> Result<Outcome, StoreError> {
         mutation::check_tag(value)?;
         let mut tx = self.pool.begin().await?;
-        let mut ids = counters::lock(&mut tx, self.backend).await?;
+        let mut ids = counters::lock(&mut tx).await?;
         let tag = tag_for(&mut tx, environment, value, &mut ids).await?;
         let outcome = self
             .mutate_in(
@@ -134,8 +134,13 @@ impl Store {
             .bind(environment)
             .execute(&mut **tx)
             .await?;
-        if !after.flag.entity_type.is_empty() {
-            register_entity_type(tx, self.backend, environment, &after.flag.entity_type).await?;
+        // An entity type is registered when a flag takes it on; Flagr keeps it after that.
+        let entity_type_is_new = outcome
+            .before
+            .as_ref()
+            .is_none_or(|before| before.flag.entity_type != after.flag.entity_type);
+        if entity_type_is_new && !after.flag.entity_type.is_empty() {
+            register_entity_type(tx, environment, &after.flag.entity_type).await?;
         }
         let event = outcome.change_event(environment, origin, document)?;
         changes::record(tx, &event, self.first_attempt_at(origin.at)).await
@@ -152,7 +157,7 @@ impl Store {
         at: time::OffsetDateTime,
     ) -> Result<usize, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let mut ids = counters::lock(&mut tx, self.backend).await?;
+        let mut ids = counters::lock(&mut tx).await?;
         let mut taken = Vec::new();
         for stored in &flags {
             let flag = &stored.flag;
@@ -321,15 +326,10 @@ where
 
 async fn register_entity_type(
     tx: &mut Transaction<'static, Any>,
-    backend: Backend,
     environment: EnvironmentId,
     key: &str,
 ) -> Result<(), StoreError> {
-    let insert = match backend {
-        Backend::Sqlite => "INSERT OR IGNORE INTO entity_types (environment_id, key) VALUES ($1, $2)",
-        Backend::Postgres => "INSERT INTO entity_types (environment_id, key) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-    };
-    sqlx::query(insert)
+    sqlx::query("INSERT INTO entity_types (environment_id, key) VALUES ($1, $2) ON CONFLICT DO NOTHING")
         .bind(environment)
         .bind(key)
         .execute(&mut **tx)

@@ -36,7 +36,7 @@ impl Store {
         origin: &Origin,
     ) -> Result<WebhookOutcome, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let mut ids = counters::lock(&mut tx, self.backend).await?;
+        let mut ids = counters::lock(&mut tx).await?;
         let current = match id {
             Some(id) => Some(
                 fetch(&mut *tx, environment, id)
