@@ -154,6 +154,17 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub webhooks: WebhookSettings,
     pub evaluation: EvalSettings,
+    /// `FLAGR_PROMETHEUS_*`; `None` unless `FLAGR_PROMETHEUS_ENABLED=true`.
+    pub prometheus: Option<PrometheusSettings>,
+}
+
+/// Where and how the Prometheus metrics are served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrometheusSettings {
+    /// `FLAGR_PROMETHEUS_PATH`: the scrape path, at the root (outside `FLAGR_WEB_PREFIX`).
+    pub path: String,
+    /// `FLAGR_PROMETHEUS_INCLUDE_LATENCY_HISTOGRAM`: also time requests.
+    pub latency_histogram: bool,
 }
 
 /// Flagr's documented port.
@@ -180,6 +191,7 @@ impl Config {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             webhooks: WebhookSettings::default(),
             evaluation: EvalSettings::default(),
+            prometheus: None,
         }
     }
 
@@ -202,6 +214,15 @@ impl Config {
         if !web_prefix.is_empty() && !web_prefix.starts_with('/') {
             web_prefix.insert(0, '/');
         }
+        let prometheus = prometheus(&env)?;
+        if let Some(settings) = &prometheus
+            && (settings.path == "/" || settings.path.starts_with(&format!("{web_prefix}/api/")))
+        {
+            bail!(
+                "FLAGR_PROMETHEUS_PATH={} would hide the UI or API; choose a path of its own, such as /metrics",
+                settings.path
+            );
+        }
         Ok(Config {
             host,
             port: env.parse("PORT", DEFAULT_PORT, "a port number")?,
@@ -213,8 +234,25 @@ impl Config {
             max_body_bytes: env.parse("BUNTING_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, "a byte count")?,
             webhooks: webhooks(&env)?,
             evaluation: evaluation(&env)?,
+            prometheus,
         })
     }
+}
+
+fn prometheus(env: &Env<'_>) -> anyhow::Result<Option<PrometheusSettings>> {
+    if !env.bool("FLAGR_PROMETHEUS_ENABLED", false)? {
+        return Ok(None);
+    }
+    let path = env
+        .get("FLAGR_PROMETHEUS_PATH")
+        .unwrap_or_else(|| "/metrics".to_owned());
+    if !path.starts_with('/') {
+        bail!("FLAGR_PROMETHEUS_PATH must be a path starting with /, not {path:?}");
+    }
+    Ok(Some(PrometheusSettings {
+        path,
+        latency_histogram: env.bool("FLAGR_PROMETHEUS_INCLUDE_LATENCY_HISTOGRAM", false)?,
+    }))
 }
 
 fn storage(env: &Env<'_>) -> anyhow::Result<Storage> {
@@ -607,6 +645,28 @@ mod tests {
         let config = config(&[("FLAGR_HEADER_AUTH_ENABLED", "true"), ("FLAGR_WEB_PREFIX", "flagr/")]).unwrap();
         assert_eq!(config.identity.user_header.as_deref(), Some("X-Email"));
         assert_eq!(config.web_prefix, "/flagr");
+    }
+
+    #[test]
+    fn prometheus_is_off_unless_turned_on() {
+        assert_eq!(config(&[]).unwrap().prometheus, None);
+        let on = config(&[("FLAGR_PROMETHEUS_ENABLED", "true")]).unwrap();
+        assert_eq!(
+            on.prometheus,
+            Some(PrometheusSettings {
+                path: "/metrics".into(),
+                latency_histogram: false
+            })
+        );
+        let relative = config(&[
+            ("FLAGR_PROMETHEUS_ENABLED", "true"),
+            ("FLAGR_PROMETHEUS_PATH", "metrics"),
+        ]);
+        assert!(relative.unwrap_err().to_string().contains("FLAGR_PROMETHEUS_PATH"));
+        for path in ["/", "/api/v1/flags"] {
+            let hiding = config(&[("FLAGR_PROMETHEUS_ENABLED", "true"), ("FLAGR_PROMETHEUS_PATH", path)]);
+            assert!(hiding.unwrap_err().to_string().contains("hide"), "{path}");
+        }
     }
 
     #[test]

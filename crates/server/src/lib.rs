@@ -8,6 +8,7 @@
 //! - `delivery`: the webhook dispatcher and its outbound HTTP client.
 //! - `evaluation`: the in-memory snapshot evaluation reads, and what keeps it fresh.
 //! - `ui`: the embedded web UI served at `/`.
+//! - `metrics`: the Prometheus metrics, when `FLAGR_PROMETHEUS_ENABLED` is on.
 //! - [`clock`]: time as a dependency.
 
 pub mod clock;
@@ -15,6 +16,7 @@ pub mod config;
 mod delivery;
 mod evaluation;
 mod http;
+mod metrics;
 mod service;
 pub mod startup;
 mod ui;

@@ -21,6 +21,7 @@ use crate::config::{Config, Storage};
 use crate::delivery::{Dispatcher, prune_periodically};
 use crate::evaluation::{EvalCache, Evaluator, follow_json, follow_store, load_json};
 use crate::http::{self, AppState, Surface};
+use crate::metrics::{Metrics, Scrape};
 use crate::service::flags::FlagService;
 use crate::service::webhooks::WebhookService;
 
@@ -41,6 +42,16 @@ enum Background {
     EvalOnly { client: reqwest::Client, last: String },
 }
 
+impl Background {
+    /// The database, when there is one.
+    fn store(&self) -> Option<&Store> {
+        match self {
+            Background::Managed { store, .. } => Some(store),
+            Background::EvalOnly { .. } => None,
+        }
+    }
+}
+
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         Self::build_with_clock(config, Arc::new(SystemClock)).await
@@ -48,6 +59,10 @@ impl Application {
 
     /// Builds the application with the clock tests control.
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
+        let metrics = config
+            .prometheus
+            .as_ref()
+            .map(|settings| Arc::new(Metrics::new(settings.latency_histogram)));
         let (management, cache, background) = match &config.storage {
             Storage::Database(url) => {
                 let store = bunting_store::connect(url)
@@ -58,7 +73,8 @@ impl Application {
                 // follower, never missed.
                 let seq = store.max_change_seq().await?;
                 let cache = Arc::new(EvalCache::new(store.flags(DEFAULT_ENVIRONMENT, false).await?, seq));
-                let (dispatcher, wake) = Dispatcher::new(store.clone(), clock.clone(), config.webhooks.clone())?;
+                let (dispatcher, wake) =
+                    Dispatcher::new(store.clone(), clock.clone(), config.webhooks.clone(), metrics.clone())?;
                 let webhooks = WebhookService::new(
                     store.clone(),
                     clock.clone(),
@@ -97,14 +113,25 @@ impl Application {
                 )
             }
         };
+        let scrape = match (&config.prometheus, &metrics) {
+            (Some(settings), Some(metrics)) => Some((
+                settings.path.clone(),
+                Scrape {
+                    metrics: metrics.clone(),
+                    store: background.store().cloned(),
+                },
+            )),
+            _ => None,
+        };
         let router = http::router(Surface {
             management,
-            evaluator: Evaluator::new(cache.clone(), clock.clone(), config.evaluation.clone()),
+            evaluator: Evaluator::new(cache.clone(), clock.clone(), config.evaluation.clone(), metrics),
             identity: config.identity.clone(),
             web_prefix: config.web_prefix.clone(),
             ui_enabled: config.ui_enabled,
             cors: config.cors.clone(),
             max_body_bytes: config.max_body_bytes,
+            metrics: scrape,
         });
         let address = SocketAddr::new(config.host, config.port);
         let listener = TcpListener::bind(address)

@@ -313,6 +313,15 @@ pub fn evaluate(flag: Option<&CompiledFlag>, mut context: EvalContext, env: &mut
     result
 }
 
+impl EvalResult {
+    /// Whether the evaluation reached the segment walk: the flag exists, is enabled and has
+    /// segments. Only these results are recorded (logs, metrics, data records), as in Flagr;
+    /// every other result is blank and says why in `evalDebugLog.msg`.
+    pub fn reached_segments(&self) -> bool {
+        self.eval_debug_log.msg.is_empty()
+    }
+}
+
 /// Flagr's `BlankResult` for a flag that exists.
 fn blank_for(flag: &CompiledFlag, context: EvalContext, msg: String, env: &EvalEnv<'_>) -> EvalResult {
     EvalResult {

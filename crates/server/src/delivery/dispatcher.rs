@@ -28,6 +28,7 @@ use super::client::{AttemptReport, DeliveryClient, OutboundRequest};
 use super::headers::attempt_headers;
 use crate::clock::Clock;
 use crate::config::WebhookSettings;
+use crate::metrics::Metrics;
 use crate::service::origin;
 
 /// A lease outlives the attempt's timeout by this much, so a slow but live sender is never
@@ -82,6 +83,7 @@ impl Dispatcher {
         store: Store,
         clock: Arc<dyn Clock>,
         settings: WebhookSettings,
+        metrics: Option<Arc<Metrics>>,
     ) -> anyhow::Result<(Dispatcher, DispatcherHandle)> {
         let wake = Arc::new(Notify::new());
         let client = DeliveryClient::new(settings.deny_private)?;
@@ -89,6 +91,7 @@ impl Dispatcher {
         let recorder = Recorder {
             store: store.clone(),
             clock: clock.clone(),
+            metrics,
         };
         Ok((
             Dispatcher {
@@ -263,15 +266,19 @@ fn release(in_flight: &mut HashMap<Id, usize>, webhook_id: Id) {
 struct Recorder {
     store: Store,
     clock: Arc<dyn Clock>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Recorder {
-    /// Disables webhooks that answered 410, then records the attempts in one transaction, so
-    /// whoever sees the failed delivery also sees its webhook disabled.
+    /// Counts the attempts, disables webhooks that answered 410, then records the attempts in
+    /// one transaction, so whoever sees the failed delivery also sees its webhook disabled.
     async fn record(&self, batch: Vec<Finished>) {
         for finished in &batch {
             if let Some(reason) = &finished.disable {
                 self.disable(finished.webhook_id, reason.clone()).await;
+            }
+            if let Some(metrics) = &self.metrics {
+                metrics.record_attempt(finished.webhook_id, finished.record.attempt.error_class);
             }
         }
         let records: Vec<AttemptRecord> = batch.into_iter().map(|finished| finished.record).collect();

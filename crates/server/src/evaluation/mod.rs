@@ -24,6 +24,7 @@ pub(crate) use refresh::{follow_json, follow_store, load_json};
 
 use crate::clock::Clock;
 use crate::config::EvalSettings;
+use crate::metrics::Metrics;
 
 /// Evaluates requests against the current snapshot with the configured behaviour.
 #[derive(Clone)]
@@ -31,14 +32,21 @@ pub(crate) struct Evaluator {
     cache: Arc<EvalCache>,
     clock: Arc<dyn Clock>,
     settings: Arc<EvalSettings>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Evaluator {
-    pub(crate) fn new(cache: Arc<EvalCache>, clock: Arc<dyn Clock>, settings: EvalSettings) -> Evaluator {
+    pub(crate) fn new(
+        cache: Arc<EvalCache>,
+        clock: Arc<dyn Clock>,
+        settings: EvalSettings,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Evaluator {
         Evaluator {
             cache,
             clock,
             settings: Arc::new(settings),
+            metrics,
         }
     }
 
@@ -64,7 +72,11 @@ impl Evaluator {
             timestamp: &timestamp,
             random: &mut random,
         };
-        self.cache.snapshot().evaluate(context, &mut env)
+        let result = self.cache.snapshot().evaluate(context, &mut env);
+        if let Some(metrics) = &self.metrics {
+            metrics.record_evaluation(&result);
+        }
+        result
     }
 
     /// A batch: every entity against every selected flag, in Flagr's order.
@@ -86,7 +98,13 @@ impl Evaluator {
             timestamp: &timestamp,
             random: &mut random,
         };
-        self.cache.snapshot().evaluate_batch(&request, &mut env)
+        let results = self.cache.snapshot().evaluate_batch(&request, &mut env);
+        if let Some(metrics) = &self.metrics {
+            for result in &results {
+                metrics.record_evaluation(result);
+            }
+        }
+        results
     }
 }
 

@@ -27,9 +27,11 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 
 use crate::config::IdentityConfig;
 use crate::evaluation::Evaluator;
+use crate::metrics::{self, Scrape};
 use crate::service::flags::FlagService;
 use crate::service::webhooks::WebhookService;
 use crate::ui;
@@ -59,6 +61,8 @@ pub(crate) struct Surface {
     /// `FLAGR_CORS_*`; `None` when `FLAGR_CORS_ENABLED=false`.
     pub(crate) cors: Option<CorsSettings>,
     pub(crate) max_body_bytes: usize,
+    /// The scrape path and what it reads; `None` unless `FLAGR_PROMETHEUS_ENABLED`.
+    pub(crate) metrics: Option<(String, Scrape)>,
 }
 
 /// The whole HTTP surface, under the web prefix when one is configured.
@@ -116,9 +120,19 @@ pub(crate) fn router(surface: Surface) -> Router {
     } else {
         app
     };
-    // Outermost: a preflight carries no credentials, so it must be answered before basic auth.
-    match surface.cors {
+    // Outside everything but metrics: a preflight carries no credentials, so it must be
+    // answered before basic auth.
+    let app = match surface.cors {
         Some(settings) => app.layer(middleware::from_fn_with_state(Arc::new(settings), cors::cors)),
+        None => app,
+    };
+    // Outermost, as in Flagr: every other request is counted, and the scrape needs no
+    // credentials and is not under the web prefix.
+    match surface.metrics {
+        Some((path, scrape)) => Router::new()
+            .route(&path, get(metrics::scrape))
+            .with_state(scrape.clone())
+            .fallback_service(app.layer(middleware::from_fn_with_state(scrape.metrics, metrics::count_requests))),
         None => app,
     }
 }

@@ -17,6 +17,7 @@ mod eval_only;
 mod evaluation;
 mod flags;
 mod import;
+mod metrics;
 mod receivers;
 mod segments;
 mod snapshots;
