@@ -123,6 +123,8 @@ pub struct EvalSettings {
     pub refresh_timeout: Duration,
     /// `FLAGR_INJECTED_CONTEXT_ENABLED`: the built-in context keys, when on.
     pub injected_context: Option<InjectedContext>,
+    /// `FLAGR_EXPOSURE_BATCH_SIZE`: the most rows one `POST /exposures` may carry.
+    pub exposure_batch_size: usize,
 }
 
 impl Default for EvalSettings {
@@ -134,6 +136,7 @@ impl Default for EvalSettings {
             refresh_interval: Duration::from_secs(1),
             refresh_timeout: Duration::from_secs(59),
             injected_context: None,
+            exposure_batch_size: 100,
         }
     }
 }
@@ -165,6 +168,40 @@ pub struct PrometheusSettings {
     pub path: String,
     /// `FLAGR_PROMETHEUS_INCLUDE_LATENCY_HISTOGRAM`: also time requests.
     pub latency_histogram: bool,
+}
+
+/// How the server logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    /// `RUST_LOG` when set, else Flagr's `FLAGR_LOGRUS_LEVEL` (`info` by default).
+    pub filter: String,
+    /// `FLAGR_LOGRUS_FORMAT=json`: one JSON object per line instead of text.
+    pub json: bool,
+}
+
+impl LogSettings {
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<LogSettings> {
+        let env = Env(&var);
+        let filter = match (env.get("RUST_LOG"), env.get("FLAGR_LOGRUS_LEVEL")) {
+            (Some(filter), _) => filter,
+            (None, None) => "info".to_owned(),
+            (None, Some(level)) => match level.to_ascii_lowercase().as_str() {
+                "panic" | "fatal" | "error" => "error",
+                "warn" | "warning" => "warn",
+                "info" => "info",
+                "debug" => "debug",
+                "trace" => "trace",
+                _ => bail!("FLAGR_LOGRUS_LEVEL={level} is not a level; use error, warn, info, debug or trace"),
+            }
+            .to_owned(),
+        };
+        let json = match env.get("FLAGR_LOGRUS_FORMAT").as_deref() {
+            None | Some("text") => false,
+            Some("json") => true,
+            Some(other) => bail!("FLAGR_LOGRUS_FORMAT={other} is not a format; use text or json"),
+        };
+        Ok(LogSettings { filter, json })
+    }
 }
 
 /// Flagr's documented port.
@@ -374,6 +411,14 @@ fn evaluation(env: &Env<'_>) -> anyhow::Result<EvalSettings> {
             .max(Duration::from_millis(10)),
         refresh_timeout: env.duration("FLAGR_EVALCACHE_REFRESHTIMEOUT", defaults.refresh_timeout)?,
         injected_context,
+        exposure_batch_size: match env.parse(
+            "FLAGR_EXPOSURE_BATCH_SIZE",
+            defaults.exposure_batch_size,
+            "a row count",
+        )? {
+            0 => bail!("FLAGR_EXPOSURE_BATCH_SIZE must be at least 1"),
+            size => size,
+        },
     })
 }
 
@@ -590,6 +635,7 @@ mod tests {
             ("BUNTING_WEBHOOK_CONCURRENCY", "0"),
             ("BUNTING_WEBHOOK_RETENTION", "forever"),
             ("BUNTING_WEBHOOK_DENY_PRIVATE", "maybe"),
+            ("FLAGR_EXPOSURE_BATCH_SIZE", "0"),
         ] {
             let error = config(&[(name, value)]).unwrap_err().to_string();
             assert!(error.contains(name), "{name}: {error}");
@@ -667,6 +713,30 @@ mod tests {
             let hiding = config(&[("FLAGR_PROMETHEUS_ENABLED", "true"), ("FLAGR_PROMETHEUS_PATH", path)]);
             assert!(hiding.unwrap_err().to_string().contains("hide"), "{path}");
         }
+    }
+
+    #[test]
+    fn logging_follows_rust_log_then_flagrs_logrus_settings() {
+        let logs = |vars: &[(&str, &str)]| {
+            let vars: HashMap<String, String> = vars
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect();
+            LogSettings::from_env(|name| vars.get(name).cloned())
+        };
+        assert_eq!(
+            logs(&[]).unwrap(),
+            LogSettings {
+                filter: "info".into(),
+                json: false
+            }
+        );
+        let flagr = logs(&[("FLAGR_LOGRUS_LEVEL", "warning"), ("FLAGR_LOGRUS_FORMAT", "json")]).unwrap();
+        assert_eq!((flagr.filter.as_str(), flagr.json), ("warn", true));
+        let both = logs(&[("FLAGR_LOGRUS_LEVEL", "error"), ("RUST_LOG", "bunting=debug")]).unwrap();
+        assert_eq!(both.filter, "bunting=debug");
+        assert!(logs(&[("FLAGR_LOGRUS_LEVEL", "loud")]).is_err());
+        assert!(logs(&[("FLAGR_LOGRUS_FORMAT", "xml")]).is_err());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use bunting::config::Storage;
+use bunting::config::{LogSettings, Storage};
 use bunting::{Application, Config};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -47,9 +47,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .init();
+    let logs = LogSettings::from_env(|name| std::env::var(name).ok())?;
+    let filter =
+        EnvFilter::try_new(&logs.filter).with_context(|| format!("RUST_LOG={} is not a log filter", logs.filter))?;
+    let subscriber = tracing_subscriber::fmt().with_env_filter(filter);
+    if logs.json {
+        subscriber.json().init();
+    } else {
+        subscriber.init();
+    }
     let cli = Cli::parse();
     let mut config = Config::from_env(|name| std::env::var(name).ok())?;
     if let Some(host) = cli.host {

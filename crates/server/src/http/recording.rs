@@ -18,9 +18,6 @@ use super::error::{ApiError, code};
 use super::input::{JsonBody, Object};
 use crate::evaluation::Evaluator;
 
-/// Flagr's `FLAGR_EXPOSURE_BATCH_SIZE` default.
-const MAX_ROWS: usize = 100;
-
 pub(super) fn router() -> Router<Evaluator> {
     Router::new()
         .route("/exposures", post(post_exposures))
@@ -42,9 +39,10 @@ async fn not_recorded(operation: &str) -> (StatusCode, Json<String>) {
 async fn post_exposures(State(evaluator): State<Evaluator>, body: JsonBody) -> Result<Json<Value>, ApiError> {
     let body = body.required()?;
     let rows = body.array("exposures", 1)?;
-    if rows.len() > MAX_ROWS {
+    let max_rows = evaluator.settings().exposure_batch_size;
+    if rows.len() > max_rows {
         return Err(ApiError::BadRequest(format!(
-            "exposures batch size {} exceeds maximum allowed size of {MAX_ROWS}",
+            "exposures batch size {} exceeds maximum allowed size of {max_rows}",
             rows.len()
         )));
     }

@@ -586,3 +586,15 @@ async fn exposures_are_checked_like_flagrs_with_recording_off() {
     assert_eq!(app.post("/exposures", json!({"exposures": too_many})).await.status, 400);
     assert_eq!(app.get("/datar/summary").await.status, 501);
 }
+
+#[tokio::test]
+async fn the_exposure_batch_size_is_configurable() {
+    let app = spawn_app_with(|config| config.evaluation.exposure_batch_size = 2).await;
+    let rows: Vec<Value> = (0..3)
+        .map(|n| json!({"entityID": format!("u{n}"), "flagID": 1}))
+        .collect();
+    assert_eq!(
+        app.post("/exposures", json!({"exposures": rows})).await.error(400),
+        "exposures batch size 3 exceeds maximum allowed size of 2"
+    );
+}
