@@ -12,6 +12,7 @@ use bunting_core::webhook::retry::{RetrySchedule, parse_duration};
 use bunting_store::DatabaseUrl;
 
 pub use crate::evaluation::InjectedContext;
+use crate::http::rsa_public_key;
 pub use crate::http::{CorsSettings, JwtAlgorithm, JwtAuth};
 
 /// Who made a change, taken from the identity sources Flagr supports.
@@ -334,19 +335,26 @@ fn jwt(env: &Env<'_>) -> anyhow::Result<Option<JwtAuth>> {
     let algorithm = match env.get("FLAGR_JWT_AUTH_SIGNING_METHOD").as_deref().unwrap_or("HS256") {
         "HS256" => JwtAlgorithm::Hs256,
         "HS512" => JwtAlgorithm::Hs512,
+        "RS256" => JwtAlgorithm::Rs256,
         other => bail!(
-            "FLAGR_JWT_AUTH_SIGNING_METHOD={other} is not supported; use HS256 or HS512 (Bunting refuses to start \
-             rather than serve without the protection you asked for)"
+            "FLAGR_JWT_AUTH_SIGNING_METHOD={other} is not supported; use HS256, HS512 or RS256 (Bunting refuses to \
+             start rather than serve without the protection you asked for)"
         ),
     };
+    let secret = env
+        .get("FLAGR_JWT_AUTH_SECRET")
+        .context("FLAGR_JWT_AUTH_SECRET is required with JWT auth")?;
+    if algorithm == JwtAlgorithm::Rs256
+        && let Err(problem) = rsa_public_key(&secret)
+    {
+        bail!("FLAGR_JWT_AUTH_SECRET must hold the PEM public key with RS256: {problem}");
+    }
     let no_token_status = env.parse("FLAGR_JWT_AUTH_NO_TOKEN_STATUS_CODE", 307_u16, "307 or 401")?;
     if no_token_status != 307 && no_token_status != 401 {
         bail!("FLAGR_JWT_AUTH_NO_TOKEN_STATUS_CODE must be 307 or 401, not {no_token_status}");
     }
     Ok(Some(JwtAuth {
-        secret: env
-            .get("FLAGR_JWT_AUTH_SECRET")
-            .context("FLAGR_JWT_AUTH_SECRET is required with JWT auth")?,
+        secret,
         algorithm,
         cookie_name: env
             .get("FLAGR_JWT_AUTH_COOKIE_TOKEN_NAME")
@@ -647,12 +655,18 @@ mod tests {
                 .to_string()
                 .contains("SECRET")
         );
-        let rs256 = config(&[
+        let not_a_key = config(&[
             ("FLAGR_JWT_AUTH_ENABLED", "true"),
             ("FLAGR_JWT_AUTH_SECRET", "k"),
             ("FLAGR_JWT_AUTH_SIGNING_METHOD", "RS256"),
         ]);
-        assert!(rs256.unwrap_err().to_string().contains("RS256"));
+        assert!(not_a_key.unwrap_err().to_string().contains("PEM public key"));
+        let es256 = config(&[
+            ("FLAGR_JWT_AUTH_ENABLED", "true"),
+            ("FLAGR_JWT_AUTH_SECRET", "k"),
+            ("FLAGR_JWT_AUTH_SIGNING_METHOD", "ES256"),
+        ]);
+        assert!(es256.unwrap_err().to_string().contains("ES256"));
     }
 
     #[test]

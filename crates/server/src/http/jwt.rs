@@ -1,7 +1,8 @@
 //! Flagr's JWT auth (`FLAGR_JWT_AUTH_*`): requests outside the whitelists need a valid token,
 //! taken from the configured cookie first, then an `Authorization: Bearer` header. A valid
-//! token's user claim becomes the request's actor. Tokens are HMAC-signed (HS256 or HS512);
-//! Flagr's RS256 is refused at start-up rather than accepted unchecked.
+//! token's user claim becomes the request's actor. Tokens are HMAC-signed with the secret
+//! (HS256, HS512) or RSA-signed and checked with the PEM public key the secret holds (RS256),
+//! as Flagr accepts them.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -13,7 +14,12 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{KeyInit, Mac};
+use rsa::pkcs1::DecodeRsaPublicKey;
+use rsa::pkcs1v15::{Signature, VerifyingKey};
+use rsa::pkcs8::DecodePublicKey;
+use rsa::signature::Verifier;
 use serde_json::Value;
+use sha2::Sha256;
 
 use super::identity::cookie_value;
 
@@ -22,6 +28,8 @@ use super::identity::cookie_value;
 pub enum JwtAlgorithm {
     Hs256,
     Hs512,
+    /// The secret is a PEM public key.
+    Rs256,
 }
 
 impl JwtAlgorithm {
@@ -29,8 +37,20 @@ impl JwtAlgorithm {
         match self {
             JwtAlgorithm::Hs256 => "HS256",
             JwtAlgorithm::Hs512 => "HS512",
+            JwtAlgorithm::Rs256 => "RS256",
         }
     }
+}
+
+/// The RS256 verifying key in `pem`: a public key as `PUBLIC KEY` (SubjectPublicKeyInfo) or
+/// `RSA PUBLIC KEY` (PKCS #1), the two forms Flagr reads. Line breaks written as `\n` (a key
+/// put on one line of an environment file) are read as line breaks.
+pub(crate) fn rsa_public_key(pem: &str) -> Result<VerifyingKey<Sha256>, String> {
+    let pem = pem.trim().replace("\\n", "\n");
+    let key = rsa::PublicKey::from_public_key_pem(&pem)
+        .or_else(|_| rsa::PublicKey::from_pkcs1_pem(&pem))
+        .map_err(|error| format!("not a PEM RSA public key ({error})"))?;
+    Ok(VerifyingKey::new(key))
 }
 
 /// `FLAGR_JWT_AUTH_*`.
@@ -135,6 +155,7 @@ fn verify(auth: &JwtAuth, token: &str, now: i64) -> Option<serde_json::Map<Strin
     let valid = match auth.algorithm {
         JwtAlgorithm::Hs256 => verify_mac::<hmac::Hmac<sha2::Sha256>>(&auth.secret, &signed, &signature),
         JwtAlgorithm::Hs512 => verify_mac::<hmac::Hmac<sha2::Sha512>>(&auth.secret, &signed, &signature),
+        JwtAlgorithm::Rs256 => verify_rsa(&auth.secret, &signed, &signature),
     };
     if !valid {
         return None;
@@ -143,6 +164,15 @@ fn verify(auth: &JwtAuth, token: &str, now: i64) -> Option<serde_json::Map<Strin
     let expired = claims.get("exp").and_then(Value::as_i64).is_some_and(|exp| exp <= now);
     let early = claims.get("nbf").and_then(Value::as_i64).is_some_and(|nbf| nbf > now);
     (!expired && !early).then_some(claims)
+}
+
+/// The key was checked at start-up; it is read again here because parsing it costs little
+/// next to the RSA verification itself.
+fn verify_rsa(pem: &str, signed: &str, signature: &[u8]) -> bool {
+    let (Ok(key), Ok(signature)) = (rsa_public_key(pem), Signature::try_from(signature)) else {
+        return false;
+    };
+    key.verify(signed.as_bytes(), &signature).is_ok()
 }
 
 fn verify_mac<M: Mac + KeyInit>(secret: &str, signed: &str, signature: &[u8]) -> bool {
@@ -156,6 +186,14 @@ fn verify_mac<M: Mac + KeyInit>(secret: &str, signed: &str, signature: &[u8]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A public key made with `openssl genrsa 2048` (in both PEM forms), and tokens signed with
+    /// its private half by `openssl dgst -sha256 -sign` for `{"sub":"carol@example.com"}`,
+    /// expiring in 2100 and in 2001. The HTTP tests use the same files.
+    const RS256_PUBLIC_KEY: &str = include_str!("../../tests/data/rs256_public.pem");
+    const RS256_PUBLIC_KEY_PKCS1: &str = include_str!("../../tests/data/rs256_public_pkcs1.pem");
+    const RS256_TOKEN: &str = include_str!("../../tests/data/rs256_token.txt");
+    const RS256_EXPIRED: &str = include_str!("../../tests/data/rs256_expired_token.txt");
 
     fn auth(algorithm: JwtAlgorithm) -> JwtAuth {
         JwtAuth {
@@ -227,5 +265,43 @@ mod tests {
             URL_SAFE_NO_PAD.encode("{}")
         );
         assert!(verify(&auth(JwtAlgorithm::Hs256), &unsigned, 0).is_none());
+    }
+
+    #[test]
+    fn rs256_tokens_are_checked_with_the_public_key() {
+        let rs256 = |pem: &str| JwtAuth {
+            secret: pem.into(),
+            ..auth(JwtAlgorithm::Rs256)
+        };
+        let now = 1_800_000_000;
+        for pem in [RS256_PUBLIC_KEY, RS256_PUBLIC_KEY_PKCS1] {
+            assert_eq!(
+                verify(&rs256(pem), RS256_TOKEN.trim(), now).unwrap()["sub"],
+                "carol@example.com"
+            );
+        }
+        let on_one_line = RS256_PUBLIC_KEY.trim().replace('\n', "\\n");
+        assert!(
+            verify(&rs256(&on_one_line), RS256_TOKEN.trim(), now).is_some(),
+            "\\n read as line breaks"
+        );
+        assert!(
+            verify(&rs256(RS256_PUBLIC_KEY), RS256_EXPIRED.trim(), now).is_none(),
+            "expired"
+        );
+        let (signed, _) = RS256_TOKEN.trim().rsplit_once('.').unwrap();
+        let (_, signature) = RS256_EXPIRED.trim().rsplit_once('.').unwrap();
+        let spliced = format!("{signed}.{signature}");
+        assert!(
+            verify(&rs256(RS256_PUBLIC_KEY), &spliced, now).is_none(),
+            "another token's signature"
+        );
+        // The classic confusion: an HMAC token keyed with the public key text itself.
+        let confused = sign("HS256", RS256_PUBLIC_KEY, &serde_json::json!({"sub": "mallory"}));
+        assert!(
+            verify(&rs256(RS256_PUBLIC_KEY), &confused, now).is_none(),
+            "the algorithm is ours"
+        );
+        assert!(rsa_public_key("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----").is_err());
     }
 }

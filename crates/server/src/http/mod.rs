@@ -38,6 +38,7 @@ use crate::ui;
 use error::ApiError;
 
 pub use cors::CorsSettings;
+pub(crate) use jwt::rsa_public_key;
 pub use jwt::{JwtAlgorithm, JwtAuth};
 
 /// What the management handlers share.

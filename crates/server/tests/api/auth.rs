@@ -34,6 +34,39 @@ async fn protected(no_token_status: u16) -> TestApp {
 }
 
 #[tokio::test]
+async fn rs256_tokens_are_checked_with_the_configured_public_key() {
+    let app = spawn_app_with(|config| {
+        config.identity.jwt = Some(JwtAuth {
+            secret: include_str!("../data/rs256_public.pem").into(),
+            algorithm: JwtAlgorithm::Rs256,
+            cookie_name: "access_token".into(),
+            whitelist_paths: vec![],
+            exact_whitelist_paths: vec![],
+            no_token_status: 401,
+            redirect_url: "https://login.example.com".into(),
+            user_claim: "sub".into(),
+        });
+    })
+    .await;
+    let url = format!("{}/api/v1/flags", app.base);
+    let carol = include_str!("../data/rs256_token.txt").trim();
+    let created = app
+        .send(
+            app.client
+                .post(&url)
+                .bearer_auth(carol)
+                .json(&json!({"description": "d"})),
+        )
+        .await
+        .ok();
+    assert_eq!(created["createdBy"], "carol@example.com");
+    let expired = include_str!("../data/rs256_expired_token.txt").trim();
+    assert_eq!(app.send(app.client.get(&url).bearer_auth(expired)).await.status, 401);
+    let hmac = token("jwt-secret", json!({"sub": "mallory"}));
+    assert_eq!(app.send(app.client.get(&url).bearer_auth(hmac)).await.status, 401);
+}
+
+#[tokio::test]
 async fn a_valid_token_is_required_and_names_the_actor() {
     let app = protected(401).await;
     let url = format!("{}/api/v1/flags", app.base);
