@@ -549,8 +549,9 @@ impl Store {
     }
 
     /// Makes a delivery due now, keeping its id. A finished delivery gets exactly one more
-    /// attempt; a pending one simply stops waiting for its scheduled retry.
-    pub async fn redeliver(&self, webhook_id: Id, id: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+    /// attempt; a pending one simply stops waiting for its scheduled retry. Returns the delivery
+    /// as this left it (a dispatcher may attempt it the moment the transaction commits).
+    pub async fn redeliver(&self, webhook_id: Id, id: &str, now: OffsetDateTime) -> Result<Delivery, StoreError> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query("SELECT status, leased_until FROM webhook_deliveries WHERE webhook_id = $1 AND id = $2")
             .bind(webhook_id)
@@ -573,8 +574,15 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let redelivered = delivery(&row, false)?;
         tx.commit().await?;
-        Ok(())
+        Ok(redelivered)
     }
 
     /// Deletes finished deliveries (with their attempts, and bodies no delivery uses any more)

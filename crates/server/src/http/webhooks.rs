@@ -169,8 +169,7 @@ async fn get_delivery(State(state): State<AppState>, ids: PathIds) -> Result<Jso
 
 async fn redeliver(State(state): State<AppState>, ids: PathIds) -> Result<Json<Value>, ApiError> {
     let (webhook_id, delivery_id) = (ids.get("webhookID"), ids.text("deliveryID"));
-    state.webhooks.redeliver(webhook_id, delivery_id).await?;
-    let (delivery, _) = state.webhooks.delivery(webhook_id, delivery_id).await?;
+    let delivery = state.webhooks.redeliver(webhook_id, delivery_id).await?;
     Ok(Json(delivery_json(&delivery)))
 }
 

@@ -92,12 +92,13 @@ impl WebhookService {
         found.ok_or_else(|| bunting_store::RedeliverError::NotFound(delivery_id.to_owned()).into())
     }
 
-    /// Attempts a delivery again now, under the same delivery id.
-    pub(crate) async fn redeliver(&self, id: Id, delivery_id: &str) -> Result<(), StoreError> {
+    /// Attempts a delivery again now, under the same delivery id; returns it as it stands
+    /// before the attempt.
+    pub(crate) async fn redeliver(&self, id: Id, delivery_id: &str) -> Result<Delivery, StoreError> {
         self.get(id).await?;
-        self.store.redeliver(id, delivery_id, self.clock.now()).await?;
+        let delivery = self.store.redeliver(id, delivery_id, self.clock.now()).await?;
         self.dispatcher.wake();
-        Ok(())
+        Ok(delivery)
     }
 
     /// Brings the webhook `FLAGR_NOTIFICATION_WEBHOOK_*` configures in line with the settings:
