@@ -352,13 +352,14 @@ fn placeholders(rows: usize, columns: usize) -> String {
 }
 
 impl Store {
-    /// Enqueues a `webhook.test` delivery to one webhook, due at `at`; returns its id.
+    /// Enqueues a `webhook.test` delivery to one webhook, due at `at`; returns it as enqueued
+    /// (a dispatcher may attempt it the moment the transaction commits).
     pub async fn enqueue_test_delivery(
         &self,
         webhook_id: Id,
         actor: &str,
         at: OffsetDateTime,
-    ) -> Result<String, StoreError> {
+    ) -> Result<Delivery, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
         let event_id = uuid::Uuid::new_v4().to_string();
         let body = payload::test_body(webhook_id, &event_id, actor, at)?;
@@ -380,8 +381,9 @@ impl Store {
         .bind(micros(at))
         .execute(&mut *tx)
         .await?;
+        let enqueued = delivery_in(&mut tx, &id).await?;
         tx.commit().await?;
-        Ok(id)
+        Ok(enqueued)
     }
 
     /// Every enabled webhook with pending deliveries, and when its earliest one is due.
@@ -574,13 +576,7 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let redelivered = delivery(&row, false)?;
+        let redelivered = delivery_in(&mut tx, id).await?;
         tx.commit().await?;
         Ok(redelivered)
     }
@@ -616,6 +612,17 @@ impl Store {
         tx.commit().await?;
         Ok(deleted)
     }
+}
+
+/// A delivery as the transaction that just wrote it sees it.
+async fn delivery_in(tx: &mut Transaction<'static, Any>, id: &str) -> Result<Delivery, StoreError> {
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
+    delivery(&row, false)
 }
 
 fn delivery(row: &AnyRow, with_body: bool) -> Result<Delivery, StoreError> {

@@ -121,8 +121,7 @@ async fn rotate_secret(
 
 async fn send_test(State(state): State<AppState>, ids: PathIds, Actor(actor): Actor) -> Result<Json<Value>, ApiError> {
     let webhook_id = ids.get("webhookID");
-    let delivery_id = state.webhooks.send_test(&actor, webhook_id).await?;
-    let (delivery, _) = state.webhooks.delivery(webhook_id, &delivery_id).await?;
+    let delivery = state.webhooks.send_test(&actor, webhook_id).await?;
     Ok(Json(delivery_json(&delivery)))
 }
 

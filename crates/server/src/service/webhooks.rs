@@ -74,7 +74,7 @@ impl WebhookService {
     }
 
     /// Sends a `webhook.test` event to one webhook; returns the delivery's id.
-    pub(crate) async fn send_test(&self, actor: &str, id: Id) -> Result<String, StoreError> {
+    pub(crate) async fn send_test(&self, actor: &str, id: Id) -> Result<Delivery, StoreError> {
         self.get(id).await?;
         let delivery = self.store.enqueue_test_delivery(id, actor, self.clock.now()).await?;
         self.dispatcher.wake();

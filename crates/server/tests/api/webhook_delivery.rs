@@ -423,6 +423,10 @@ async fn a_test_event_reaches_the_webhook_whatever_it_subscribes_to() {
         .await;
     let delivery = app.post(&format!("/webhooks/{id}/test"), json!(null)).await.ok();
     assert_eq!(delivery["event"], "webhook.test");
+    assert_eq!(
+        delivery["status"], "pending",
+        "as enqueued, whatever the dispatcher does next"
+    );
     let request = &receiver.wait_for(1).await[0];
     assert_eq!(request.event(), "webhook.test");
     assert_eq!(request.header("x-flagr-delivery"), delivery["id"]);
