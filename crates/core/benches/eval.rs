@@ -7,99 +7,11 @@
 use std::hint::black_box;
 
 use bunting_core::eval::{CompiledFlag, EvalContext, EvalEnv, EvalSnapshot, EvaluationBatchRequest, EvaluationEntity};
-use bunting_core::flag::{Constraint, Distribution, Flag, Id, Segment, StoredFlag, Variant};
+use bunting_core::flag::{Id, StoredFlag};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
+use fixture::{context, flag};
 
-fn segment(id: Id, constraints: [(&str, &str, &str); 3]) -> Segment {
-    Segment {
-        id,
-        description: format!("segment {id}"),
-        constraints: constraints
-            .iter()
-            .zip(1..)
-            .map(|(&(property, operator, value), n)| Constraint {
-                id: id * 10 + n,
-                property: property.into(),
-                operator: operator.into(),
-                value: value.into(),
-            })
-            .collect(),
-        distributions: vec![
-            Distribution {
-                id: id * 10 + 1,
-                percent: 50,
-                variant_id: 1,
-                variant_key: "control".into(),
-            },
-            Distribution {
-                id: id * 10 + 2,
-                percent: 50,
-                variant_id: 2,
-                variant_key: "treatment".into(),
-            },
-        ],
-        rank: id,
-        rollout_percent: 100,
-    }
-}
-
-/// Three segments; the context below fails the first on its second constraint and the second
-/// on its third, and matches the third.
-fn flag(id: Id) -> Flag {
-    let countries = r#"["NL", "BE", "LU", "DE", "FR"]"#;
-    let email = r#"".+@company\.com""#;
-    let variant = |id, key: &str| Variant {
-        id,
-        key: key.into(),
-        attachment: Map::new(),
-    };
-    Flag {
-        id,
-        key: format!("flag-{id}"),
-        description: "benchmark flag".into(),
-        enabled: true,
-        tags: vec![],
-        segments: vec![
-            segment(
-                1,
-                [
-                    ("email", "EREG", email),
-                    ("country", "IN", countries),
-                    ("age", "GTE", "18"),
-                ],
-            ),
-            segment(
-                2,
-                [
-                    ("age", "GTE", "21"),
-                    ("email", "EREG", email),
-                    ("tier", "EQ", r#""gold""#),
-                ],
-            ),
-            segment(
-                3,
-                [
-                    ("country", "IN", r#"["US", "CA", "MX"]"#),
-                    ("email", "EREG", email),
-                    ("age", "GT", "18"),
-                ],
-            ),
-        ],
-        variants: vec![variant(1, "control"), variant(2, "treatment")],
-        data_records_enabled: false,
-        entity_type: String::new(),
-        notes: String::new(),
-        created_by: String::new(),
-        updated_by: String::new(),
-        updated_at: OffsetDateTime::UNIX_EPOCH,
-    }
-}
-
-fn context() -> Value {
-    json!({"country": "US", "email": "jo@company.com", "age": 30, "tier": "silver"})
-}
+mod fixture;
 
 fn stored(count: Id, snapshot_id: i64) -> Vec<StoredFlag> {
     (1..=count)
