@@ -86,7 +86,30 @@ impl std::fmt::Debug for JwtAuth {
 #[derive(Debug, Clone)]
 pub(crate) struct JwtSubject(pub(crate) String);
 
-pub(crate) async fn require_jwt(State(auth): State<Arc<JwtAuth>>, mut request: Request, next: Next) -> Response {
+/// The settings with the RS256 key parsed once, when the router is built.
+pub(crate) struct JwtVerifier {
+    auth: JwtAuth,
+    /// `None` for the HMAC algorithms, and for a key that does not parse (start-up refuses
+    /// one, so that only happens to an unchecked configuration): every RS256 token then fails.
+    rsa_key: Option<VerifyingKey<Sha256>>,
+}
+
+impl JwtVerifier {
+    pub(crate) fn new(auth: JwtAuth) -> JwtVerifier {
+        let rsa_key = match auth.algorithm {
+            JwtAlgorithm::Rs256 => rsa_public_key(&auth.secret).ok(),
+            JwtAlgorithm::Hs256 | JwtAlgorithm::Hs512 => None,
+        };
+        JwtVerifier { auth, rsa_key }
+    }
+}
+
+pub(crate) async fn require_jwt(
+    State(verifier): State<Arc<JwtVerifier>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let auth = &verifier.auth;
     let path = request.uri().path();
     let refusing = auth.no_token_status == 401;
     let whitelisted = auth
@@ -94,7 +117,7 @@ pub(crate) async fn require_jwt(State(auth): State<Arc<JwtAuth>>, mut request: R
         .iter()
         .any(|prefix| path.starts_with(prefix.as_str()))
         || (refusing && auth.exact_whitelist_paths.iter().any(|exact| exact == path));
-    match token(&auth, request.headers()).and_then(|token| verify(&auth, &token, unix_now())) {
+    match token(auth, request.headers()).and_then(|token| verifier.verify(&token, unix_now())) {
         Some(claims) => {
             let subject = claims
                 .get(&auth.user_claim)
@@ -136,43 +159,41 @@ fn token(auth: &JwtAuth, headers: &HeaderMap) -> Option<String> {
     })
 }
 
-/// The claims of a token signed with the configured secret and algorithm, and not expired or
-/// not yet valid at `now`.
-fn verify(auth: &JwtAuth, token: &str, now: i64) -> Option<serde_json::Map<String, Value>> {
-    let mut parts = token.split('.');
-    let (header, payload, signature) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
-        return None;
+impl JwtVerifier {
+    /// The claims of a token signed with the configured secret or key and algorithm, and not
+    /// expired or not yet valid at `now`.
+    fn verify(&self, token: &str, now: i64) -> Option<serde_json::Map<String, Value>> {
+        let auth = &self.auth;
+        let mut parts = token.split('.');
+        let (header, payload, signature) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        let decode = |part: &str| URL_SAFE_NO_PAD.decode(part.trim_end_matches('=')).ok();
+        let header_json: Value = serde_json::from_slice(&decode(header)?).ok()?;
+        // The algorithm is the server's choice, never the token's: "none" or a swapped algorithm
+        // fail.
+        if header_json.get("alg")?.as_str()? != auth.algorithm.name() {
+            return None;
+        }
+        let signed = format!("{header}.{payload}");
+        let signature = decode(signature)?;
+        let valid = match auth.algorithm {
+            JwtAlgorithm::Hs256 => verify_mac::<hmac::Hmac<sha2::Sha256>>(&auth.secret, &signed, &signature),
+            JwtAlgorithm::Hs512 => verify_mac::<hmac::Hmac<sha2::Sha512>>(&auth.secret, &signed, &signature),
+            JwtAlgorithm::Rs256 => self.rsa_key.as_ref().is_some_and(|key| {
+                Signature::try_from(signature.as_slice())
+                    .is_ok_and(|signature| key.verify(signed.as_bytes(), &signature).is_ok())
+            }),
+        };
+        if !valid {
+            return None;
+        }
+        let claims: serde_json::Map<String, Value> = serde_json::from_slice(&decode(payload)?).ok()?;
+        let expired = claims.get("exp").and_then(Value::as_i64).is_some_and(|exp| exp <= now);
+        let early = claims.get("nbf").and_then(Value::as_i64).is_some_and(|nbf| nbf > now);
+        (!expired && !early).then_some(claims)
     }
-    let decode = |part: &str| URL_SAFE_NO_PAD.decode(part.trim_end_matches('=')).ok();
-    let header_json: Value = serde_json::from_slice(&decode(header)?).ok()?;
-    // The algorithm is the server's choice, never the token's: "none" or a swapped algorithm fail.
-    if header_json.get("alg")?.as_str()? != auth.algorithm.name() {
-        return None;
-    }
-    let signed = format!("{header}.{payload}");
-    let signature = decode(signature)?;
-    let valid = match auth.algorithm {
-        JwtAlgorithm::Hs256 => verify_mac::<hmac::Hmac<sha2::Sha256>>(&auth.secret, &signed, &signature),
-        JwtAlgorithm::Hs512 => verify_mac::<hmac::Hmac<sha2::Sha512>>(&auth.secret, &signed, &signature),
-        JwtAlgorithm::Rs256 => verify_rsa(&auth.secret, &signed, &signature),
-    };
-    if !valid {
-        return None;
-    }
-    let claims: serde_json::Map<String, Value> = serde_json::from_slice(&decode(payload)?).ok()?;
-    let expired = claims.get("exp").and_then(Value::as_i64).is_some_and(|exp| exp <= now);
-    let early = claims.get("nbf").and_then(Value::as_i64).is_some_and(|nbf| nbf > now);
-    (!expired && !early).then_some(claims)
-}
-
-/// The key was checked at start-up; it is read again here because parsing it costs little
-/// next to the RSA verification itself.
-fn verify_rsa(pem: &str, signed: &str, signature: &[u8]) -> bool {
-    let (Ok(key), Ok(signature)) = (rsa_public_key(pem), Signature::try_from(signature)) else {
-        return false;
-    };
-    key.verify(signed.as_bytes(), &signature).is_ok()
 }
 
 fn verify_mac<M: Mac + KeyInit>(secret: &str, signed: &str, signature: &[u8]) -> bool {
@@ -208,6 +229,10 @@ mod tests {
         }
     }
 
+    fn check(auth: JwtAuth, token: &str, now: i64) -> Option<serde_json::Map<String, Value>> {
+        JwtVerifier::new(auth).verify(token, now)
+    }
+
     /// A token signed as a JWT library would sign it.
     fn sign(algorithm: &str, secret: &str, claims: &Value) -> String {
         fn mac<M: Mac + KeyInit>(secret: &str, signed: &str) -> Vec<u8> {
@@ -229,25 +254,25 @@ mod tests {
         let claims = serde_json::json!({"sub": "alice", "exp": 2_000_000_000});
         let good = sign("HS256", "s3cret", &claims);
         assert_eq!(
-            verify(&auth(JwtAlgorithm::Hs256), &good, 1_800_000_000).unwrap()["sub"],
+            check(auth(JwtAlgorithm::Hs256), &good, 1_800_000_000).unwrap()["sub"],
             "alice"
         );
         assert!(
-            verify(
-                &auth(JwtAlgorithm::Hs256),
+            check(
+                auth(JwtAlgorithm::Hs256),
                 &sign("HS256", "wrong", &claims),
                 1_800_000_000
             )
             .is_none()
         );
         assert!(
-            verify(&auth(JwtAlgorithm::Hs512), &good, 1_800_000_000).is_none(),
+            check(auth(JwtAlgorithm::Hs512), &good, 1_800_000_000).is_none(),
             "the algorithm is ours to pick"
         );
         let long = sign("HS512", "s3cret", &claims);
-        assert!(verify(&auth(JwtAlgorithm::Hs512), &long, 1_800_000_000).is_some());
+        assert!(check(auth(JwtAlgorithm::Hs512), &long, 1_800_000_000).is_some());
         assert!(
-            verify(&auth(JwtAlgorithm::Hs256), &good, 2_000_000_000).is_none(),
+            check(auth(JwtAlgorithm::Hs256), &good, 2_000_000_000).is_none(),
             "expired"
         );
         let early = sign(
@@ -256,7 +281,7 @@ mod tests {
             &serde_json::json!({"sub": "a", "nbf": 1_900_000_000}),
         );
         assert!(
-            verify(&auth(JwtAlgorithm::Hs256), &early, 1_800_000_000).is_none(),
+            check(auth(JwtAlgorithm::Hs256), &early, 1_800_000_000).is_none(),
             "not yet valid"
         );
         let unsigned = format!(
@@ -264,7 +289,7 @@ mod tests {
             URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
             URL_SAFE_NO_PAD.encode("{}")
         );
-        assert!(verify(&auth(JwtAlgorithm::Hs256), &unsigned, 0).is_none());
+        assert!(check(auth(JwtAlgorithm::Hs256), &unsigned, 0).is_none());
     }
 
     #[test]
@@ -276,30 +301,30 @@ mod tests {
         let now = 1_800_000_000;
         for pem in [RS256_PUBLIC_KEY, RS256_PUBLIC_KEY_PKCS1] {
             assert_eq!(
-                verify(&rs256(pem), RS256_TOKEN.trim(), now).unwrap()["sub"],
+                check(rs256(pem), RS256_TOKEN.trim(), now).unwrap()["sub"],
                 "carol@example.com"
             );
         }
         let on_one_line = RS256_PUBLIC_KEY.trim().replace('\n', "\\n");
         assert!(
-            verify(&rs256(&on_one_line), RS256_TOKEN.trim(), now).is_some(),
+            check(rs256(&on_one_line), RS256_TOKEN.trim(), now).is_some(),
             "\\n read as line breaks"
         );
         assert!(
-            verify(&rs256(RS256_PUBLIC_KEY), RS256_EXPIRED.trim(), now).is_none(),
+            check(rs256(RS256_PUBLIC_KEY), RS256_EXPIRED.trim(), now).is_none(),
             "expired"
         );
         let (signed, _) = RS256_TOKEN.trim().rsplit_once('.').unwrap();
         let (_, signature) = RS256_EXPIRED.trim().rsplit_once('.').unwrap();
         let spliced = format!("{signed}.{signature}");
         assert!(
-            verify(&rs256(RS256_PUBLIC_KEY), &spliced, now).is_none(),
+            check(rs256(RS256_PUBLIC_KEY), &spliced, now).is_none(),
             "another token's signature"
         );
         // The classic confusion: an HMAC token keyed with the public key text itself.
         let confused = sign("HS256", RS256_PUBLIC_KEY, &serde_json::json!({"sub": "mallory"}));
         assert!(
-            verify(&rs256(RS256_PUBLIC_KEY), &confused, now).is_none(),
+            check(rs256(RS256_PUBLIC_KEY), &confused, now).is_none(),
             "the algorithm is ours"
         );
         assert!(rsa_public_key("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----").is_err());

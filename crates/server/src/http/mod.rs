@@ -103,7 +103,10 @@ pub(crate) fn router(surface: Surface) -> Router {
         ));
     }
     if let Some(jwt) = surface.identity.jwt.clone() {
-        app = app.layer(middleware::from_fn_with_state(Arc::new(jwt), jwt::require_jwt));
+        app = app.layer(middleware::from_fn_with_state(
+            Arc::new(jwt::JwtVerifier::new(jwt)),
+            jwt::require_jwt,
+        ));
     }
     let app = app.layer(DefaultBodyLimit::max(surface.max_body_bytes));
     let app = if surface.web_prefix.is_empty() {
