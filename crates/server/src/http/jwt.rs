@@ -94,16 +94,6 @@ pub(crate) struct JwtVerifier {
     rsa_key: Option<VerifyingKey<Sha256>>,
 }
 
-impl JwtVerifier {
-    pub(crate) fn new(auth: JwtAuth) -> JwtVerifier {
-        let rsa_key = match auth.algorithm {
-            JwtAlgorithm::Rs256 => rsa_public_key(&auth.secret).ok(),
-            JwtAlgorithm::Hs256 | JwtAlgorithm::Hs512 => None,
-        };
-        JwtVerifier { auth, rsa_key }
-    }
-}
-
 pub(crate) async fn require_jwt(
     State(verifier): State<Arc<JwtVerifier>>,
     mut request: Request,
@@ -160,6 +150,14 @@ fn token(auth: &JwtAuth, headers: &HeaderMap) -> Option<String> {
 }
 
 impl JwtVerifier {
+    pub(crate) fn new(auth: JwtAuth) -> JwtVerifier {
+        let rsa_key = match auth.algorithm {
+            JwtAlgorithm::Rs256 => rsa_public_key(&auth.secret).ok(),
+            JwtAlgorithm::Hs256 | JwtAlgorithm::Hs512 => None,
+        };
+        JwtVerifier { auth, rsa_key }
+    }
+
     /// The claims of a token signed with the configured secret or key and algorithm, and not
     /// expired or not yet valid at `now`.
     fn verify(&self, token: &str, now: i64) -> Option<serde_json::Map<String, Value>> {
