@@ -66,6 +66,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PathIds {
         let mut texts = Vec::new();
         for (name, raw) in &params {
             if TEXT_PARAMS.contains(&name) {
+                refuse_nul(name, "path", raw)?;
                 texts.push((name.to_owned(), raw.to_owned()));
                 continue;
             }
@@ -97,6 +98,9 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
         let Query(params) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
             .map_err(|error| ApiError::validation(code::INVALID_TYPE, format!("query string is not valid: {error}")))?;
+        for (name, value) in &params {
+            refuse_nul(name, "query", value)?;
+        }
         Ok(QueryParams(params))
     }
 }
@@ -271,12 +275,15 @@ impl Object {
     }
 
     pub(crate) fn optional_string(&self, name: &str) -> Result<Option<String>, ApiError> {
-        self.typed(name, "string", |value| value.as_str().map(str::to_owned))
+        let text = self.typed(name, "string", Value::as_str)?;
+        text.map(|text| refuse_nul(&self.name(name), "body", text).map(str::to_owned))
+            .transpose()
     }
 
     /// A required string of at least `min_length` characters.
     pub(crate) fn string(&self, name: &str, min_length: usize) -> Result<String, ApiError> {
         let text = self.required(name, "string", Value::as_str)?;
+        refuse_nul(&self.name(name), "body", text)?;
         check_min_length(&self.name(name), text, min_length)?;
         Ok(text.to_owned())
     }
@@ -330,15 +337,19 @@ impl Object {
     pub(crate) fn strings(&self, name: &str) -> Result<Option<Vec<String>>, ApiError> {
         let Some(value) = self.field(name) else { return Ok(None) };
         let wrong = || wrong_type(&self.name(name), "array of strings", value);
-        match value {
-            Value::String(text) => Ok(Some(vec![text.clone()])),
+        let texts: Vec<&str> = match value {
+            Value::String(text) => vec![text],
             Value::Array(items) => items
                 .iter()
-                .map(|item| item.as_str().map(str::to_owned).ok_or_else(wrong))
-                .collect::<Result<_, _>>()
-                .map(Some),
-            _ => Err(wrong()),
-        }
+                .map(|item| item.as_str().ok_or_else(wrong))
+                .collect::<Result<_, _>>()?,
+            _ => return Err(wrong()),
+        };
+        texts
+            .into_iter()
+            .map(|text| refuse_nul(&self.name(name), "body", text).map(str::to_owned))
+            .collect::<Result<_, _>>()
+            .map(Some)
     }
 
     /// Refuses fields outside `known`, naming them, so a misspelt field is not silently ignored.
@@ -397,6 +408,17 @@ fn wrong_type(name: &str, expected: &str, value: &Value) -> ApiError {
         code::INVALID_TYPE,
         format!("{name} in body must be of type {expected}: \"{}\"", type_name(value)),
     )
+}
+
+/// Refuses text holding NUL (`\u0000`). PostgreSQL cannot store it in text, and every backend
+/// must give the same answer, so no text that is stored or used as a filter may hold it.
+fn refuse_nul<'a>(name: &str, place: &str, text: &'a str) -> Result<&'a str, ApiError> {
+    if text.contains('\0') {
+        return Err(ApiError::BadRequest(format!(
+            "{name} in {place} must not contain the NUL character (\\u0000)"
+        )));
+    }
+    Ok(text)
 }
 
 fn check_min_length(name: &str, text: &str, min_length: usize) -> Result<(), ApiError> {

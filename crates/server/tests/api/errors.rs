@@ -212,3 +212,86 @@ async fn browsers_get_flagrs_cors_answers() {
         .await;
     assert!(reply.headers.get("access-control-allow-origin").is_none());
 }
+
+#[tokio::test]
+async fn nul_in_text_is_refused_with_a_400_on_every_backend() {
+    // PostgreSQL cannot store NUL in text (it answered 500 where SQLite stored it): text that is
+    // stored or used as a filter is refused alike everywhere.
+    let app = spawn_app().await;
+    let flag = app.create_flag("nul").await["id"].as_i64().unwrap();
+    let segment = app
+        .post(
+            &format!("/flags/{flag}/segments"),
+            json!({"description": "all", "rolloutPercent": 100}),
+        )
+        .await
+        .ok()["id"]
+        .as_i64()
+        .unwrap();
+    let webhook = app
+        .create_webhook(json!({"url": "http://127.0.0.1:9/hook", "events": ["*"]}))
+        .await;
+    let changes_before = app.max_id().await;
+    let bodies = [
+        (
+            "/webhooks",
+            json!({"url": "http://127.0.0.1:9/hook", "events": ["*"], "description": "a\u{0}b"}),
+        ),
+        (
+            "/webhooks",
+            json!({"url": "http://127.0.0.1:9/hook", "events": ["*"], "secret": "s\u{0}"}),
+        ),
+        (
+            "/webhooks",
+            json!({"url": "http://127.0.0.1:9/hook", "events": ["flag.\u{0}"]}),
+        ),
+        ("/flags", json!({"description": "d\u{0}", "key": "other"})),
+        (&format!("/flags/{flag}/tags"), json!({"value": "t\u{0}"})),
+        (&format!("/flags/{flag}/variants"), json!({"key": "v\u{0}"})),
+        (
+            &format!("/flags/{flag}/segments/{segment}/constraints"),
+            json!({"property": "country", "operator": "EQ", "value": "\"\u{0}\""}),
+        ),
+    ];
+    for (path, body) in bodies {
+        let message = app.post(path, body.clone()).await.error(400);
+        assert!(message.contains("NUL"), "{path} {body}: {message}");
+    }
+    let message = app
+        .put(&format!("/webhooks/{webhook}"), json!({"description": "\u{0}"}))
+        .await
+        .error(400);
+    assert!(message.starts_with("description in body must not contain"), "{message}");
+    for path in [
+        "/tags?value_like=%00".to_owned(),
+        "/flags?description_like=%00".to_owned(),
+        format!("/webhooks/{webhook}/deliveries?event=%00"),
+        format!("/webhooks/{webhook}/deliveries?flagKey=%00"),
+        format!("/webhooks/{webhook}/deliveries/%00"),
+        format!("/webhooks/{webhook}/deliveries/%00/redeliver"),
+    ] {
+        let reply = if path.ends_with("redeliver") {
+            app.post(&path, json!(null)).await
+        } else {
+            app.get(&path).await
+        };
+        let message = reply.error(400);
+        assert!(
+            message.contains("must not contain the NUL character"),
+            "{path}: {message}"
+        );
+    }
+    assert_eq!(app.max_id().await, changes_before, "nothing was written");
+
+    // An attachment is a JSON object stored whole: NUL in it is kept as sent.
+    let variant = app
+        .post(
+            &format!("/flags/{flag}/variants"),
+            json!({"key": "on", "attachment": {"note": "a\u{0}b"}}),
+        )
+        .await
+        .ok();
+    assert_eq!(variant["attachment"]["note"], "a\u{0}b");
+    let stored = app.get(&format!("/flags/{flag}")).await.ok();
+    assert_eq!(stored["variants"][0]["attachment"]["note"], "a\u{0}b");
+}
