@@ -67,6 +67,9 @@ pub struct WebhookSettings {
     /// `BUNTING_WEBHOOK_POLL_INTERVAL`: how often the dispatcher looks for due deliveries it was
     /// not told about (retries coming due, other instances' changes).
     pub poll_interval: Duration,
+    /// `BUNTING_WEBHOOK_DISABLE_AFTER`: a webhook whose every attempt has failed for this long
+    /// is disabled.
+    pub disable_after: Duration,
     /// Flagr's single legacy notification webhook (`FLAGR_NOTIFICATION_*`).
     pub legacy: Option<LegacyNotification>,
 }
@@ -91,6 +94,7 @@ impl Default for WebhookSettings {
             retention: Duration::from_secs(30 * 24 * 3600),
             secret_overlap: Duration::from_secs(24 * 3600),
             poll_interval: Duration::from_secs(1),
+            disable_after: Duration::from_secs(5 * 24 * 3600),
             legacy: None,
         }
     }
@@ -499,6 +503,7 @@ fn webhooks(env: &Env<'_>) -> anyhow::Result<WebhookSettings> {
         poll_interval: env
             .duration("BUNTING_WEBHOOK_POLL_INTERVAL", defaults.poll_interval)?
             .max(Duration::from_millis(10)),
+        disable_after: env.duration("BUNTING_WEBHOOK_DISABLE_AFTER", defaults.disable_after)?,
         legacy: legacy_notification(env)?,
     })
 }

@@ -121,6 +121,7 @@ pub enum NextStep {
 /// An attempt to record, with the step it leads to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttemptRecord {
+    pub webhook_id: Id,
     pub delivery_id: String,
     pub attempt: Attempt,
     pub next: NextStep,
@@ -313,10 +314,25 @@ async fn insert(
     Ok(())
 }
 
+/// Text as both backends can store it. PostgreSQL refuses NUL in `text` and in `jsonb`
+/// strings; what a receiver sends may hold anything, so NUL is shown as U+FFFD, as invalid
+/// UTF-8 already is.
+fn storable(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') {
+        std::borrow::Cow::Owned(text.replace('\0', "\u{FFFD}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+fn finished_micros(attempt: &Attempt) -> i64 {
+    micros(attempt.started_at) + attempt.duration_micros
+}
+
 /// One attempt and where it leaves its delivery, as a row of `record_attempts`' batch.
 fn attempt_row(record: &AttemptRecord) -> serde_json::Value {
     let attempt = &record.attempt;
-    let finished_at = micros(attempt.started_at) + attempt.duration_micros;
+    let finished_at = finished_micros(attempt);
     let (status, finished_at) = match record.next {
         NextStep::Delivered => (DeliveryStatus::Delivered, Some(finished_at)),
         NextStep::RetryAt(_) => (DeliveryStatus::Pending, None),
@@ -329,13 +345,35 @@ fn attempt_row(record: &AttemptRecord) -> serde_json::Value {
         "duration_micros": attempt.duration_micros,
         "status_code": attempt.status_code,
         "error_class": attempt.error_class.map(ErrorClass::name),
-        "error": attempt.error,
-        "response_body": attempt.response_body,
-        "request_headers": attempt.request_headers,
+        "error": attempt.error.as_deref().map(storable),
+        "response_body": attempt.response_body.as_deref().map(storable),
+        "request_headers": storable(&attempt.request_headers),
         "next_attempt_at": attempt.next_attempt_at.map(micros),
         "status": status.name(),
         "finished_at": finished_at,
     })
+}
+
+/// For each webhook of the batch, where its run of failed attempts stands after it, as rows of
+/// `record_attempts`' second batch: `reset` when an attempt succeeded, `since` the start of the
+/// failures after the last success (none when the last attempt succeeded).
+fn failure_runs(records: &[AttemptRecord]) -> Vec<serde_json::Value> {
+    let mut ordered: Vec<&AttemptRecord> = records.iter().collect();
+    ordered.sort_by_key(|record| finished_micros(&record.attempt));
+    let mut runs: std::collections::BTreeMap<Id, (bool, Option<i64>)> = std::collections::BTreeMap::new();
+    for record in ordered {
+        let (reset, since) = runs.entry(record.webhook_id).or_default();
+        if record.next == NextStep::Delivered {
+            (*reset, *since) = (true, None);
+        } else if since.is_none() {
+            *since = Some(micros(record.attempt.started_at));
+        }
+    }
+    runs.into_iter()
+        .map(|(webhook_id, (reset, since))| {
+            serde_json::json!({"webhook_id": webhook_id, "reset": i64::from(reset), "since": since})
+        })
+        .collect()
 }
 
 /// `rows` groups of `columns` numbered placeholders for a multi-row INSERT: `($1, $2), ($3, $4)`.
@@ -456,10 +494,16 @@ impl Store {
             .collect()
     }
 
-    /// Records attempts and moves their deliveries on, all in one transaction.
-    pub async fn record_attempts(&self, records: &[AttemptRecord]) -> Result<(), StoreError> {
+    /// Records attempts, moves their deliveries on and keeps each webhook's run of failures, all
+    /// in one transaction. Returns the enabled webhooks of the batch that have failed every
+    /// attempt since before `failing_cutoff`, with when their failures began.
+    pub async fn record_attempts(
+        &self,
+        records: &[AttemptRecord],
+        failing_cutoff: OffsetDateTime,
+    ) -> Result<Vec<(Id, OffsetDateTime)>, StoreError> {
         if records.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         // The whole batch travels as one JSON parameter of two fixed statements: they are
         // prepared once, whatever the batch size, and bind one value instead of thousands. On
@@ -496,7 +540,44 @@ impl Store {
         .bind(&rows)
         .execute(&mut *tx)
         .await?;
+        let runs = serde_json::Value::Array(failure_runs(records)).to_string();
+        sqlx::query(AssertSqlSafe(format!(
+            "UPDATE webhooks SET failing_since = CASE WHEN batch.reset = 1 THEN batch.since \
+               ELSE COALESCE(webhooks.failing_since, batch.since) END \
+             FROM (SELECT CAST(value ->> 'webhook_id' AS BIGINT) AS id, CAST(value ->> 'reset' AS BIGINT) AS reset, \
+               CAST(value ->> 'since' AS BIGINT) AS since FROM {source}) AS batch \
+             WHERE webhooks.id = batch.id"
+        )))
+        .bind(&runs)
+        .execute(&mut *tx)
+        .await?;
+        let failing = sqlx::query(AssertSqlSafe(format!(
+            "SELECT id, failing_since FROM webhooks WHERE enabled = 1 AND failing_since <= $2 \
+             AND id IN (SELECT CAST(value ->> 'webhook_id' AS BIGINT) FROM {source})"
+        )))
+        .bind(&runs)
+        .bind(micros(failing_cutoff))
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("id")?, from_micros(row.try_get("failing_since")?)?)))
+        .collect::<Result<_, StoreError>>()?;
         tx.commit().await?;
+        Ok(failing)
+    }
+
+    /// Finishes a pending delivery whose attempt could not be recorded: failed, with the error
+    /// class `unrecorded`, so it is not sent again and again. It stays redeliverable.
+    pub async fn set_delivery_aside(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL, leased_until = NULL, \
+             finished_at = $2, last_error_class = $3 WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(id)
+        .bind(micros(at))
+        .bind(ErrorClass::Unrecorded.name())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -22,6 +22,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "webhooks",
         sql: include_str!("../migrations/0002_webhooks.sql"),
     },
+    Migration {
+        version: 3,
+        name: "webhook_failing_since",
+        sql: include_str!("../migrations/0003_webhook_failing_since.sql"),
+    },
 ];
 
 impl Store {

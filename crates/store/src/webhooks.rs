@@ -27,7 +27,8 @@ pub struct WebhookSummary {
 }
 
 impl Store {
-    /// Applies `command` to webhook `id` (`None` for a create) and records the change.
+    /// Applies `command` to webhook `id` (`None` for a create) and records the change. Enabling
+    /// a disabled webhook or giving it a new URL starts its failure count afresh.
     pub async fn mutate_webhook(
         &self,
         environment: EnvironmentId,
@@ -151,7 +152,9 @@ async fn save(
          secret = excluded.secret, previous_secret = excluded.previous_secret, \
          previous_secret_expires_at = excluded.previous_secret_expires_at, \
          disabled_reason = excluded.disabled_reason, format = excluded.format, headers = excluded.headers, \
-         managed_by_config = excluded.managed_by_config, updated_at = excluded.updated_at"
+         managed_by_config = excluded.managed_by_config, updated_at = excluded.updated_at, \
+         failing_since = CASE WHEN (excluded.enabled = 1 AND webhooks.enabled = 0) OR excluded.url <> webhooks.url \
+           THEN NULL ELSE webhooks.failing_since END"
     )))
     .bind(webhook.id)
     .bind(&webhook.url)

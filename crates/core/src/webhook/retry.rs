@@ -184,16 +184,20 @@ pub enum ErrorClass {
     Timeout,
     HttpStatus,
     Blocked,
+    /// Not an attempt's failure: the attempt's outcome could not be written to the database, so
+    /// the delivery was set aside (finished as failed) instead of being sent again and again.
+    Unrecorded,
 }
 
 impl ErrorClass {
-    pub const ALL: [ErrorClass; 6] = [
+    pub const ALL: [ErrorClass; 7] = [
         ErrorClass::Dns,
         ErrorClass::Connect,
         ErrorClass::Tls,
         ErrorClass::Timeout,
         ErrorClass::HttpStatus,
         ErrorClass::Blocked,
+        ErrorClass::Unrecorded,
     ];
 
     /// The stored and serialised name.
@@ -205,6 +209,7 @@ impl ErrorClass {
             ErrorClass::Timeout => "timeout",
             ErrorClass::HttpStatus => "http_status",
             ErrorClass::Blocked => "blocked",
+            ErrorClass::Unrecorded => "unrecorded",
         }
     }
 

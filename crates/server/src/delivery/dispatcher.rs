@@ -13,7 +13,7 @@
 //! when the lease runs out and is sent again with the same delivery id.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bunting_core::flag::Id;
@@ -72,8 +72,8 @@ pub(crate) struct Dispatcher {
 
 /// An attempt that finished, on its way to being recorded.
 struct Finished {
-    webhook_id: Id,
     record: AttemptRecord,
+    event: String,
     /// Set when the receiver answered 410 Gone: why the webhook is being disabled.
     disable: Option<String>,
 }
@@ -92,6 +92,8 @@ impl Dispatcher {
             store: store.clone(),
             clock: clock.clone(),
             metrics,
+            disable_after: settings.disable_after,
+            failure_log: Arc::new(Mutex::new(FailureLog::default())),
         };
         Ok((
             Dispatcher {
@@ -133,7 +135,7 @@ impl Dispatcher {
                 }
             }
             for finished in &batch {
-                release(&mut in_flight, finished.webhook_id);
+                release(&mut in_flight, finished.record.webhook_id);
             }
             // Claim before recording: the freed slots are refilled at once and the next attempts
             // are on the wire while the last ones are written. A finished but unrecorded delivery
@@ -267,38 +269,155 @@ struct Recorder {
     store: Store,
     clock: Arc<dyn Clock>,
     metrics: Option<Arc<Metrics>>,
+    disable_after: Duration,
+    failure_log: Arc<Mutex<FailureLog>>,
 }
 
 impl Recorder {
-    /// Counts the attempts, disables webhooks that answered 410, then records the attempts in
-    /// one transaction, so whoever sees the failed delivery also sees its webhook disabled.
+    /// Counts and logs the attempts, disables webhooks that answered 410, then records the
+    /// attempts in one transaction, so whoever sees the failed delivery also sees its webhook
+    /// disabled. Webhooks that have now failed for longer than `disable_after` are disabled too.
     async fn record(&self, batch: Vec<Finished>) {
         for finished in &batch {
             if let Some(reason) = &finished.disable {
-                self.disable(finished.webhook_id, reason.clone()).await;
+                self.disable(finished.record.webhook_id, reason.clone()).await;
             }
             if let Some(metrics) = &self.metrics {
-                metrics.record_attempt(finished.webhook_id, finished.record.attempt.error_class);
+                metrics.record_attempt(finished.record.webhook_id, finished.record.attempt.error_class);
             }
+            self.log_failure(finished);
         }
         let records: Vec<AttemptRecord> = batch.into_iter().map(|finished| finished.record).collect();
-        if let Err(error) = self.store.record_attempts(&records).await {
-            // The leases run out and the deliveries are attempted again: nothing is lost.
-            tracing::error!(%error, attempts = records.len(), "cannot record delivery attempts; they will be retried");
+        let failing_cutoff = self.clock.now() - self.disable_after;
+        let failing = match self.store.record_attempts(&records, failing_cutoff).await {
+            Ok(failing) => failing,
+            Err(error) => {
+                // One attempt that cannot be written must not hold back the others.
+                tracing::warn!(%error, attempts = records.len(), "cannot record a batch of delivery attempts; recording them one by one");
+                let mut failing = Vec::new();
+                for record in &records {
+                    failing.extend(self.record_alone(record, failing_cutoff).await);
+                }
+                failing
+            }
+        };
+        for (webhook_id, since) in failing {
+            let reason = format!(
+                "every delivery attempt has failed since {} (BUNTING_WEBHOOK_DISABLE_AFTER)",
+                bunting_core::change::rfc3339(since)
+            );
+            self.disable(webhook_id, reason).await;
         }
     }
 
-    /// Stops calling a webhook whose receiver answered 410 Gone, as a recorded change.
+    /// Records one attempt; one that cannot be recorded is set aside rather than left to be
+    /// sent again each time its lease runs out, without end.
+    async fn record_alone(&self, record: &AttemptRecord, failing_cutoff: OffsetDateTime) -> Vec<(Id, OffsetDateTime)> {
+        let error = match self
+            .store
+            .record_attempts(std::slice::from_ref(record), failing_cutoff)
+            .await
+        {
+            Ok(failing) => return failing,
+            Err(error) => error,
+        };
+        let delivery_id = record.delivery_id.as_str();
+        match self.store.set_delivery_aside(delivery_id, self.clock.now()).await {
+            Ok(()) => tracing::error!(
+                %error,
+                webhook_id = record.webhook_id,
+                delivery_id,
+                "cannot record a delivery attempt; the delivery is set aside as failed (error class \"unrecorded\") \
+                 and is not sent again until it is redelivered"
+            ),
+            // The database is unavailable: the lease runs out and the delivery is sent again.
+            Err(set_aside) => tracing::error!(
+                %error,
+                %set_aside,
+                webhook_id = record.webhook_id,
+                delivery_id,
+                "cannot record a delivery attempt nor set the delivery aside; it will be attempted again"
+            ),
+        }
+        Vec::new()
+    }
+
+    /// Logs a failed attempt at `warn`, at most once per webhook per [`FAILURE_LOG_INTERVAL`],
+    /// so a dead receiver cannot flood the log.
+    fn log_failure(&self, finished: &Finished) {
+        let record = &finished.record;
+        let Some(class) = record.attempt.error_class else {
+            return;
+        };
+        let now = self.clock.now();
+        let Some(suppressed) = self
+            .failure_log
+            .lock()
+            .map_or(Some(0), |mut log| log.admit(record.webhook_id, now))
+        else {
+            return;
+        };
+        let outcome = match (&record.attempt.error, record.attempt.status_code) {
+            (Some(error), _) => format!("{class}: {error}"),
+            (None, Some(status)) => format!("{class}: HTTP {status}"),
+            (None, None) => class.to_string(),
+        };
+        let next_attempt = match record.next {
+            NextStep::RetryAt(at) => bunting_core::change::rfc3339(at),
+            NextStep::Delivered | NextStep::Failed => "none: the delivery has failed".to_owned(),
+        };
+        tracing::warn!(
+            webhook_id = record.webhook_id,
+            delivery_id = record.delivery_id,
+            event = finished.event,
+            outcome,
+            next_attempt,
+            suppressed,
+            "webhook delivery attempt failed"
+        );
+    }
+
+    /// Stops calling a webhook, as a recorded change.
     async fn disable(&self, webhook_id: Id, reason: String) {
-        let command = WebhookCommand::Disable { reason };
+        let command = WebhookCommand::Disable { reason: reason.clone() };
         let origin = origin(&*self.clock, SYSTEM_ACTOR);
         match self
             .store
             .mutate_webhook(DEFAULT_ENVIRONMENT, Some(webhook_id), command, &origin)
             .await
         {
-            Ok(_) => tracing::warn!(webhook_id, "receiver answered 410 Gone; webhook disabled"),
-            Err(error) => tracing::error!(%error, webhook_id, "cannot disable webhook after 410"),
+            Ok(_) => tracing::warn!(webhook_id, reason, "webhook disabled"),
+            Err(error) => tracing::error!(%error, webhook_id, reason, "cannot disable webhook"),
+        }
+    }
+}
+
+/// How often one webhook's failed attempts may be logged.
+const FAILURE_LOG_INTERVAL: Duration = Duration::from_secs(60);
+
+/// When each webhook's last failure was logged, and how many were left out since.
+#[derive(Default)]
+struct FailureLog {
+    webhooks: HashMap<Id, (OffsetDateTime, u64)>,
+}
+
+impl FailureLog {
+    /// Whether a failure of `webhook_id` at `now` is logged: `Some(failures left out since the
+    /// last line)` if so, `None` (counting it) if one was logged less than the interval ago.
+    fn admit(&mut self, webhook_id: Id, now: OffsetDateTime) -> Option<u64> {
+        match self.webhooks.get_mut(&webhook_id) {
+            Some((logged_at, suppressed)) if now - *logged_at < FAILURE_LOG_INTERVAL => {
+                *suppressed += 1;
+                None
+            }
+            Some((logged_at, suppressed)) => {
+                *logged_at = now;
+                Some(std::mem::take(suppressed))
+            }
+            None => {
+                self.webhooks.insert(webhook_id, (now, 0));
+                Some(0)
+            }
         }
     }
 }
@@ -368,12 +487,13 @@ impl AttemptTask {
             },
         };
         Finished {
-            webhook_id: self.webhook.id,
             record: AttemptRecord {
+                webhook_id: self.webhook.id,
                 delivery_id: self.delivery.id,
                 attempt,
                 next,
             },
+            event: self.delivery.event,
             disable,
         }
     }
@@ -397,5 +517,115 @@ impl AttemptTask {
             (Decision::RetryAfter(_), Some(limit)) if number >= limit => Decision::Failed,
             _ => decision,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use bunting_core::mutation::Command;
+    use bunting_core::webhook::config::NewWebhook;
+    use bunting_store::{DatabaseUrl, DeliveryStatus};
+    use time::macros::datetime;
+
+    fn attempt(number: i64, at: OffsetDateTime, status_code: i64) -> Attempt {
+        Attempt {
+            number,
+            started_at: at,
+            duration_micros: 1_000,
+            status_code: Some(status_code),
+            error_class: None,
+            error: None,
+            response_body: Some(String::new()),
+            request_headers: "{}".to_owned(),
+            next_attempt_at: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_attempt_that_cannot_be_recorded_is_set_aside_and_holds_back_no_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bunting.sqlite").display().to_string();
+        let store = bunting_store::connect(&DatabaseUrl::Sqlite(path)).await.unwrap();
+        store.migrate().await.unwrap();
+        let now = datetime!(2026-12-01 12:00 UTC);
+        let clock = Arc::new(ManualClock::new(now));
+        for port in [9, 10] {
+            let webhook = NewWebhook {
+                url: format!("http://127.0.0.1:{port}/hook"),
+                events: vec!["*".to_owned()],
+                description: String::new(),
+                secret: None,
+                enabled: true,
+                timeout_seconds: 10,
+            };
+            let command = WebhookCommand::Create(webhook);
+            let origin = origin(&*clock, "test");
+            store
+                .mutate_webhook(DEFAULT_ENVIRONMENT, None, command, &origin)
+                .await
+                .unwrap();
+        }
+        let command = Command::CreateFlag {
+            key: "poison".to_owned(),
+            description: "poison".to_owned(),
+            template: None,
+        };
+        let origin = origin(&*clock, "test");
+        store.mutate(DEFAULT_ENVIRONMENT, None, command, &origin).await.unwrap();
+        let claimed = store
+            .claim_due_deliveries(&[(1, 10), (2, 10)], now, now + Duration::from_secs(15))
+            .await
+            .unwrap();
+        let [first, second] = &claimed[..] else {
+            panic!("{claimed:?}")
+        };
+        let record = |delivery: &ClaimedDelivery| AttemptRecord {
+            webhook_id: delivery.webhook_id,
+            delivery_id: delivery.id.clone(),
+            attempt: attempt(1, now, 200),
+            next: NextStep::Delivered,
+        };
+        // The second delivery's first attempt is already recorded, so recording it again breaks
+        // the attempts' primary key: a batch holding it cannot be written.
+        store.record_attempts(&[record(second)], now).await.unwrap();
+        store.redeliver(second.webhook_id, &second.id, now).await.unwrap();
+
+        let recorder = Recorder {
+            store: store.clone(),
+            clock,
+            metrics: None,
+            disable_after: Duration::from_secs(3600),
+            failure_log: Arc::default(),
+        };
+        let finished = |delivery: &ClaimedDelivery| Finished {
+            record: record(delivery),
+            event: delivery.event.clone(),
+            disable: None,
+        };
+        recorder.record(vec![finished(first), finished(second)]).await;
+
+        let (delivered, _) = store.delivery(first.webhook_id, &first.id).await.unwrap().unwrap();
+        assert_eq!(
+            delivered.status,
+            DeliveryStatus::Delivered,
+            "recorded despite its batch-mate"
+        );
+        let (set_aside, _) = store.delivery(second.webhook_id, &second.id).await.unwrap().unwrap();
+        assert_eq!(set_aside.status, DeliveryStatus::Failed, "not left to be sent again");
+        assert_eq!(set_aside.last_error_class, Some(ErrorClass::Unrecorded));
+    }
+
+    #[test]
+    fn failures_are_logged_once_a_minute_per_webhook_with_a_count_of_the_rest() {
+        let mut log = FailureLog::default();
+        let start = datetime!(2026-12-01 12:00 UTC);
+        assert_eq!(log.admit(1, start), Some(0));
+        assert_eq!(log.admit(1, start + Duration::from_secs(10)), None);
+        assert_eq!(log.admit(2, start + Duration::from_secs(10)), Some(0), "per webhook");
+        assert_eq!(log.admit(1, start + Duration::from_secs(59)), None);
+        assert_eq!(log.admit(1, start + Duration::from_secs(60)), Some(2));
+        assert_eq!(log.admit(1, start + Duration::from_secs(61)), None);
     }
 }

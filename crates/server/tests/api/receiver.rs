@@ -42,7 +42,7 @@ impl Received {
 pub(crate) struct Reply {
     pub(crate) status: u16,
     pub(crate) headers: Vec<(&'static str, String)>,
-    pub(crate) body: String,
+    pub(crate) body: Vec<u8>,
     pub(crate) delay: Duration,
 }
 
@@ -51,7 +51,7 @@ impl Reply {
         Reply {
             status,
             headers: Vec::new(),
-            body: String::new(),
+            body: Vec::new(),
             delay: Duration::ZERO,
         }
     }
@@ -62,7 +62,13 @@ impl Reply {
     }
 
     pub(crate) fn with_body(mut self, body: &str) -> Reply {
-        self.body = body.to_owned();
+        self.body = body.as_bytes().to_vec();
+        self
+    }
+
+    /// A body that need not be text.
+    pub(crate) fn with_bytes(mut self, body: Vec<u8>) -> Reply {
+        self.body = body;
         self
     }
 

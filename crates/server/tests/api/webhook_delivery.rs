@@ -496,3 +496,195 @@ async fn flagr_notification_settings_keep_working() {
         "(configured value, not logged)"
     );
 }
+
+#[tokio::test]
+async fn replies_with_nul_bytes_invalid_utf8_or_10_mb_are_recorded_once_and_not_sent_again() {
+    // PostgreSQL refuses NUL in text: recording such a reply used to fail the whole batch, and
+    // every delivery in it was sent again each time its lease ran out.
+    let clock = Arc::new(ManualClock::new(datetime!(2026-12-01 12:00 UTC)));
+    let app = spawn_app_with_clock(clock.clone(), |config| {
+        config.webhooks.retry_schedule = "0s,1h".parse().unwrap();
+        config.webhooks.poll_interval = Duration::from_millis(20);
+    })
+    .await;
+    let replies = [
+        Reply::status(500).with_bytes(b"bad\0news\0".to_vec()),
+        Reply::status(200).with_bytes(vec![b'o', b'k', 0xff, 0xfe, 0]),
+        Reply::status(200).with_bytes(vec![b'x'; 10 * 1024 * 1024]),
+    ];
+    let mut webhooks = Vec::new();
+    for reply in replies {
+        let receiver = Receiver::start().await;
+        receiver.always(reply);
+        let id = app
+            .create_webhook(json!({"url": receiver.url, "events": ["flag.created"]}))
+            .await;
+        webhooks.push((id, receiver));
+    }
+    app.create_flag("poison").await;
+
+    let mut recorded = Vec::new();
+    for (id, _) in &webhooks {
+        recorded.push(app.delivery_where(*id, |delivery| attempts(delivery) == 1).await);
+    }
+    let response = |index: usize| {
+        recorded[index]["attempts"][0]["responseBody"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(recorded[0]["status"], "pending", "a 500 waits for its retry");
+    assert_eq!(response(0), "bad\u{FFFD}news\u{FFFD}", "NUL is shown as U+FFFD");
+    assert_eq!(recorded[1]["status"], "delivered");
+    assert_eq!(response(1), "ok\u{FFFD}\u{FFFD}\u{FFFD}", "invalid UTF-8 and NUL alike");
+    assert_eq!(recorded[2]["status"], "delivered");
+    assert_eq!(response(2).len(), 4096, "4 KiB of a 10 MB reply");
+
+    // Well past every lease, but before the 500's retry: nobody is sent anything again.
+    clock.advance(Duration::from_secs(60));
+    for (_, receiver) in &webhooks {
+        receiver.expect_no_more_than(1, Duration::from_millis(300)).await;
+    }
+    for (id, _) in &webhooks {
+        let delivery = app.delivery_where(*id, |_| true).await;
+        assert_eq!(attempts(&delivery), 1, "{delivery}");
+    }
+}
+
+/// Waits until `count` of the webhook's deliveries have had an attempt recorded.
+async fn wait_for_attempted(app: &crate::helpers::TestApp, webhook: i64, count: usize) {
+    for _ in 0..400 {
+        let deliveries = app.get(&format!("/webhooks/{webhook}/deliveries")).await.ok();
+        let attempted = deliveries
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|delivery| delivery["attemptCount"].as_i64() > Some(0))
+            .count();
+        if attempted >= count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("fewer than {count} deliveries of webhook {webhook} were attempted");
+}
+
+#[tokio::test]
+async fn a_webhook_that_fails_every_attempt_for_too_long_is_disabled() {
+    let start = datetime!(2026-12-01 12:00 UTC);
+    let clock = Arc::new(ManualClock::new(start));
+    let app = spawn_app_with_clock(clock.clone(), |config| {
+        // Retries fall far beyond the test: every attempt comes from a new change.
+        config.webhooks.retry_schedule = "0s,1d".parse().unwrap();
+        config.webhooks.poll_interval = Duration::from_millis(20);
+        config.webhooks.disable_after = Duration::from_secs(3600);
+    })
+    .await;
+    let receiver = Receiver::start().await;
+    receiver.always(Reply::status(503));
+    let id = app
+        .create_webhook(json!({"url": receiver.url, "events": ["flag.*"]}))
+        .await;
+    let flag = app.create_flag("flaky").await["id"].as_i64().unwrap();
+    let mut attempted = 1;
+    wait_for_attempted(&app, id, attempted).await;
+    let webhook = || async { app.get(&format!("/webhooks/{id}")).await.ok() };
+    let mut enabled = false;
+    let mut change = || {
+        enabled = !enabled;
+        attempted += 1;
+        let app = &app;
+        let done = attempted;
+        async move {
+            app.put(&format!("/flags/{flag}/enabled"), json!({"enabled": enabled}))
+                .await
+                .ok();
+            wait_for_attempted(app, id, done).await;
+        }
+    };
+
+    clock.advance(Duration::from_secs(50 * 60));
+    change().await;
+    assert_eq!(
+        webhook().await["enabled"],
+        true,
+        "failing for 50 minutes of the allowed hour"
+    );
+    clock.advance(Duration::from_secs(20 * 60));
+    change().await;
+    let disabled = webhook().await;
+    assert_eq!(disabled["enabled"], false, "failing for 70 minutes: {disabled}");
+    assert_eq!(
+        disabled["disabledReason"],
+        "every delivery attempt has failed since 2026-12-01T12:00:00Z (BUNTING_WEBHOOK_DISABLE_AFTER)"
+    );
+    let recorded = &app.get("/changes?limit=1").await.ok()[0];
+    assert_eq!(recorded["events"][0]["event"], "webhook.updated");
+    assert_eq!(recorded["actor"], "bunting");
+
+    // Re-enabling starts the count afresh, and so does a success.
+    app.put(&format!("/webhooks/{id}"), json!({"enabled": true})).await.ok();
+    change().await;
+    assert_eq!(webhook().await["enabled"], true, "re-enabled, failing for no time");
+    clock.advance(Duration::from_secs(50 * 60));
+    receiver.then(Reply::status(200));
+    change().await;
+    clock.advance(Duration::from_secs(50 * 60));
+    change().await;
+    assert_eq!(
+        webhook().await["enabled"],
+        true,
+        "100 minutes since re-enabling, but only 50 since the last success"
+    );
+}
+
+#[tokio::test]
+async fn failed_attempts_are_logged_at_most_once_a_minute_per_webhook() {
+    crate::logs::capture();
+    let start = datetime!(2026-12-01 12:00 UTC);
+    let clock = Arc::new(ManualClock::new(start));
+    let app = spawn_app_with_clock(clock.clone(), |config| {
+        config.webhooks.retry_schedule = "0s,1d".parse().unwrap();
+        config.webhooks.poll_interval = Duration::from_millis(20);
+    })
+    .await;
+    let receiver = Receiver::start().await;
+    receiver.always(Reply::status(500));
+    let id = app
+        .create_webhook(json!({"url": receiver.url, "events": ["flag.created"]}))
+        .await;
+    for key in ["one", "two", "three"] {
+        app.create_flag(key).await;
+    }
+    wait_for_attempted(&app, id, 3).await;
+    clock.advance(Duration::from_secs(60));
+    app.create_flag("four").await;
+    wait_for_attempted(&app, id, 4).await;
+
+    let deliveries: Vec<String> = app
+        .get(&format!("/webhooks/{id}/deliveries"))
+        .await
+        .ok()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|delivery| delivery["id"].as_str().unwrap().to_owned())
+        .collect();
+    let logged = crate::logs::lines(|line| {
+        line["message"] == "webhook delivery attempt failed"
+            && deliveries.iter().any(|id| line["delivery_id"] == id.as_str())
+    });
+    assert_eq!(logged.len(), 2, "one line, then one a minute later: {logged:?}");
+    let first = &logged[0];
+    assert_eq!(first["level"], "WARN");
+    assert_eq!(first["webhook_id"], id);
+    assert_eq!(first["event"], "flag.created");
+    assert_eq!(first["outcome"], "http_status: HTTP 500");
+    let next = time(&first["next_attempt"]) - start;
+    assert!(
+        next >= time::Duration::hours(19),
+        "the retry, a day ± 20 % away: {next}"
+    );
+    assert_eq!(first["suppressed"], 0);
+    assert_eq!(logged[1]["suppressed"], 2, "the two failures left out in between");
+}
