@@ -1,13 +1,12 @@
 //! The change log: appended to by every mutation, read for flag history, Flagr's snapshots, the
 //! audit log and other instances' caches.
 
+use crate::codec::{from_micros, micros};
+use crate::{Store, StoreError};
 use bunting_core::change::ChangeEvent;
 use bunting_core::flag::Id;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
-use time::OffsetDateTime;
-
-use crate::{Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortOrder {
@@ -33,18 +32,8 @@ pub struct ChangeQuery {
 const CHANGE_COLUMNS: &str =
     "seq, event_id, occurred_at, actor, environment_id, flag_id, flag_key, events, previous, current";
 
-/// Appends `event` to the log and enqueues its webhook deliveries, due at `first_attempt_at`,
-/// in the mutation's transaction.
-pub(crate) async fn record(
-    tx: &mut Transaction<'static, Any>,
-    event: &ChangeEvent,
-    first_attempt_at: OffsetDateTime,
-) -> Result<(), StoreError> {
-    append(tx, event).await?;
-    crate::deliveries::enqueue_for_change(tx, event, first_attempt_at).await
-}
-
-async fn append(tx: &mut Transaction<'static, Any>, event: &ChangeEvent) -> Result<(), StoreError> {
+/// Appends `event` to the log, in the mutation's transaction.
+pub(crate) async fn append(tx: &mut Transaction<'static, Any>, event: &ChangeEvent) -> Result<(), StoreError> {
     sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO change_events ({CHANGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
     )))
@@ -107,14 +96,4 @@ fn change_event(row: &AnyRow) -> Result<ChangeEvent, StoreError> {
         previous: row.try_get("previous")?,
         current: row.try_get("current")?,
     })
-}
-
-/// Times are stored as Unix microseconds: both backends compare and index plain integers alike.
-pub(crate) fn micros(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
-}
-
-pub(crate) fn from_micros(micros: i64) -> Result<OffsetDateTime, StoreError> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
-        .map_err(|error| StoreError::Database(format!("stored time {micros} is out of range: {error}")))
 }

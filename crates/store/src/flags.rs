@@ -11,9 +11,10 @@ use bunting_core::mutation::{self, Command, IdCounters, Origin, Outcome};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
-use crate::changes::{self, micros};
+use crate::codec::micros;
 use crate::counters;
 use crate::{EnvironmentId, Store, StoreError};
+use crate::{changes, outbox};
 
 const FLAG_COLUMNS: &str = "id, deleted_at, snapshot_id, document";
 
@@ -143,7 +144,8 @@ impl Store {
             register_entity_type(tx, environment, &after.flag.entity_type).await?;
         }
         let event = outcome.change_event(environment, origin, document)?;
-        changes::record(tx, &event, self.first_attempt_at(origin.at)).await
+        changes::append(tx, &event).await?;
+        outbox::enqueue(tx, &event, self.first_attempt_at(origin.at)).await
     }
 
     /// Loads flags exported from Flagr or Bunting, keeping every id: bucketing is salted with the

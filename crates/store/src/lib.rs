@@ -9,21 +9,29 @@
 //! - [`connect`](connect()): pool set-up per backend (`pool`).
 //! - `migrations`: the append-only schema history.
 //! - `flags`: flag mutations (read, apply a core command, write, append the change event) and reads.
-//! - `changes`: reads of the change log (history, Flagr's snapshots).
+//! - `changes`: the change log: appending in a mutation's transaction, and reads (history,
+//!   Flagr's snapshots).
+//! - `webhooks`: webhook configuration changes and reads.
+//! - `outbox`: the deliveries a change causes, enqueued in its transaction.
+//! - `queue`: the dispatcher's claims, attempt records, redelivery and pruning.
+//! - `delivery_log`: the delivery log as users read it.
+//! - `codec`: times, text and placeholders as both backends take them.
 
 mod changes;
+mod codec;
 mod counters;
-mod deliveries;
+mod delivery_log;
 mod flags;
 mod migrations;
+mod outbox;
 mod pool;
+mod queue;
 mod webhooks;
 
 pub use changes::{ChangeQuery, SortOrder};
-pub use deliveries::{
-    Attempt, AttemptRecord, ClaimedDelivery, Delivery, DeliveryQuery, DeliveryStatus, NextStep, RedeliverError,
-};
+pub use delivery_log::{Attempt, Delivery, DeliveryQuery, DeliveryStatus};
 pub use pool::{Backend, DatabaseUrl, connect};
+pub use queue::{AttemptRecord, ClaimedDelivery, NextStep, RedeliverError};
 pub use webhooks::WebhookSummary;
 
 use std::time::Duration;
@@ -47,7 +55,7 @@ pub enum StoreError {
     Webhook(#[from] bunting_core::webhook::config::WebhookError),
     /// A redelivery was refused.
     #[error(transparent)]
-    Redeliver(#[from] deliveries::RedeliverError),
+    Redeliver(#[from] queue::RedeliverError),
     /// A unique value (a flag key) is already taken.
     #[error("{0}")]
     Conflict(String),

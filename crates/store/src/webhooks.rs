@@ -1,15 +1,15 @@
 //! Webhook configuration: changes (one transaction each, recorded in the change log like flag
 //! changes) and reads with delivery statistics.
 
-use bunting_core::change::ChangeEvent;
 use bunting_core::flag::Id;
 use bunting_core::mutation::Origin;
 use bunting_core::webhook::config::{self, PayloadFormat, PreviousSecret, Webhook, WebhookCommand, WebhookOutcome};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
-use crate::changes::{self, from_micros, micros};
+use crate::codec::{from_micros, micros};
 use crate::{EnvironmentId, Store, StoreError, counters};
+use crate::{changes, outbox};
 
 pub(crate) const WEBHOOK_COLUMNS: &str = "id, url, description, events, enabled, timeout_seconds, secret, previous_secret, \
                                previous_secret_expires_at, disabled_reason, format, headers, managed_by_config, \
@@ -59,19 +59,9 @@ impl Store {
         } else {
             save(&mut tx, environment, after).await?;
         }
-        let event = ChangeEvent {
-            seq: ids.next_change(),
-            event_id: origin.event_id.clone(),
-            occurred_at: origin.at,
-            actor: origin.actor.clone(),
-            environment_id: environment,
-            flag_id: None,
-            flag_key: None,
-            events: outcome.events.clone(),
-            previous: outcome.before.as_ref().map(|before| before.public_json().to_string()),
-            current: Some(after.public_json().to_string()),
-        };
-        changes::record(&mut tx, &event, self.first_attempt_at(origin.at)).await?;
+        let event = outcome.change_event(ids.next_change(), environment, origin);
+        changes::append(&mut tx, &event).await?;
+        outbox::enqueue(&mut tx, &event, self.first_attempt_at(origin.at)).await?;
         counters::write(&mut tx, &ids).await?;
         tx.commit().await?;
         Ok(outcome)

@@ -9,8 +9,9 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::filter::EventFilter;
-use crate::change::{ComponentType, Event, EventType, rfc3339};
+use crate::change::{ChangeEvent, ComponentType, Event, EventType, rfc3339};
 use crate::flag::Id;
+use crate::mutation::Origin;
 
 /// The per-attempt timeout when none is given (the seed's 10 s).
 pub const DEFAULT_TIMEOUT_SECONDS: u32 = 10;
@@ -157,6 +158,23 @@ impl WebhookOutcome {
 
     pub fn deleted(&self) -> bool {
         self.events.iter().any(|event| event.kind == EventType::WebhookDeleted)
+    }
+
+    /// The change event that records this outcome as change `seq`: the webhook's public view
+    /// before and after, never its secret.
+    pub fn change_event(&self, seq: i64, environment_id: i64, origin: &Origin) -> ChangeEvent {
+        ChangeEvent {
+            seq,
+            event_id: origin.event_id.clone(),
+            occurred_at: origin.at,
+            actor: origin.actor.clone(),
+            environment_id,
+            flag_id: None,
+            flag_key: None,
+            events: self.events.clone(),
+            previous: self.before.as_ref().map(|before| before.public_json().to_string()),
+            current: Some(self.after.public_json().to_string()),
+        }
     }
 }
 
