@@ -11,4 +11,5 @@ mod support;
 mod webdriver;
 
 mod flags;
+mod history;
 mod webhooks;
