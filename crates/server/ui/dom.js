@@ -85,7 +85,7 @@ function atPath(root, path) {
   return path.reduce((node, index) => node?.children[index], root);
 }
 
-/** A `<time>` showing a timestamp in local time, with the exact value and age on hover. */
+/** A `<time>` showing a timestamp in local time and its zone, with the exact value and age on hover. */
 export function timeEl(iso) {
   if (!iso) return h('span', { class: 'muted' }, '—');
   const date = new Date(iso);
@@ -93,12 +93,18 @@ export function timeEl(iso) {
   return h('time', { datetime: iso, title: `${iso} (${ago(date)})` }, formatDate(date));
 }
 
-/** "2026-12-01 10:15:30" in local time. */
+/**
+ * "2026-12-01 15:45:30 UTC+05:30" in local time, saying its offset from UTC ("UTC" alone when
+ * there is none): a bare local time is ambiguous to a team spread over zones, and the offset
+ * is what the API's UTC timestamps are compared with.
+ */
 export function formatDate(date) {
   const pad = (n) => String(n).padStart(2, '0');
+  const offset = -date.getTimezoneOffset();
+  const zone = offset === 0 ? 'UTC' : `UTC${offset < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
   return (
     `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
-    `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`
+    `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())} ${zone}`
   );
 }
 

@@ -7,7 +7,7 @@ import { api } from './api.js';
 import { h, markSaved, replaceChildren, swap, timeEl } from './dom.js';
 import { card, checkbox, confirmDanger, dialog, errorSlot, field, run } from './widgets.js';
 import { variantsCard } from './variants.js';
-import { segmentsCard } from './segments.js';
+import { segmentOrderUnsaved, segmentsCard } from './segments.js';
 import { evaluatePanel } from './evaluate.js';
 import { historyPanel } from './history.js';
 
@@ -38,6 +38,7 @@ export async function flagPage(page, id, tab) {
     return element;
   };
   page.title(ctx.flag.key);
+  page.guard(() => (segmentOrderUnsaved(ctx) ? 'The new segment order is not saved yet: leaving the page drops it.' : null));
   const body =
     tab === 'config'
       ? [section(propertiesCard), section(tagsCard), section(variantsCard), section(segmentsCard)]
@@ -184,8 +185,14 @@ function propertiesCard(ctx) {
       h(
         'div',
         { class: 'field' },
-        checkbox('flag-data-records', 'Record evaluations (data records)', flag.dataRecordsEnabled),
-        h('small', { class: 'help' }, 'Sends this flag’s evaluation results to the configured data recorder.'),
+        checkbox('flag-data-records', 'Data records (Flagr’s setting; Bunting records nothing)', flag.dataRecordsEnabled),
+        h(
+          'small',
+          { class: 'help' },
+          'Bunting has no data recorder: this is only kept, exported and copied with the flag, and adds ',
+          h('code', {}, 'dataRecordsEnabled: true'),
+          ' to this flag’s evaluation results for clients that read it.',
+        ),
       ),
     ),
     h('datalist', { id: 'entity-types' }, ctx.entityTypes.map((type) => h('option', { value: type }))),

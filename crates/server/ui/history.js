@@ -15,10 +15,13 @@ export async function historyPanel(ctx) {
   const more = h('button', { type: 'button', class: 'button' }, 'Load older changes');
   let oldest = null;
   const load = async () => {
-    const changes = await api.get(`/changes${query({ flag_id: ctx.id, limit: PAGE, before: oldest })}`);
-    list.append(...changes.map((change) => h('li', {}, changeView(change))));
-    if (changes.length) oldest = changes[changes.length - 1].sequence;
-    more.hidden = changes.length < PAGE;
+    // One change more than a page says whether anything older is left, so the button shows
+    // only when it has something to load.
+    const changes = await api.get(`/changes${query({ flag_id: ctx.id, limit: PAGE + 1, before: oldest })}`);
+    const page = changes.slice(0, PAGE);
+    list.append(...page.map((change) => h('li', {}, changeView(change))));
+    if (page.length) oldest = page[page.length - 1].sequence;
+    more.hidden = changes.length <= PAGE;
   };
   more.addEventListener('click', () => run(more, errors, load));
   await load();

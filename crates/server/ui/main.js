@@ -1,9 +1,10 @@
 // main.js — the entry point: hash routing (#/flags/1, #/webhooks/2...), so the page works under
 // any path prefix and every view has a link. Each route renders into a fresh container; a page
-// registers clean-ups (timers) with `onLeave`, run when the user navigates away.
+// registers clean-ups (timers) with `onLeave`, run when the user navigates away, and with `guard`
+// what it would lose, so leaving (in the app or the browser) asks first.
 
 import { h, replaceChildren } from './dom.js';
-import { errorSlot, showError } from './widgets.js';
+import { confirmDanger, errorSlot, showError } from './widgets.js';
 import { flagsPage } from './flags.js';
 import { flagPage } from './flag.js';
 import { webhooksPage, webhookPage, newWebhookPage } from './webhooks.js';
@@ -23,10 +24,20 @@ const ROUTES = [
 ];
 
 let leaving = [];
+/** The view's checks for unsaved work: each answers a warning, or null when nothing would be lost. */
+let guards = [];
+/** The address of the view on screen. */
+let shown = location.hash;
+
+function unsavedWork() {
+  return guards.map((check) => check()).find(Boolean) || null;
+}
 
 async function route() {
   for (const cleanUp of leaving) cleanUp();
   leaving = [];
+  guards = [];
+  shown = location.hash;
   document.getElementById('toasts')?.replaceChildren();
   const path = decodeURIComponent(location.hash.replace(/^#/, '')) || '/';
   const match = ROUTES.map((candidate) => ({ candidate, groups: candidate.pattern.exec(path) })).find((m) => m.groups);
@@ -40,6 +51,7 @@ async function route() {
   const page = {
     root,
     onLeave: (cleanUp) => leaving.push(cleanUp),
+    guard: (check) => guards.push(check),
     /** Sets the document title. */
     title: (text) => {
       document.title = `${text} · Bunting`;
@@ -68,5 +80,27 @@ async function route() {
   }
 }
 
-window.addEventListener('hashchange', route);
+/**
+ * A new address inside the app. With unsaved work the old address is put back while the user is
+ * asked (the browser has already moved on), then the new one is taken only if they leave.
+ */
+async function navigate() {
+  const warning = unsavedWork();
+  if (warning) {
+    const target = location.hash;
+    const go = (hash) => history.replaceState(null, '', hash || location.pathname + location.search);
+    go(shown);
+    if (!(await confirmDanger('Leave without saving?', warning, 'Leave without saving'))) return;
+    go(target);
+  }
+  route();
+}
+
+window.addEventListener('hashchange', navigate);
+// Reloading, closing the tab or going to another site: the browser asks with its own dialog.
+window.addEventListener('beforeunload', (event) => {
+  if (!unsavedWork()) return;
+  event.preventDefault();
+  event.returnValue = true; // older browsers ask only when this is set
+});
 route();

@@ -56,7 +56,7 @@ export function segmentsCard(ctx) {
   }
   const order = ctx.segmentOrder || serverOrder;
   const segments = order.map((id) => flag.segments.find((segment) => segment.id === id));
-  const moved = order.some((id, index) => id !== serverOrder[index]);
+  const moved = segmentOrderUnsaved(ctx);
   return card(
     'Segments',
     h(
@@ -71,6 +71,11 @@ export function segmentsCard(ctx) {
     moved ? orderBar(ctx, order) : null,
     newSegmentForm(ctx),
   );
+}
+
+/** Whether segments were moved and the new order is not saved (the page asks before leaving). */
+export function segmentOrderUnsaved(ctx) {
+  return Boolean(ctx.segmentOrder?.some((id, index) => id !== ctx.flag.segments[index]?.id));
 }
 
 /** Puts the keyboard on the Segments heading once the order bar (which had it) is gone. */

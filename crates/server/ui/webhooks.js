@@ -220,6 +220,16 @@ function webhookForm(webhook, catalogue, saved) {
   const timeout = h('input', { id: 'webhook-timeout', type: 'number', min: 1, max: 30, step: 1, value: webhook?.timeoutSeconds ?? 10, class: 'percent' });
   const secret = h('input', { id: 'webhook-secret', autocomplete: 'off', spellcheck: 'false', class: 'mono' });
   const events = eventChecklist(catalogue, webhook?.events ?? ['*']);
+  // The server's refusals start with the body field they are about ("url \"…\" must start
+  // with…", "timeoutSeconds must be…", "unknown events: …"); each is shown at that field.
+  // Unknown events can only come from the free-text patterns: the boxes are the catalogue's.
+  const problems = [
+    [/^url\b/, url],
+    [/^description\b/, description],
+    [/^secret\b/, secret],
+    [/^timeoutSeconds\b/, timeout],
+    [/^(events\b|unknown events)/, events.other],
+  ].map(([pattern, control]) => ({ pattern, ...fieldProblem(control) }));
   const form = h(
     'form',
     {
@@ -227,6 +237,7 @@ function webhookForm(webhook, catalogue, saved) {
       on: {
         submit: (event) => {
           event.preventDefault();
+          for (const problem of problems) problem.clear();
           run(event.submitter, errors, async () => {
             const body = {
               url: url.value.trim(),
@@ -239,7 +250,15 @@ function webhookForm(webhook, catalogue, saved) {
             const removeSecret = form.querySelector('#webhook-remove-secret')?.checked;
             if (removeSecret) body.secret = null;
             else if (secret.value) body.secret = secret.value;
-            const result = webhook ? await api.put(`/webhooks/${webhook.id}`, body) : await api.post('/webhooks', body);
+            let result;
+            try {
+              result = webhook ? await api.put(`/webhooks/${webhook.id}`, body) : await api.post('/webhooks', body);
+            } catch (error) {
+              const problem = problems.find(({ pattern }) => pattern.test(error.message));
+              if (!problem) throw error;
+              problem.show(error.message);
+              return;
+            }
             markSaved(form);
             await saved(result);
           });
@@ -277,7 +296,35 @@ function webhookForm(webhook, catalogue, saved) {
     ),
     errors,
   );
+  // The controls are in their fields now: give each a place for its problem.
+  for (const problem of problems) problem.place();
   return form;
+}
+
+/**
+ * A place under `control` (inside its field) for what is wrong with it: read with the control
+ * by screen readers, which also hear the control is invalid while it shows.
+ */
+function fieldProblem(control) {
+  const slot = h('p', { class: 'error', role: 'alert', id: `${control.id}-error`, hidden: true });
+  return {
+    place: () => {
+      control.parentElement.append(slot);
+      const describedBy = [control.getAttribute('aria-describedby'), slot.id].filter(Boolean).join(' ');
+      control.setAttribute('aria-describedby', describedBy);
+    },
+    show: (message) => {
+      slot.textContent = message;
+      slot.hidden = false;
+      control.setAttribute('aria-invalid', 'true');
+      control.focus();
+    },
+    clear: () => {
+      slot.textContent = '';
+      slot.hidden = true;
+      control.removeAttribute('aria-invalid');
+    },
+  };
 }
 
 /**
@@ -346,5 +393,5 @@ function eventChecklist(catalogue, selected) {
     result.push(...other.value.split(',').map((p) => p.trim()).filter(Boolean));
     return result;
   };
-  return { element, patterns };
+  return { element, patterns, other };
 }

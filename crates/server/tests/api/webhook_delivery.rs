@@ -443,6 +443,45 @@ async fn a_test_event_reaches_the_webhook_whatever_it_subscribes_to() {
     assert_eq!(app.post("/webhooks/99/test", json!(null)).await.status, 404);
 }
 
+/// The example body under "The test event" in docs/webhooks.md.
+fn documented_test_event() -> Value {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/webhooks.md")).unwrap();
+    let example = docs
+        .split_once("<!-- webhook.test example")
+        .and_then(|(_, after)| after.split_once("```json\n"))
+        .and_then(|(_, after)| after.split_once("```"))
+        .map(|(example, _)| example)
+        .expect("docs/webhooks.md has the webhook.test example");
+    serde_json::from_str(example).unwrap()
+}
+
+fn keys(object: &Value) -> Vec<&String> {
+    object.as_object().unwrap().keys().collect()
+}
+
+#[tokio::test]
+async fn the_test_event_is_sent_as_documented() {
+    let documented = documented_test_event();
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    let id = app.create_webhook(json!({"url": receiver.url, "events": ["*"]})).await;
+    app.post(&format!("/webhooks/{id}/test"), json!(null)).await.ok();
+    let sent = receiver.wait_for(1).await[0].json();
+    assert_eq!(keys(&sent), keys(&documented), "{sent}");
+    for fixed in ["event", "sequence", "flag_id", "flag_key", "data", "previous"] {
+        assert_eq!(sent[fixed], documented[fixed], "{fixed}");
+    }
+    assert_eq!(keys(&sent["component"]), keys(&documented["component"]));
+    assert_eq!(sent["component"]["type"], documented["component"]["type"]);
+    assert_eq!(sent["component"]["key"], documented["component"]["key"]);
+    assert_eq!(sent["component"]["id"], id, "the webhook tested");
+    for text in ["id", "actor", "timestamp"] {
+        assert!(sent[text].is_string() && documented[text].is_string(), "{text}");
+    }
+    time(&sent["timestamp"]);
+    time(&documented["timestamp"]);
+}
+
 #[tokio::test]
 async fn flagr_notification_settings_keep_working() {
     let receiver = Receiver::start().await;

@@ -10,5 +10,7 @@
 mod support;
 mod webdriver;
 
+mod flag_page;
 mod flags;
+mod history;
 mod webhooks;

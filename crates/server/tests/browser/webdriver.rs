@@ -1,7 +1,8 @@
 //! A minimal W3C WebDriver client on reqwest + serde_json: starts `chromedriver`, opens a
 //! headless Chromium session, and offers what the tests need — navigate, find by XPath (waiting),
-//! click, type, read text and properties, take screenshots. A test runs inside
-//! [`with_browser`], which skips it when Chromium is not installed and always ends the session.
+//! click, type, read text, properties and visibility, run a script, set the time zone, take
+//! screenshots. A test runs inside [`with_browser`], which skips it when Chromium is not
+//! installed and always ends the session.
 
 use std::future::Future;
 use std::path::Path;
@@ -274,6 +275,27 @@ impl Browser {
         std::fs::write(path, bytes).unwrap();
     }
 
+    /// Runs `script` (a function body) in the page; returns what it returns.
+    pub(crate) async fn execute(&self, script: &str) -> Value {
+        self.command(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
+    /// Makes the page keep time in `zone` (an IANA name such as `Asia/Kolkata`), whatever the
+    /// machine's zone is, through the DevTools command chromedriver passes on.
+    pub(crate) async fn time_zone(&self, zone: &str) {
+        self.command(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({"cmd": "Emulation.setTimezoneOverride", "params": {"timezoneId": zone}})),
+        )
+        .await;
+    }
+
     pub(crate) async fn resize(&self, width: u64, height: u64) {
         let _ = self
             .try_command(
@@ -324,6 +346,11 @@ impl Element {
     pub(crate) async fn replace_text(&self, text: &str) {
         self.command(reqwest::Method::POST, "/clear", Some(json!({}))).await;
         self.type_text(text).await;
+    }
+
+    /// Whether the element is shown (not `display: none`, not inside something hidden).
+    pub(crate) async fn displayed(&self) -> bool {
+        self.command(reqwest::Method::GET, "/displayed", None).await == json!(true)
     }
 
     /// A DOM property (`value`, `checked`, `disabled`...).

@@ -109,3 +109,51 @@ async fn a_webhook_made_in_the_ui_shows_its_deliveries_and_redelivers() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_servers_objection_shows_at_the_field_it_is_about() {
+    with_browser("webhook-field-errors", |browser| async move {
+        let server = Server::start().await;
+        browser.goto(&server.page("#/webhooks/new")).await;
+        let form_error = "//form[contains(@class, 'webhook-form')]/p[@role='alert']";
+        let url_error = "//div[contains(@class, 'field')][.//input[@id='webhook-url']]//p[@role='alert']";
+        let url = browser.find(&field("", "URL")).await;
+        // A URL the browser accepts but the server refuses (refused before any connection).
+        url.type_text("ftp://127.0.0.1/hooks").await;
+        browser.find(&button("Create webhook")).await.click().await;
+        browser
+            .wait_for_text(url_error, "must start with http:// or https://")
+            .await;
+        assert_eq!(url.property("ariaInvalid").await, json!("true"));
+        let described_by = browser
+            .execute("return document.getElementById('webhook-url').getAttribute('aria-describedby')")
+            .await;
+        assert!(
+            described_by.as_str().unwrap().contains("webhook-url-error"),
+            "a screen reader reads the error with the field: {described_by}"
+        );
+        assert!(
+            !browser.find(form_error).await.displayed().await,
+            "not repeated at the bottom of the form"
+        );
+
+        // Fixed, the next objection (an unknown event) moves to the events, the URL's goes.
+        url.replace_text("http://127.0.0.1:9/hooks").await;
+        browser
+            .find(&field("", "Other patterns"))
+            .await
+            .type_text("flag.renamed")
+            .await;
+        browser.find(&button("Create webhook")).await.click().await;
+        browser
+            .wait_for_text(
+                "//div[contains(@class, 'field')][.//input[@id='events-other']]//p[@role='alert']",
+                "unknown events",
+            )
+            .await;
+        assert!(!browser.find(url_error).await.displayed().await);
+        assert_eq!(url.property("ariaInvalid").await, json!(null));
+        assert_eq!(server.get("/webhooks").await, json!([]));
+    })
+    .await;
+}
