@@ -114,11 +114,10 @@ impl DeliveryClient {
     }
 }
 
-/// The host of `url` when it is an IP address literal.
+/// The host of `url` when it is an IP address literal, read by the same parser that reqwest
+/// connects with, so every spelling of an address is judged as that address.
 fn literal_ip(url: &str) -> Option<IpAddr> {
-    let parsed = reqwest::Url::parse(url).ok()?;
-    let host = parsed.host_str()?;
-    host.trim_start_matches('[').trim_end_matches(']').parse().ok()
+    address::literal_ip(&reqwest::Url::parse(url).ok()?)
 }
 
 /// Maps a transport error to a failure class and a message for the delivery log. The resolver's

@@ -286,24 +286,47 @@ async fn a_receiver_that_does_not_answer_in_time_is_a_timeout() {
 }
 
 #[tokio::test]
-async fn cloud_metadata_and_link_local_addresses_are_refused() {
+async fn cloud_metadata_and_link_local_addresses_are_refused_before_connecting() {
+    // Such URLs are refused when a webhook is created or updated, so these rows stand for
+    // webhooks stored by an older release. Each address is refused before any connection is
+    // attempted, however it is spelt; the receiver stands in for them until the rows are changed.
     let app = spawn_app().await;
-    let id = app
-        .create_webhook(json!({"url": "http://169.254.169.254/latest/meta-data", "events": ["flag.created"]}))
-        .await;
+    let receiver = Receiver::start().await;
+    let refused = [
+        ("http://169.254.169.254/latest/meta-data", "169.254.169.254"),
+        ("http://2852039166/", "169.254.169.254"),
+        ("http://0xA9FEA9FE/", "169.254.169.254"),
+        ("http://169.254.43518/", "169.254.169.254"),
+        ("http://100.100.100.200/latest/meta-data", "100.100.100.200"),
+        ("http://192.0.0.192/opc/v2/instance/", "192.0.0.192"),
+        ("http://[fd00:ec2::254]/latest/meta-data", "fd00:ec2::254"),
+        ("http://[::ffff:100.100.100.200]/", "::ffff:100.100.100.200"),
+        ("http://[64:ff9b::c000:c0]/", "64:ff9b::c000:c0"),
+        ("http://169.254.0.1/", "169.254.0.1"),
+    ];
+    let mut webhooks = Vec::new();
+    for (url, address) in refused {
+        let id = app
+            .create_webhook(json!({"url": receiver.url, "events": ["flag.created"]}))
+            .await;
+        app.execute_sql(&format!("UPDATE webhooks SET url = '{url}' WHERE id = {id}"))
+            .await;
+        webhooks.push((id, address));
+    }
     app.create_flag("ssrf").await;
-    let delivery = app.delivery_where(id, |delivery| attempts(delivery) == 1).await;
-    let attempt = &delivery["attempts"][0];
-    assert_eq!(attempt["errorClass"], "blocked");
-    assert_eq!(
-        attempt["responseBody"],
-        Value::Null,
-        "nothing is read from a refused destination"
-    );
-    assert!(
-        attempt["error"].as_str().unwrap().contains("169.254.169.254"),
-        "{attempt}"
-    );
+    for (id, address) in webhooks {
+        let delivery = app.delivery_where(id, |delivery| attempts(delivery) == 1).await;
+        let attempt = &delivery["attempts"][0];
+        assert_eq!(attempt["errorClass"], "blocked", "{address}: {attempt}");
+        assert_eq!(
+            attempt["responseBody"],
+            Value::Null,
+            "nothing is read from a refused destination"
+        );
+        let error = attempt["error"].as_str().unwrap();
+        assert!(error.contains(&format!("{address} is refused")), "{error}");
+    }
+    receiver.expect_no_more_than(0, Duration::from_millis(100)).await;
 }
 
 #[tokio::test]
