@@ -3,6 +3,7 @@
 //! redelivery, test sends, and that a slow receiver never slows a write.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
@@ -14,7 +15,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::datetime;
 
-use crate::helpers::{spawn_app, spawn_app_with, spawn_app_with_clock};
+use crate::crash::Server;
+use crate::helpers::{TestApp, spawn_app, spawn_app_with, spawn_app_with_clock, test_database};
 use crate::receiver::{Receiver, Reply};
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
@@ -340,6 +342,52 @@ async fn denying_private_addresses_also_refuses_loopback_names() {
     app.create_flag("private").await;
     let delivery = app.delivery_where(id, |delivery| attempts(delivery) == 1).await;
     assert_eq!(delivery["attempts"][0]["errorClass"], "blocked", "{delivery}");
+    receiver.expect_no_more_than(0, Duration::from_millis(100)).await;
+}
+
+#[tokio::test]
+async fn a_proxy_in_the_environment_is_not_used_for_deliveries() {
+    // A proxy is handed the host name unresolved, so the address policy could not judge where a
+    // delivery goes. The real binary runs with every proxy variable pointing at a listener that
+    // only counts connections, and with private destinations denied.
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    let proxied = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&proxied);
+    tokio::spawn(async move {
+        while let Ok((_connection, _)) = proxy.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let mut env = vec![
+        ("BUNTING_WEBHOOK_DENY_PRIVATE", "true"),
+        ("NO_PROXY", ""),
+        ("no_proxy", ""),
+    ];
+    for name in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        env.push((name, proxy_url.as_str()));
+    }
+    let database = test_database().await;
+    let server = Server::start(&database.url, &env);
+    let app = TestApp::at(&server.base);
+    let receiver = Receiver::start().await;
+    let by_name = receiver.url.replace("127.0.0.1", "localhost");
+    let id = app
+        .create_webhook(json!({"url": by_name, "events": ["flag.created"], "timeoutSeconds": 2}))
+        .await;
+    app.create_flag("proxied").await;
+    let delivery = app.delivery_where(id, |delivery| attempts(delivery) == 1).await;
+    let attempt = &delivery["attempts"][0];
+    assert_eq!(attempt["errorClass"], "blocked", "{attempt}");
+    assert!(attempt["error"].as_str().unwrap().contains("localhost"), "{attempt}");
+    assert_eq!(proxied.load(Ordering::SeqCst), 0, "nothing went through the proxy");
     receiver.expect_no_more_than(0, Duration::from_millis(100)).await;
 }
 
