@@ -474,7 +474,11 @@ async fn the_delivery_log_shows_what_was_sent_and_what_came_back() {
     assert_eq!(listed("?flagKey=logged&status=delivered").await, 1);
     assert_eq!(listed("?flagKey=other").await, 0);
     assert_eq!(listed("?limit=1").await, 1);
-    assert_eq!(app.get(&format!("{path}?status=lost")).await.status, 422);
+    assert_eq!(
+        app.get(&format!("{path}?status=lost")).await.error(400),
+        "status in query should be one of [\"pending\", \"delivered\", \"failed\"]"
+    );
+    assert_eq!(app.get(&format!("{path}?limit=many")).await.status, 400);
     assert_eq!(app.get(&format!("{path}/no-such-delivery")).await.status, 404);
     assert_eq!(app.get("/webhooks/99/deliveries").await.status, 404);
     assert_eq!(
