@@ -142,7 +142,9 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     let flag_id = flag["id"].as_i64().unwrap_or(1);
     for n in 0..options.webhooks {
-        let webhook = json!({"url": receiver_url, "events": ["flag.updated"], "secret": format!("whsec_bench{n}")});
+        // A Standard Webhooks secret: 16 base64 characters after the prefix, a 12-byte key.
+        let secret = format!("whsec_benchkey{n:08}");
+        let webhook = json!({"url": receiver_url, "events": ["flag.updated"], "secret": secret});
         client
             .post(format!("{base}/webhooks"))
             .json(&webhook)

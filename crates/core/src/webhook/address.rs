@@ -8,6 +8,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use thiserror::Error;
+use url::{Host, Url};
 
 /// Why an address was refused, for the delivery log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
@@ -16,7 +17,10 @@ pub enum BlockedReason {
     Unspecified,
     #[error("link-local address (169.254.0.0/16, fe80::/10), where cloud metadata services live")]
     LinkLocal,
-    #[error("cloud metadata address (fd00:ec2::254)")]
+    #[error(
+        "cloud metadata address (169.254.169.254, 100.100.100.200, 192.0.0.192, \
+         fd00:ec2::254, fd20:ce::254)"
+    )]
     CloudMetadata,
     #[error("multicast address")]
     Multicast,
@@ -46,17 +50,18 @@ pub enum BlockedReason {
 
 /// Whether a delivery may connect to `ip`.
 ///
-/// Always refused, as no webhook receiver lives there and some are dangerous to reach: link-local
-/// (169.254.0.0/16, fe80::/10) and the cloud metadata addresses in them or next to them
-/// (fd00:ec2::254), unspecified (0.0.0.0/8, ::), multicast, broadcast, reserved 240.0.0.0/4 and
-/// documentation ranges.
+/// Always refused, as no webhook receiver lives there and some are dangerous to reach: the cloud
+/// metadata services (169.254.169.254 for AWS, GCP, Azure, OpenStack and DigitalOcean,
+/// 100.100.100.200 for Alibaba Cloud, 192.0.0.192 for Oracle Cloud, fd00:ec2::254 for AWS and
+/// fd20:ce::254 for GCP over IPv6), link-local (169.254.0.0/16, fe80::/10), unspecified
+/// (0.0.0.0/8, ::), multicast, broadcast, reserved 240.0.0.0/4 and documentation ranges.
 ///
 /// Refused only when `deny_private` is set: loopback, RFC 1918, carrier-grade NAT
 /// (100.64.0.0/10), benchmarking (198.18.0.0/15) and unique local (fc00::/7). They are allowed by
 /// default because self-hosters deliver to services on their own network.
 ///
 /// IPv6 addresses that embed an IPv4 address (IPv4-mapped `::ffff:a.b.c.d`, IPv4-compatible
-/// `::a.b.c.d`, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`) are judged by that IPv4 address, since
+/// `::a.b.c.d`, IPv4-translated `::ffff:0:a.b.c.d`, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`) are judged by that IPv4 address, since
 /// that is where the traffic ends up.
 pub fn check(ip: IpAddr, deny_private: bool) -> Result<(), BlockedReason> {
     match ip {
@@ -68,11 +73,29 @@ pub fn check(ip: IpAddr, deny_private: bool) -> Result<(), BlockedReason> {
     }
 }
 
+/// The host of `url` when it is an IP address literal, which is judged without resolving.
+///
+/// WHATWG URL parsing has already turned every numeric spelling of an IPv4 host (decimal
+/// `2852039166`, hex `0xA9FEA9FE`, octal `0251.0376.0251.0376`, shortened `169.254.43518`) into
+/// the address itself, and IPv6 hosts into canonical form, so no spelling slips past [`check`].
+pub fn literal_ip(url: &Url) -> Option<IpAddr> {
+    match url.host()? {
+        Host::Ipv4(v4) => Some(IpAddr::V4(v4)),
+        Host::Ipv6(v6) => Some(IpAddr::V6(v6)),
+        Host::Domain(_) => None,
+    }
+}
+
 /// An address range: base address, prefix length, and the reason given for refusing it.
 type Range<A> = (A, u32, BlockedReason);
 
-// Broadcast is listed before reserved 240.0.0.0/4, which contains it, for the clearer reason.
+// The metadata addresses come first: 100.100.100.200 lies in carrier-grade NAT space, which is
+// refused only with `deny_private`, and the others get the clearer reason. Broadcast is listed
+// before reserved 240.0.0.0/4, which contains it, for the same reason.
 const ALWAYS_V4: &[Range<Ipv4Addr>] = &[
+    (Ipv4Addr::new(169, 254, 169, 254), 32, BlockedReason::CloudMetadata),
+    (Ipv4Addr::new(100, 100, 100, 200), 32, BlockedReason::CloudMetadata),
+    (Ipv4Addr::new(192, 0, 0, 192), 32, BlockedReason::CloudMetadata),
     (Ipv4Addr::new(0, 0, 0, 0), 8, BlockedReason::Unspecified),
     (Ipv4Addr::new(169, 254, 0, 0), 16, BlockedReason::LinkLocal),
     (Ipv4Addr::new(224, 0, 0, 0), 4, BlockedReason::Multicast),
@@ -92,16 +115,21 @@ const PRIVATE_V4: &[Range<Ipv4Addr>] = &[
     (Ipv4Addr::new(198, 18, 0, 0), 15, BlockedReason::Benchmarking),
 ];
 
-// The metadata address is listed before unique local fc00::/7, which contains it, because it is
-// refused even when private destinations are allowed.
+// The metadata addresses lie in unique local fc00::/7, which is refused only with
+// `deny_private`; these two are refused always.
 const ALWAYS_V6: &[Range<Ipv6Addr>] = &[
-    (Ipv6Addr::UNSPECIFIED, 128, BlockedReason::Unspecified),
-    (Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 10, BlockedReason::LinkLocal),
     (
         Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254),
         128,
         BlockedReason::CloudMetadata,
     ),
+    (
+        Ipv6Addr::new(0xfd20, 0xce, 0, 0, 0, 0, 0, 0x254),
+        128,
+        BlockedReason::CloudMetadata,
+    ),
+    (Ipv6Addr::UNSPECIFIED, 128, BlockedReason::Unspecified),
+    (Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 10, BlockedReason::LinkLocal),
     (Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0), 8, BlockedReason::Multicast),
     (
         Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0),
@@ -124,10 +152,12 @@ const PRIVATE_V6: &[Range<Ipv6Addr>] = &[
     ),
 ];
 
-/// Prefixes whose last 32 bits are an IPv4 address: IPv4-mapped, IPv4-compatible, NAT64.
-const CARRY_V4_IN_LAST_32_BITS: [Ipv6Addr; 3] = [
+/// /96 prefixes whose last 32 bits are an IPv4 address: IPv4-mapped, IPv4-compatible,
+/// IPv4-translated (SIIT, `::ffff:0:a.b.c.d`), NAT64's well-known prefix.
+const CARRY_V4_IN_LAST_32_BITS: [Ipv6Addr; 4] = [
     Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0),
     Ipv6Addr::UNSPECIFIED,
+    Ipv6Addr::new(0, 0, 0, 0, 0xffff, 0, 0, 0),
     Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0),
 ];
 /// 6to4 (2002::/16) puts the IPv4 address right after the prefix.
@@ -198,11 +228,15 @@ mod tests {
             ("0.0.0.0", Unspecified),
             ("0.1.2.3", Unspecified),
             ("::", Unspecified),
-            ("169.254.169.254", LinkLocal),
+            ("169.254.169.254", CloudMetadata),
+            ("100.100.100.200", CloudMetadata),
+            ("192.0.0.192", CloudMetadata),
+            ("fd00:ec2::254", CloudMetadata),
+            ("fd20:ce::254", CloudMetadata),
+            ("169.254.170.2", LinkLocal),
             ("169.254.0.1", LinkLocal),
             ("fe80::1", LinkLocal),
             ("febf:ffff::1", LinkLocal),
-            ("fd00:ec2::254", CloudMetadata),
             ("224.0.0.1", Multicast),
             ("239.255.255.250", Multicast),
             ("ff02::1", Multicast),
@@ -283,22 +317,27 @@ mod tests {
     fn embedded_ipv4_is_judged_as_ipv4() {
         let cases: &[(&str, bool, Result<(), BlockedReason>)] = &[
             // IPv4-mapped.
-            ("::ffff:169.254.169.254", false, Err(LinkLocal)),
+            ("::ffff:169.254.169.254", false, Err(CloudMetadata)),
+            ("::ffff:169.254.0.1", false, Err(LinkLocal)),
             ("::ffff:127.0.0.1", false, Ok(())),
             ("::ffff:127.0.0.1", true, Err(Loopback)),
             ("::ffff:10.0.0.1", true, Err(Private)),
             ("::ffff:8.8.8.8", true, Ok(())),
             // IPv4-compatible.
-            ("::169.254.169.254", false, Err(LinkLocal)),
+            ("::169.254.0.1", false, Err(LinkLocal)),
             ("::192.168.0.1", true, Err(Private)),
             ("::0.0.0.2", false, Err(Unspecified)),
             ("::8.8.8.8", true, Ok(())),
+            // IPv4-translated.
+            ("::ffff:0:169.254.0.1", false, Err(LinkLocal)),
+            ("::ffff:0:10.0.0.1", true, Err(Private)),
+            ("::ffff:0:8.8.8.8", true, Ok(())),
             // NAT64.
-            ("64:ff9b::a9fe:a9fe", false, Err(LinkLocal)),
+            ("64:ff9b::a9fe:1", false, Err(LinkLocal)),
             ("64:ff9b::127.0.0.1", true, Err(Loopback)),
             ("64:ff9b::8.8.8.8", true, Ok(())),
             // 6to4: 2002:AABB:CCDD::/48 carries AA.BB.CC.DD.
-            ("2002:a9fe:a9fe::1", false, Err(LinkLocal)),
+            ("2002:a9fe:0001::1", false, Err(LinkLocal)),
             ("2002:0a00:0001::", true, Err(Private)),
             ("2002:0a00:0001::", false, Ok(())),
             ("2002:0808:0808::1", true, Ok(())),
@@ -309,6 +348,74 @@ mod tests {
                 *expected,
                 "{address} deny_private={deny_private}"
             );
+        }
+    }
+
+    #[test]
+    fn metadata_addresses_are_refused_in_every_spelling() {
+        // Each IPv4 metadata address as itself and inside every IPv6 form that carries IPv4.
+        for v4 in ["169.254.169.254", "100.100.100.200", "192.0.0.192"] {
+            let [a, b, c, d] = v4.parse::<Ipv4Addr>().unwrap().octets();
+            let spellings = [
+                v4.to_owned(),
+                format!("::ffff:{v4}"),
+                format!("::{v4}"),
+                format!("::ffff:0:{v4}"),
+                format!("64:ff9b::{v4}"),
+                format!("2002:{a:02x}{b:02x}:{c:02x}{d:02x}::1"),
+            ];
+            for spelling in spellings {
+                for deny_private in [false, true] {
+                    assert_eq!(
+                        check(ip(&spelling), deny_private),
+                        Err(CloudMetadata),
+                        "{spelling} deny_private={deny_private}"
+                    );
+                }
+            }
+        }
+        for v6 in [
+            "fd00:ec2::254",
+            "fd00:ec2:0:0:0:0:0:254",
+            "fd20:ce::254",
+            "FD20:00CE::0254",
+        ] {
+            assert_eq!(check(ip(v6), false), Err(CloudMetadata), "{v6}");
+        }
+        // Their neighbours in carrier-grade NAT and unique local space stay private ranges.
+        assert_eq!(check(ip("100.100.100.201"), false), Ok(()));
+        assert_eq!(check(ip("fd00:ec2::253"), false), Ok(()));
+    }
+
+    #[test]
+    fn numeric_host_spellings_are_read_as_the_address_they_mean() {
+        let metadata = ip("169.254.169.254");
+        for url in [
+            "http://169.254.169.254/latest/meta-data",
+            "http://2852039166/",
+            "http://0xA9FEA9FE/",
+            "http://0xa9.0xfe.0xa9.0xfe/",
+            "http://0251.0376.0251.0376/",
+            "http://169.254.43518/",
+            "http://169.16689662/",
+            "http://%31%36%39.254.169.254/",
+            "HTTP://169.254.169.254.:80/",
+        ] {
+            let parsed = Url::parse(url).unwrap();
+            assert_eq!(literal_ip(&parsed), Some(metadata), "{url}");
+        }
+        for (url, expected) in [
+            ("http://[::ffff:169.254.169.254]/", "::ffff:169.254.169.254"),
+            ("http://[0:0:0:0:0:ffff:a9fe:a9fe]/", "::ffff:169.254.169.254"),
+            ("http://[FD00:0EC2::0254]/", "fd00:ec2::254"),
+            ("http://100.100.100.200/", "100.100.100.200"),
+            ("http://1684301000/", "100.100.100.200"),
+        ] {
+            let parsed = Url::parse(url).unwrap();
+            assert_eq!(literal_ip(&parsed), Some(ip(expected)), "{url}");
+        }
+        for url in ["http://hooks.example.com/", "http://169.254.169.254.nip.io/"] {
+            assert_eq!(literal_ip(&Url::parse(url).unwrap()), None, "{url}");
         }
     }
 

@@ -5,10 +5,15 @@
 //! The public view ([`Webhook::public_json`]) never carries a secret; it is what the API returns
 //! and what the change log records, so secrets never reach the audit trail or webhook payloads.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 use time::OffsetDateTime;
+use url::Url;
 
+use super::address;
 use super::filter::EventFilter;
+use super::signature::SECRET_PREFIX;
 use crate::change::{ChangeEvent, ComponentType, Event, EventType, rfc3339};
 use crate::flag::Id;
 use crate::mutation::Origin;
@@ -347,25 +352,45 @@ fn configure(webhook: &mut Webhook, configured: ConfiguredWebhook) -> Result<(),
     Ok(())
 }
 
+/// Checks a webhook URL when it is set, so that one that can never be delivered to is refused
+/// with what to fix instead of failing every attempt for a day. It is parsed exactly as the
+/// delivery client will parse it (WHATWG URL parsing, the `url` crate reqwest uses), and a literal
+/// address in a range that is always refused is refused now; host names are judged at connect
+/// time, when they are resolved, and private addresses there, as `deny_private` is the server's
+/// setting and may change. The URL is kept as written.
 fn check_url(url: String) -> Result<String, WebhookError> {
     let url = url.trim().to_owned();
     let invalid = |why: &str| WebhookError::Invalid(format!("url {url:?} {why}"));
     if url.len() > MAX_URL_LENGTH {
         return Err(invalid(&format!("is longer than {MAX_URL_LENGTH} characters")));
     }
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| invalid("must start with http:// or https://"))?;
-    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
-        return Err(invalid("must start with http:// or https://"));
-    }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-    if host.is_empty() || host.starts_with(':') {
-        return Err(invalid("has no host"));
-    }
+    // The parser would drop tabs and newlines silently; a URL that carries them is a mistake.
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(invalid("contains spaces or control characters"));
+    }
+    let parsed = match Url::parse(&url) {
+        Ok(parsed) => parsed,
+        Err(url::ParseError::EmptyHost) => return Err(invalid("has no host")),
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            return Err(invalid("must start with http:// or https://"));
+        }
+        Err(error) => return Err(invalid(&format!("is not a valid URL: {error}"))),
+    };
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(invalid("must start with http:// or https://"));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("has no host"));
+    }
+    if parsed.port() == Some(0) {
+        return Err(invalid("has port 0, which cannot be connected to"));
+    }
+    if let Some(ip) = address::literal_ip(&parsed)
+        && let Err(reason) = address::check(ip, false)
+    {
+        return Err(invalid(&format!(
+            "points at {ip}, where deliveries are never sent: {reason}"
+        )));
     }
     Ok(url)
 }
@@ -389,6 +414,18 @@ fn check_secret(secret: String) -> Result<String, WebhookError> {
     }
     if secret.len() > 256 {
         return Err(WebhookError::Invalid("secret is longer than 256 bytes".into()));
+    }
+    // A `whsec_` secret is a Standard Webhooks key, which receivers' libraries base64-decode; one
+    // that does not decode would have receivers and Bunting disagree on the key. The message
+    // never quotes the secret.
+    if let Some(key) = secret.strip_prefix(SECRET_PREFIX)
+        && !STANDARD.decode(key).is_ok_and(|key| !key.is_empty())
+    {
+        return Err(WebhookError::Invalid(format!(
+            "secret starts with {SECRET_PREFIX}, so the rest must be a non-empty standard base64 \
+             key (A-Z, a-z, 0-9, + and /, padded with =), and it is not; \
+             drop the prefix to use the secret as it is"
+        )));
     }
     Ok(secret)
 }
@@ -465,7 +502,7 @@ mod tests {
             url: "https://hooks.example.com/flags".into(),
             events: vec!["flag.*".into()],
             description: "ops".into(),
-            secret: Some("whsec_abc".into()),
+            secret: Some("whsec_YWJj".into()),
             enabled: true,
             timeout_seconds: DEFAULT_TIMEOUT_SECONDS,
         }
@@ -497,6 +534,34 @@ mod tests {
             ("https://", "no host"),
             ("https://:80/x", "no host"),
             ("https://a b", "spaces"),
+            ("http://h.example/\tx", "control characters"),
+            ("http://[::1", "invalid IPv6 address"),
+            ("http://h.example:99999/", "invalid port number"),
+            ("http://h.example:-1/", "invalid port number"),
+            ("http://h.example:0/", "port 0"),
+            ("http://%00/", "not a valid URL"),
+            ("http://exa mple.com/", "spaces"),
+            ("http://ex%20ample.com/", "not a valid URL"),
+            ("http://999.1.1.1/", "invalid IPv4 address"),
+            ("mailto:x@h.example", "http://"),
+            // Literal addresses in always-refused ranges, in any spelling.
+            ("http://169.254.169.254/latest/meta-data", "cloud metadata"),
+            ("http://2852039166/", "169.254.169.254"),
+            ("http://0xA9FEA9FE/", "169.254.169.254"),
+            ("http://0251.0376.0251.0376/", "169.254.169.254"),
+            ("http://169.254.43518/", "169.254.169.254"),
+            ("http://100.100.100.200/", "cloud metadata"),
+            ("http://192.0.0.192/", "cloud metadata"),
+            ("http://[fd00:ec2::254]/", "cloud metadata"),
+            ("http://[fd20:ce::254]/", "cloud metadata"),
+            ("http://[::ffff:169.254.169.254]/", "cloud metadata"),
+            ("http://[64:ff9b::100.100.100.200]/", "cloud metadata"),
+            ("http://169.254.0.1/", "link-local"),
+            ("http://[fe80::1]/", "link-local"),
+            ("http://0/", "unspecified"),
+            ("http://[::]:8080/", "unspecified"),
+            ("http://224.0.0.1/", "multicast"),
+            ("http://255.255.255.255/", "broadcast"),
         ] {
             let mut new = new_webhook();
             new.url = url.into();
@@ -521,6 +586,54 @@ mod tests {
                 .to_string()
                 .contains("flag.exploded")
         );
+    }
+
+    #[test]
+    fn usable_urls_are_kept_as_written() {
+        // Private and loopback literals pass here: whether they are refused is the server's
+        // `deny_private` setting, applied when delivering.
+        for url in [
+            "https://hooks.example.com",
+            "HTTP://Hooks.Example.com:8080/a?b=c#d",
+            "http://127.0.0.1:3000/hook",
+            "http://10.0.0.7/hook",
+            "http://[::1]:8080/",
+            "https://user:pass@hooks.example.com/x",
+            "https://bücher.example/hook",
+            "  https://hooks.example.com/padded  ",
+        ] {
+            let mut new = new_webhook();
+            new.url = url.into();
+            let created = apply(None, WebhookCommand::Create(new), || 1, AT).unwrap().after;
+            assert_eq!(created.url, url.trim(), "{url}");
+        }
+    }
+
+    #[test]
+    fn a_whsec_secret_must_carry_a_base64_key() {
+        let with_secret = |secret: &str| {
+            let mut new = new_webhook();
+            new.secret = Some(secret.into());
+            apply(None, WebhookCommand::Create(new), || 1, AT)
+        };
+        for key in ["abc", "", "not base64!", "YWJj=", "YW-j"] {
+            let secret = format!("whsec_{key}");
+            let error = with_secret(&secret).unwrap_err().to_string();
+            assert!(error.contains("base64"), "{secret}: {error}");
+            assert!(
+                key.is_empty() || !error.contains(key),
+                "the key is never quoted: {error}"
+            );
+        }
+        for secret in ["whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD", "whsec_YWI=", "s3cret", "abc"] {
+            assert!(with_secret(secret).is_ok(), "{secret}");
+        }
+        let webhook = created();
+        let rotate = WebhookCommand::RotateSecret {
+            secret: "whsec_abc".into(),
+            overlap_until: AT,
+        };
+        assert!(apply(Some(&webhook), rotate, || 0, AT).is_err());
     }
 
     #[test]
@@ -551,7 +664,7 @@ mod tests {
         let rotated = apply(
             Some(&webhook),
             WebhookCommand::RotateSecret {
-                secret: "whsec_new".into(),
+                secret: "whsec_bmV3".into(),
                 overlap_until: until,
             },
             || 0,
@@ -559,8 +672,8 @@ mod tests {
         )
         .unwrap()
         .after;
-        assert_eq!(rotated.signing_secrets(AT), Some(("whsec_new", vec!["whsec_abc"])));
-        assert_eq!(rotated.signing_secrets(until), Some(("whsec_new", vec![])));
+        assert_eq!(rotated.signing_secrets(AT), Some(("whsec_bmV3", vec!["whsec_YWJj"])));
+        assert_eq!(rotated.signing_secrets(until), Some(("whsec_bmV3", vec![])));
         let cleared = WebhookPatch {
             secret: Some(None),
             ..WebhookPatch::default()
@@ -576,7 +689,7 @@ mod tests {
         let webhook = created();
         let json = webhook.public_json();
         assert_eq!(json["hasSecret"], true);
-        assert!(!json.to_string().contains("whsec_abc"), "{json}");
+        assert!(!json.to_string().contains("whsec_YWJj"), "{json}");
         assert_eq!(json["managedBy"], "api");
         assert_eq!(json["timeoutSeconds"], 10);
     }

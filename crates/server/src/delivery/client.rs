@@ -1,6 +1,6 @@
 //! The outbound HTTP client for webhook deliveries: one POST per attempt, with the webhook's
-//! timeout, no redirects, the address policy applied to every address a name resolves to
-//! (so DNS cannot smuggle a request to a forbidden address), and at most 4 KiB of the response
+//! timeout, no redirects, no proxy, the address policy applied to every address a name resolves
+//! to (so DNS cannot smuggle a request to a forbidden address), and at most 4 KiB of the response
 //! body kept. It reports what happened; deciding what to do next is `core::webhook::retry`'s job.
 
 use std::error::Error as StdError;
@@ -50,6 +50,10 @@ impl DeliveryClient {
         let client = reqwest::Client::builder()
             .user_agent(concat!("Bunting/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` in the environment) would be handed
+            // the host name unresolved, so the address policy could not see where the delivery
+            // goes. Deliveries always connect directly.
+            .no_proxy()
             .dns_resolver(Arc::new(GuardedResolver { deny_private }))
             .pool_idle_timeout(Duration::from_secs(60))
             .build()?;
@@ -114,11 +118,10 @@ impl DeliveryClient {
     }
 }
 
-/// The host of `url` when it is an IP address literal.
+/// The host of `url` when it is an IP address literal, read by the same parser that reqwest
+/// connects with, so every spelling of an address is judged as that address.
 fn literal_ip(url: &str) -> Option<IpAddr> {
-    let parsed = reqwest::Url::parse(url).ok()?;
-    let host = parsed.host_str()?;
-    host.trim_start_matches('[').trim_end_matches(']').parse().ok()
+    address::literal_ip(&reqwest::Url::parse(url).ok()?)
 }
 
 /// Maps a transport error to a failure class and a message for the delivery log. The resolver's

@@ -2,13 +2,14 @@
 //! per-flag snapshots). Each entry has the webhook payload's field names.
 
 use axum::extract::State;
+use axum::middleware;
 use axum::routing::get;
 use axum::{Json, Router};
 use bunting_store::{ChangeQuery, SortOrder};
 use serde_json::value::RawValue;
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, schema_violation_as_bad_request};
 use super::input::{QueryParams, one_of};
 
 /// A page holds at most this many changes, so one request cannot read the whole log.
@@ -16,7 +17,9 @@ const MAX_LIMIT: i64 = 1000;
 const DEFAULT_LIMIT: i64 = 100;
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/changes", get(list_changes))
+    Router::new()
+        .route("/changes", get(list_changes))
+        .layer(middleware::map_response(schema_violation_as_bad_request))
 }
 
 async fn list_changes(State(state): State<AppState>, query: QueryParams) -> Result<Json<Vec<Box<RawValue>>>, ApiError> {

@@ -2,7 +2,9 @@
 //!
 //! Bodies follow Flagr: handler errors are `{"message": ...}` with 400/404/500; framework-level
 //! errors (schema validation 422, malformed JSON 400, unknown route 404, wrong method 405) carry
-//! `{"code": ..., "message": ...}` like go-openapi's. 5xx bodies never carry internals.
+//! `{"code": ..., "message": ...}` like go-openapi's. Bunting's own routes answer schema
+//! violations with 400 `{"message"}` instead ([`schema_violation_as_bad_request`]). 5xx bodies
+//! never carry internals.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -78,11 +80,15 @@ impl IntoResponse for ApiError {
             }
             ApiError::NotFound(message) => (StatusCode::NOT_FOUND, Json(json!({ "message": message }))).into_response(),
             ApiError::Conflict(message) => (StatusCode::CONFLICT, Json(json!({ "message": message }))).into_response(),
-            ApiError::Validation { code, message } => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Json(json!({ "code": code, "message": message })),
-            )
-                .into_response(),
+            ApiError::Validation { code, message } => {
+                let mut response = (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Json(json!({ "code": code, "message": &message })),
+                )
+                    .into_response();
+                response.extensions_mut().insert(SchemaViolation(message));
+                response
+            }
             ApiError::Framework { status, message } => {
                 (status, Json(json!({ "code": status.as_u16(), "message": message }))).into_response()
             }
@@ -95,6 +101,22 @@ impl IntoResponse for ApiError {
                     .into_response()
             }
         }
+    }
+}
+
+/// Marks the response to a schema violation with its message, for
+/// [`schema_violation_as_bad_request`].
+#[derive(Clone)]
+struct SchemaViolation(String);
+
+/// A layer for Bunting's own routes (webhooks, the change log): they answer every invalid request
+/// with 400 `{"message"}`, like the rest of their refusals. go-openapi's 422 `{"code","message"}`
+/// stays on Flagr's routes, whose clients expect it. As a layer it also covers what the
+/// extractors refuse (path ids, query parameters, the body) before a handler runs.
+pub(crate) async fn schema_violation_as_bad_request(response: Response) -> Response {
+    match response.extensions().get::<SchemaViolation>() {
+        Some(SchemaViolation(message)) => ApiError::BadRequest(message.clone()).into_response(),
+        None => response,
     }
 }
 

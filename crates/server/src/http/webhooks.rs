@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::middleware;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bunting_core::change::rfc3339;
@@ -12,7 +13,7 @@ use bunting_store::{Attempt, Delivery, DeliveryQuery, DeliveryStatus, WebhookSum
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::error::{ApiError, code};
+use super::error::{ApiError, code, schema_violation_as_bad_request};
 use super::identity::Actor;
 use super::input::{JsonBody, Object, PathIds, QueryParams, one_of};
 use super::{AppState, empty_ok};
@@ -38,6 +39,7 @@ pub(super) fn router() -> Router<AppState> {
             "/webhooks/{webhookID}/deliveries/{deliveryID}/redeliver",
             post(redeliver),
         )
+        .layer(middleware::map_response(schema_violation_as_bad_request))
 }
 
 async fn list_webhook_events() -> Json<&'static [EventInfo]> {

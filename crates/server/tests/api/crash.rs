@@ -14,19 +14,21 @@ use crate::helpers::{TestApp, database_env, test_database};
 use crate::receiver::{Receiver, Reply};
 
 /// The binary, started on `database`, and the base URL it printed.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Server {
-    fn start(database: &DatabaseUrl) -> Server {
+    /// Starts the binary with `env` added to its environment.
+    pub(crate) fn start(database: &DatabaseUrl, env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_bunting"))
             .envs(database_env(database))
             .env("HOST", "127.0.0.1")
             .env("PORT", "0")
             .env("BUNTING_WEBHOOK_POLL_INTERVAL", "100ms")
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -64,7 +66,7 @@ async fn a_killed_server_delivers_everything_after_restart() {
     // The first deliveries hang, so the kill finds them in flight.
     receiver.always(Reply::status(200).after(Duration::from_secs(30)));
 
-    let server = Server::start(&database.url);
+    let server = Server::start(&database.url, &[]);
     let app = TestApp::at(&server.base);
     app.post(
         "/webhooks",
@@ -81,7 +83,7 @@ async fn a_killed_server_delivers_everything_after_restart() {
     let received_before_restart = receiver.received().len();
 
     receiver.always(Reply::status(200));
-    let server = Server::start(&database.url);
+    let server = Server::start(&database.url, &[]);
     let app = TestApp::at(&server.base);
     // Every delivery completes after the restart; those the kill interrupted are repeated.
     for _ in 0..300 {

@@ -3,6 +3,7 @@
 //! redelivery, test sends, and that a slow receiver never slows a write.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
@@ -14,7 +15,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::datetime;
 
-use crate::helpers::{spawn_app, spawn_app_with, spawn_app_with_clock};
+use crate::crash::Server;
+use crate::helpers::{TestApp, spawn_app, spawn_app_with, spawn_app_with_clock, test_database};
 use crate::receiver::{Receiver, Reply};
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
@@ -286,24 +288,47 @@ async fn a_receiver_that_does_not_answer_in_time_is_a_timeout() {
 }
 
 #[tokio::test]
-async fn cloud_metadata_and_link_local_addresses_are_refused() {
+async fn cloud_metadata_and_link_local_addresses_are_refused_before_connecting() {
+    // Such URLs are refused when a webhook is created or updated, so these rows stand for
+    // webhooks stored by an older release. Each address is refused before any connection is
+    // attempted, however it is spelt; the receiver stands in for them until the rows are changed.
     let app = spawn_app().await;
-    let id = app
-        .create_webhook(json!({"url": "http://169.254.169.254/latest/meta-data", "events": ["flag.created"]}))
-        .await;
+    let receiver = Receiver::start().await;
+    let refused = [
+        ("http://169.254.169.254/latest/meta-data", "169.254.169.254"),
+        ("http://2852039166/", "169.254.169.254"),
+        ("http://0xA9FEA9FE/", "169.254.169.254"),
+        ("http://169.254.43518/", "169.254.169.254"),
+        ("http://100.100.100.200/latest/meta-data", "100.100.100.200"),
+        ("http://192.0.0.192/opc/v2/instance/", "192.0.0.192"),
+        ("http://[fd00:ec2::254]/latest/meta-data", "fd00:ec2::254"),
+        ("http://[::ffff:100.100.100.200]/", "::ffff:100.100.100.200"),
+        ("http://[64:ff9b::c000:c0]/", "64:ff9b::c000:c0"),
+        ("http://169.254.0.1/", "169.254.0.1"),
+    ];
+    let mut webhooks = Vec::new();
+    for (url, address) in refused {
+        let id = app
+            .create_webhook(json!({"url": receiver.url, "events": ["flag.created"]}))
+            .await;
+        app.execute_sql(&format!("UPDATE webhooks SET url = '{url}' WHERE id = {id}"))
+            .await;
+        webhooks.push((id, address));
+    }
     app.create_flag("ssrf").await;
-    let delivery = app.delivery_where(id, |delivery| attempts(delivery) == 1).await;
-    let attempt = &delivery["attempts"][0];
-    assert_eq!(attempt["errorClass"], "blocked");
-    assert_eq!(
-        attempt["responseBody"],
-        Value::Null,
-        "nothing is read from a refused destination"
-    );
-    assert!(
-        attempt["error"].as_str().unwrap().contains("169.254.169.254"),
-        "{attempt}"
-    );
+    for (id, address) in webhooks {
+        let delivery = app.delivery_where(id, |delivery| attempts(delivery) == 1).await;
+        let attempt = &delivery["attempts"][0];
+        assert_eq!(attempt["errorClass"], "blocked", "{address}: {attempt}");
+        assert_eq!(
+            attempt["responseBody"],
+            Value::Null,
+            "nothing is read from a refused destination"
+        );
+        let error = attempt["error"].as_str().unwrap();
+        assert!(error.contains(&format!("{address} is refused")), "{error}");
+    }
+    receiver.expect_no_more_than(0, Duration::from_millis(100)).await;
 }
 
 #[tokio::test]
@@ -317,6 +342,52 @@ async fn denying_private_addresses_also_refuses_loopback_names() {
     app.create_flag("private").await;
     let delivery = app.delivery_where(id, |delivery| attempts(delivery) == 1).await;
     assert_eq!(delivery["attempts"][0]["errorClass"], "blocked", "{delivery}");
+    receiver.expect_no_more_than(0, Duration::from_millis(100)).await;
+}
+
+#[tokio::test]
+async fn a_proxy_in_the_environment_is_not_used_for_deliveries() {
+    // A proxy is handed the host name unresolved, so the address policy could not judge where a
+    // delivery goes. The real binary runs with every proxy variable pointing at a listener that
+    // only counts connections, and with private destinations denied.
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    let proxied = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&proxied);
+    tokio::spawn(async move {
+        while let Ok((_connection, _)) = proxy.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let mut env = vec![
+        ("BUNTING_WEBHOOK_DENY_PRIVATE", "true"),
+        ("NO_PROXY", ""),
+        ("no_proxy", ""),
+    ];
+    for name in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        env.push((name, proxy_url.as_str()));
+    }
+    let database = test_database().await;
+    let server = Server::start(&database.url, &env);
+    let app = TestApp::at(&server.base);
+    let receiver = Receiver::start().await;
+    let by_name = receiver.url.replace("127.0.0.1", "localhost");
+    let id = app
+        .create_webhook(json!({"url": by_name, "events": ["flag.created"], "timeoutSeconds": 2}))
+        .await;
+    app.create_flag("proxied").await;
+    let delivery = app.delivery_where(id, |delivery| attempts(delivery) == 1).await;
+    let attempt = &delivery["attempts"][0];
+    assert_eq!(attempt["errorClass"], "blocked", "{attempt}");
+    assert!(attempt["error"].as_str().unwrap().contains("localhost"), "{attempt}");
+    assert_eq!(proxied.load(Ordering::SeqCst), 0, "nothing went through the proxy");
     receiver.expect_no_more_than(0, Duration::from_millis(100)).await;
 }
 
@@ -403,7 +474,11 @@ async fn the_delivery_log_shows_what_was_sent_and_what_came_back() {
     assert_eq!(listed("?flagKey=logged&status=delivered").await, 1);
     assert_eq!(listed("?flagKey=other").await, 0);
     assert_eq!(listed("?limit=1").await, 1);
-    assert_eq!(app.get(&format!("{path}?status=lost")).await.status, 422);
+    assert_eq!(
+        app.get(&format!("{path}?status=lost")).await.error(400),
+        "status in query should be one of [\"pending\", \"delivered\", \"failed\"]"
+    );
+    assert_eq!(app.get(&format!("{path}?limit=many")).await.status, 400);
     assert_eq!(app.get(&format!("{path}/no-such-delivery")).await.status, 404);
     assert_eq!(app.get("/webhooks/99/deliveries").await.status, 404);
     assert_eq!(

@@ -101,19 +101,46 @@ async fn bad_webhooks_are_refused_with_what_to_fix() {
             .error(400)
             .contains("between 1 and 30")
     );
+    // Bunting's own routes answer a body of the wrong shape with 400, like every other refusal.
     assert_eq!(
-        create(json!({"events": ["*"]})).await.error(422),
+        create(json!({"events": ["*"]})).await.error(400),
         "url in body is required"
     );
     assert_eq!(
-        create(json!({"url": "https://h.example"})).await.error(422),
+        create(json!({"url": "", "events": ["*"]})).await.error(400),
+        "url in body should be at least 1 chars long"
+    );
+    assert_eq!(
+        create(json!({"url": 7, "events": ["*"]})).await.error(400),
+        "url in body must be of type string: \"integer\""
+    );
+    assert_eq!(
+        create(json!({"url": "https://h.example"})).await.error(400),
         "events in body is required"
     );
     assert_eq!(
         create(json!({"url": "https://h.example", "events": [1]}))
             .await
-            .error(422),
+            .error(400),
         "events in body must be of type array of strings: \"array\""
+    );
+    assert_eq!(
+        create(json!({"url": "https://h.example", "events": ["*"], "timeoutSeconds": -1}))
+            .await
+            .error(400),
+        "timeoutSeconds in body should be greater than or equal to 0"
+    );
+    assert_eq!(
+        app.raw(reqwest::Method::POST, "/webhooks", "").await.error(400),
+        "body in body is required"
+    );
+    assert_eq!(
+        app.get("/webhooks/0").await.error(400),
+        "webhookID in path should be greater than or equal to 1"
+    );
+    assert_eq!(
+        app.put("/webhooks/x", json!({})).await.error(400),
+        "webhookID in path must be of type int64: \"x\""
     );
     let message = create(json!({"url": "https://h.example", "events": ["*"], "event": "flag.created"}))
         .await
@@ -122,6 +149,73 @@ async fn bad_webhooks_are_refused_with_what_to_fix() {
     assert_eq!(app.get("/webhooks").await.ok(), json!([]), "nothing was created");
     assert_eq!(app.max_id().await, 0, "refused requests record no change");
     assert_eq!(app.put("/webhooks/77", json!({"enabled": true})).await.status, 404);
+}
+
+#[tokio::test]
+async fn urls_and_secrets_that_could_never_work_are_refused_when_set() {
+    let app = spawn_app().await;
+    let create = |url: &str| app.post("/webhooks", json!({"url": url, "events": ["*"]}));
+    for (url, why) in [
+        ("http://[::1", "invalid IPv6 address"),
+        ("http://h.example:99999/", "invalid port number"),
+        ("http://h.example:-1/", "invalid port number"),
+        ("http://%00/", "not a valid URL"),
+        ("http://h.example\u{0}/", "control characters"),
+        ("http://h.example/\nx", "control characters"),
+        // Literal addresses that are never delivered to, however they are spelt.
+        ("http://169.254.169.254/latest/meta-data", "cloud metadata"),
+        ("http://2852039166/", "169.254.169.254"),
+        ("http://0xA9FEA9FE/", "169.254.169.254"),
+        ("http://0251.0376.0251.0376/", "169.254.169.254"),
+        ("http://169.254.43518/", "169.254.169.254"),
+        ("http://100.100.100.200/latest/meta-data", "cloud metadata"),
+        ("http://192.0.0.192/opc/v2/instance/", "cloud metadata"),
+        ("http://[fd00:ec2::254]/latest/meta-data", "cloud metadata"),
+        ("http://[::ffff:100.100.100.200]/", "cloud metadata"),
+        ("http://[64:ff9b::a9fe:a9fe]/", "cloud metadata"),
+        ("http://169.254.0.1/", "link-local"),
+        ("http://0.0.0.0:8080/", "unspecified"),
+    ] {
+        let message = create(url).await.error(400);
+        assert!(message.contains(why), "{url}: {message}");
+    }
+    let message = app
+        .post(
+            "/webhooks",
+            json!({"url": "https://h.example", "events": ["*"], "secret": "whsec_not-base64"}),
+        )
+        .await
+        .error(400);
+    assert!(message.contains("base64"), "{message}");
+    assert!(!message.contains("not-base64"), "the secret is never echoed: {message}");
+    assert_eq!(app.get("/webhooks").await.ok(), json!([]), "nothing was created");
+
+    // The same checks guard an update, and a refused update changes nothing.
+    let id = app
+        .create_webhook(json!({"url": "http://127.0.0.1:9/hook", "events": ["*"], "enabled": false}))
+        .await;
+    let path = format!("/webhooks/{id}");
+    for url in [
+        "http://h.example:99999/",
+        "http://2852039166/",
+        "http://[fd00:ec2::254]/",
+    ] {
+        app.put(&path, json!({"url": url})).await.error(400);
+    }
+    app.put(&path, json!({"secret": "whsec_%%%"})).await.error(400);
+    let unchanged = app.get(&path).await.ok();
+    assert_eq!(
+        (unchanged["url"].as_str(), unchanged["hasSecret"].as_bool()),
+        (Some("http://127.0.0.1:9/hook"), Some(false))
+    );
+    let updated = app
+        .put(&path, json!({"url": "http://[::1]:9/hook", "secret": "whsec_YWJj"}))
+        .await
+        .ok();
+    assert_eq!(
+        updated["url"], "http://[::1]:9/hook",
+        "loopback is the server's deny_private call"
+    );
 }
 
 #[tokio::test]
