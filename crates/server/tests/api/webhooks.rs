@@ -112,8 +112,8 @@ async fn bad_webhooks_are_refused_with_what_to_fix() {
     assert_eq!(
         create(json!({"url": "https://h.example", "events": [1]}))
             .await
-            .error(422),
-        "events in body must be of type array of strings: \"array\""
+            .error(400),
+        "parsing body body from \"\" failed, because events in body must be of type array of strings: \"array\""
     );
     let message = create(json!({"url": "https://h.example", "events": ["*"], "event": "flag.created"}))
         .await
