@@ -303,7 +303,10 @@ impl Comparison {
             Compare::Xor => ("XOR", "compares booleans"),
             Compare::Nand => ("NAND", "compares booleans"),
         };
-        Some(format!("{name} {needs}, but the value is {}", operand_kind(&self.rhs, &self.lhs)))
+        Some(format!(
+            "{name} {needs}, but the value is {}",
+            operand_kind(&self.rhs, &self.lhs)
+        ))
     }
 }
 

@@ -215,7 +215,10 @@ fn a_stored_regex_that_does_not_compile_never_matches() {
         value: r#""(""#.into(),
     }];
     let all = compile_all(&stored, &mut RegexCache::default()).unwrap();
-    assert_eq!(all.matches(&context(json!({"code": "("}))), Err(MatchError::InvalidRegex));
+    assert_eq!(
+        all.matches(&context(json!({"code": "("}))),
+        Err(MatchError::InvalidRegex)
+    );
 }
 
 #[test]
@@ -360,14 +363,46 @@ fn check_finds_constraints_that_can_never_match() {
             r#""DE""#,
             r#"IN needs a JSON list of strings or of numbers, such as ["a","b"] or [1,2], but the value is a string"#,
         ),
-        ("NOTIN", "5", "NOTIN needs a JSON list of strings or of numbers, such as [\"a\",\"b\"] or [1,2], but the value is a number"),
-        ("GT", r#""abc""#, "GT compares numbers (with a number in the context), but the value is a string"),
-        ("LTE", "true", "LTE compares numbers (with a number in the context), but the value is a boolean"),
-        ("EQ", r#"["a"]"#, "EQ compares a string, number or boolean with a context value of the same kind, but the value is a list of strings"),
-        ("NEQ", "[1]", "NEQ compares a string, number or boolean with a context value of the same kind, but the value is a list of numbers"),
-        ("CONTAINS", r#"["a"]"#, "CONTAINS needs one string or number to look for in a list in the context, but the value is a list of strings"),
-        ("NOTCONTAINS", "false", "NOTCONTAINS needs one string or number to look for in a list in the context, but the value is a boolean"),
-        ("EREG", "5", "EREG needs a regular expression in double quotes, but the value is a number"),
+        (
+            "NOTIN",
+            "5",
+            "NOTIN needs a JSON list of strings or of numbers, such as [\"a\",\"b\"] or [1,2], but the value is a number",
+        ),
+        (
+            "GT",
+            r#""abc""#,
+            "GT compares numbers (with a number in the context), but the value is a string",
+        ),
+        (
+            "LTE",
+            "true",
+            "LTE compares numbers (with a number in the context), but the value is a boolean",
+        ),
+        (
+            "EQ",
+            r#"["a"]"#,
+            "EQ compares a string, number or boolean with a context value of the same kind, but the value is a list of strings",
+        ),
+        (
+            "NEQ",
+            "[1]",
+            "NEQ compares a string, number or boolean with a context value of the same kind, but the value is a list of numbers",
+        ),
+        (
+            "CONTAINS",
+            r#"["a"]"#,
+            "CONTAINS needs one string or number to look for in a list in the context, but the value is a list of strings",
+        ),
+        (
+            "NOTCONTAINS",
+            "false",
+            "NOTCONTAINS needs one string or number to look for in a list in the context, but the value is a boolean",
+        ),
+        (
+            "EREG",
+            "5",
+            "EREG needs a regular expression in double quotes, but the value is a number",
+        ),
     ] {
         assert_eq!(
             problem("p", operator, value),

@@ -380,7 +380,13 @@ fn debug_logs_name_constraints_that_can_never_match() {
     let flag = compiled(flag(
         1,
         vec![
-            segment(1, 0, 100, &[("age", "GT", "18"), ("country", "IN", r#""DE""#)], &[(1, 100)]),
+            segment(
+                1,
+                0,
+                100,
+                &[("age", "GT", "18"), ("country", "IN", r#""DE""#)],
+                &[(1, 100)],
+            ),
             segment(2, 1, 100, &[("code", "EREG", r#""(""#)], &[(1, 100)]),
             segment(3, 2, 100, &[("n", "GT", "1")], &[(1, 100)]),
         ],
@@ -397,7 +403,9 @@ fn debug_logs_name_constraints_that_can_never_match() {
          expression \"(\": unclosed group"
     );
     assert!(
-        logs[2].msg.starts_with("constraint not match. constraint: (n > 1.000), entity_context: "),
+        logs[2]
+            .msg
+            .starts_with("constraint not match. constraint: (n > 1.000), entity_context: "),
         "a segment without such constraints keeps Flagr's message: {}",
         logs[2].msg
     );
@@ -409,7 +417,13 @@ fn check_flag_lists_every_problem_by_segment() {
     let checked = flag(
         1,
         vec![
-            segment(1, 0, 100, &[("age", "GT", "18"), ("country", "IN", r#""DE""#)], &[(1, 100)]),
+            segment(
+                1,
+                0,
+                100,
+                &[("age", "GT", "18"), ("country", "IN", r#""DE""#)],
+                &[(1, 100)],
+            ),
             segment(2, 1, 100, &[("code", "EREG", r#""(""#), ("s", "EQ", "x")], &[(1, 100)]),
         ],
     );
@@ -426,7 +440,10 @@ fn check_flag_lists_every_problem_by_segment() {
             (2, Some(202), Severity::Error)
         ]
     );
-    assert_eq!(problems[2].to_string(), "constraint 202 (s EQ x) does not compile: unquoted string: x");
+    assert_eq!(
+        problems[2].to_string(),
+        "constraint 202 (s EQ x) does not compile: unquoted string: x"
+    );
 }
 
 #[test]
@@ -440,8 +457,14 @@ fn snapshots_count_flags_with_constraints_that_do_not_compile() {
         stored(unparsable, 1),
         stored(never, 1),
     ]);
-    assert!(snapshot.get(2).is_some(), "a bad regex leaves the rest of its flag evaluating");
-    assert!(snapshot.get(3).is_none(), "a constraint that does not parse leaves its flag out");
+    assert!(
+        snapshot.get(2).is_some(),
+        "a bad regex leaves the rest of its flag evaluating"
+    );
+    assert!(
+        snapshot.get(3).is_none(),
+        "a constraint that does not parse leaves its flag out"
+    );
     assert_eq!(snapshot.flags_with_invalid_constraints(), 2, "warnings do not count");
     let fixed = flag(3, vec![segment(2, 0, 100, &[("a", "EQ", r#""x""#)], &[(1, 100)])]);
     let (updated, _) = snapshot.updated(vec![stored(fixed, 2)]);

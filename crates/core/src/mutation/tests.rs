@@ -440,7 +440,10 @@ fn constraints_must_compile() {
     let Err(MutationError::Invalid(message)) = run(&flag, regex("\"(\""), &mut ids) else {
         panic!("a regex that does not compile is refused");
     };
-    assert!(message.contains(r#"invalid regular expression "(": unclosed group"#), "{message}");
+    assert!(
+        message.contains(r#"invalid regular expression "(": unclosed group"#),
+        "{message}"
+    );
     // Constraints that can never match are accepted, as in Flagr.
     let never = Command::CreateConstraint {
         segment_id: segment,
@@ -470,7 +473,9 @@ fn duplicate_refuses_a_source_constraint_that_does_not_compile() {
         panic!("the copy is refused");
     };
     assert!(
-        message.starts_with(&format!("cannot duplicate flag. constraint 77 (code EREG \"(\") of segment {segment}")),
+        message.starts_with(&format!(
+            "cannot duplicate flag. constraint 77 (code EREG \"(\") of segment {segment}"
+        )),
         "{message}"
     );
 }

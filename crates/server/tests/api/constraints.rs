@@ -165,7 +165,10 @@ async fn a_regex_that_does_not_compile_is_refused_on_create_and_update() {
     let path = format!("/flags/{flag}/segments/{segment}/constraints");
     for operator in ["EREG", "NEREG"] {
         let message = app
-            .post(&path, json!({"property": "code", "operator": operator, "value": "\"(\""}))
+            .post(
+                &path,
+                json!({"property": "code", "operator": operator, "value": "\"(\""}),
+            )
             .await
             .error(400);
         assert!(
@@ -174,7 +177,10 @@ async fn a_regex_that_does_not_compile_is_refused_on_create_and_update() {
         );
     }
     let good = app
-        .post(&path, json!({"property": "code", "operator": "EREG", "value": "\"^a\""}))
+        .post(
+            &path,
+            json!({"property": "code", "operator": "EREG", "value": "\"^a\""}),
+        )
         .await
         .ok();
     let message = app
@@ -197,7 +203,10 @@ async fn constraints_that_can_never_match_are_accepted_and_explained() {
         .ok();
     let path = format!("/flags/{flag}/segments/{segment}/constraints");
     let country = app
-        .post(&path, json!({"property": "country", "operator": "IN", "value": "\"DE\""}))
+        .post(
+            &path,
+            json!({"property": "country", "operator": "IN", "value": "\"DE\""}),
+        )
         .await
         .ok();
     let age = app
@@ -227,12 +236,21 @@ async fn constraints_that_can_never_match_are_accepted_and_explained() {
         )
         .await
         .ok();
-    let msg = result["evalDebugLog"]["segmentDebugLogs"][0]["msg"].as_str().unwrap().to_owned();
+    let msg = result["evalDebugLog"]["segmentDebugLogs"][0]["msg"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(
-        msg.contains(&format!("constraint {} (country IN \"DE\") can never match: IN needs", country["id"])),
+        msg.contains(&format!(
+            "constraint {} (country IN \"DE\") can never match: IN needs",
+            country["id"]
+        )),
         "{msg}"
     );
-    assert!(msg.contains(&format!("constraint {} (age GT \"abc\") can never match", age["id"])), "{msg}");
+    assert!(
+        msg.contains(&format!("constraint {} (age GT \"abc\") can never match", age["id"])),
+        "{msg}"
+    );
     assert_eq!(app.get("/constraint_problems?flag_id=999").await.ok(), json!([]));
 }
 
@@ -246,7 +264,10 @@ async fn a_stored_regex_that_does_not_compile_is_surfaced_not_dropped_silently()
         .ok();
     let path = format!("/flags/{flag}/segments/{segment}/constraints");
     let constraint = writer
-        .post(&path, json!({"property": "code", "operator": "EREG", "value": "\"zz-legacy\""}))
+        .post(
+            &path,
+            json!({"property": "code", "operator": "EREG", "value": "\"zz-legacy\""}),
+        )
         .await
         .ok();
     // As an older version, which did not compile patterns on write, stored it.
@@ -275,7 +296,8 @@ async fn a_stored_regex_that_does_not_compile_is_surfaced_not_dropped_silently()
     let metrics = app.send(app.client.get(format!("{}/metrics", app.base))).await;
     let text = metrics.body.as_str().unwrap().to_owned();
     assert!(
-        text.lines().any(|line| line == "bunting_flags_with_invalid_constraints 1"),
+        text.lines()
+            .any(|line| line == "bunting_flags_with_invalid_constraints 1"),
         "{text}"
     );
     // The flag still evaluates; only that segment never matches, and the debug log says why.
@@ -287,6 +309,9 @@ async fn a_stored_regex_that_does_not_compile_is_surfaced_not_dropped_silently()
         .await
         .ok();
     assert_eq!(result["flagKey"], "legacy");
-    let msg = result["evalDebugLog"]["segmentDebugLogs"][0]["msg"].as_str().unwrap().to_owned();
+    let msg = result["evalDebugLog"]["segmentDebugLogs"][0]["msg"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(msg.contains("does not compile: invalid regular expression"), "{msg}");
 }

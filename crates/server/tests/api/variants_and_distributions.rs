@@ -233,7 +233,8 @@ async fn an_attachment_that_is_not_an_object_is_a_400_on_create_and_update() {
     for attachment in [json!("{}"), json!([1]), json!(5), json!(true)] {
         for reply in [
             app.post(&path, json!({"key": "k", "attachment": attachment})).await,
-            app.put(&variant_path, json!({"key": "kept", "attachment": attachment})).await,
+            app.put(&variant_path, json!({"key": "kept", "attachment": attachment}))
+                .await,
         ] {
             assert_eq!(reply.status, 400, "{attachment}: {}", reply.body);
             let message = reply.body["message"].as_str().unwrap();
