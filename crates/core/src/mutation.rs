@@ -415,6 +415,19 @@ fn duplicate_flag(
 ) -> Result<Flag, MutationError> {
     let key = key_or_random(key, origin);
     check_key(&key).map_err(|reason| MutationError::Invalid(format!("cannot duplicate flag. {reason}")))?;
+    // The copy is a write like any other: it must not store a constraint that does not compile
+    // (one an older version accepted).
+    for segment in &source.segments {
+        for c in &segment.constraints {
+            constraint::compile(&c.property, &c.operator, &c.value).map_err(|error| {
+                MutationError::Invalid(format!(
+                    "cannot duplicate flag. constraint {} ({} {} {}) of segment {} does not compile: {error}; fix \
+                     or delete it first",
+                    c.id, c.property, c.operator, c.value, segment.id
+                ))
+            })?;
+        }
+    }
     let description = if !description.is_empty() {
         description
     } else if source.description.trim().is_empty() {

@@ -4,7 +4,9 @@
 //! `flagr_eval_results` (evaluations that reached the segment walk, as Flagr counts them),
 //! `flagr_requests_total` and, with the latency histogram on, `flagr_requests_buckets`. Bunting
 //! adds its webhook delivery series: `bunting_webhook_attempts_total` per outcome, and the
-//! pending and failed deliveries per webhook, read from the delivery log at each scrape.
+//! pending and failed deliveries per webhook, read from the delivery log at each scrape; and
+//! `bunting_flags_with_invalid_constraints`, the flags whose stored constraints do not compile,
+//! read from the evaluation snapshot at each scrape.
 //!
 //! Counting costs nothing when metrics are off: every caller holds an `Option<Arc<Metrics>>`.
 
@@ -21,6 +23,8 @@ use axum::response::{IntoResponse, Response};
 use bunting_core::eval::EvalResult;
 use bunting_core::webhook::retry::ErrorClass;
 use bunting_store::{DEFAULT_ENVIRONMENT, Store, WebhookSummary};
+
+use crate::evaluation::EvalCache;
 
 /// Prometheus' default buckets, in seconds, as Flagr's histogram uses them.
 const LATENCY_BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
@@ -88,7 +92,7 @@ impl Metrics {
     }
 
     /// The scrape: every series in Prometheus' text format.
-    fn render(&self, webhooks: &[WebhookSummary]) -> String {
+    fn render(&self, webhooks: &[WebhookSummary], flags_with_invalid_constraints: usize) -> String {
         let mut text = String::new();
         self.eval_results.render_counter(
             &mut text,
@@ -134,6 +138,15 @@ impl Metrics {
                 }
             }
         }
+        let name = "bunting_flags_with_invalid_constraints";
+        header(
+            &mut text,
+            name,
+            "Flags holding a constraint that does not compile (stored by an older version): left out of \
+             evaluation, or with a segment that never matches",
+            "gauge",
+        );
+        let _ = writeln!(text, "{name} {flags_with_invalid_constraints}");
         text
     }
 }
@@ -149,10 +162,12 @@ pub(crate) async fn count_requests(State(metrics): State<Arc<Metrics>>, request:
     response
 }
 
-/// What a scrape reads: the counters, and the delivery log when there is a database.
+/// What a scrape reads: the counters, the evaluation snapshot, and the delivery log when
+/// there is a database.
 #[derive(Clone)]
 pub(crate) struct Scrape {
     pub(crate) metrics: Arc<Metrics>,
+    pub(crate) cache: Arc<EvalCache>,
     pub(crate) store: Option<Store>,
 }
 
@@ -170,7 +185,9 @@ pub(crate) async fn scrape(State(scrape): State<Scrape>) -> Response {
     };
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        scrape.metrics.render(&webhooks),
+        scrape
+            .metrics
+            .render(&webhooks, scrape.cache.snapshot().flags_with_invalid_constraints()),
     )
         .into_response()
 }

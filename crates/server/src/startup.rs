@@ -118,6 +118,7 @@ impl Application {
                 settings.path.clone(),
                 Scrape {
                     metrics: metrics.clone(),
+                    cache: cache.clone(),
                     store: background.store().cloned(),
                 },
             )),

@@ -1,5 +1,7 @@
 // flags.js — the flags list (#/): search by id, key, description and tag; create a flag, empty
-// or from Flagr's boolean template; list deleted flags and restore them.
+// or from Flagr's boolean template; list deleted flags and restore them. Flags with constraint
+// problems (GET /constraint_problems) carry a badge: an error for a constraint that does not
+// compile, a warning for one that can never match.
 
 import { api } from './api.js';
 import { h, replaceChildren, timeEl } from './dom.js';
@@ -7,8 +9,8 @@ import { badge, card, errorSlot, field, run } from './widgets.js';
 
 export async function flagsPage(page) {
   page.title('Flags');
-  const flags = await api.get('/flags');
-  replaceChildren(page.root, h('h1', {}, 'Flags'), createCard(), listCard(flags), deletedCard());
+  const [flags, problems] = await Promise.all([api.get('/flags'), api.get('/constraint_problems')]);
+  replaceChildren(page.root, h('h1', {}, 'Flags'), createCard(), listCard(flags, problemsByFlag(problems)), deletedCard());
 }
 
 function createCard() {
@@ -48,7 +50,32 @@ function createCard() {
   return card('New flag', form);
 }
 
-function listCard(flags) {
+/** Problems grouped by flag id. */
+function problemsByFlag(problems) {
+  const byFlag = new Map();
+  for (const problem of problems) {
+    if (!byFlag.has(problem.flagID)) byFlag.set(problem.flagID, []);
+    byFlag.get(problem.flagID).push(problem);
+  }
+  return byFlag;
+}
+
+/** One badge for a flag's constraint problems, the worst first; null when it has none. */
+function problemBadge(problems = []) {
+  const errors = problems.filter((problem) => problem.severity === 'error').length;
+  const warnings = problems.length - errors;
+  if (!problems.length) return null;
+  const element = errors
+    ? badge(`${errors} constraint error${errors === 1 ? '' : 's'}`, 'bad')
+    : badge(`${warnings} constraint${warnings === 1 ? '' : 's'} never match${warnings === 1 ? 'es' : ''}`, 'warn');
+  element.classList.add('constraint-problems');
+  element.title = errors
+    ? 'A stored constraint does not compile: its segment never matches, or the flag is left out of evaluation. Open the flag to fix it.'
+    : 'A constraint can never match any entity. Open the flag to see which.';
+  return element;
+}
+
+function listCard(flags, problems) {
   const search = h('input', {
     id: 'flag-search',
     type: 'search',
@@ -60,7 +87,7 @@ function listCard(flags) {
   const show = () => {
     const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
     const shown = flags.filter((flag) => words.every((word) => searchText(flag).includes(word)));
-    replaceChildren(body, shown.map(flagRow));
+    replaceChildren(body, shown.map((flag) => flagRow(flag, problems.get(flag.id))));
     count.textContent = flags.length
       ? `${shown.length} of ${flags.length} flag${flags.length === 1 ? '' : 's'}`
       : 'No flags yet: create your first one above.';
@@ -85,7 +112,7 @@ function searchText(flag) {
   return [flag.id, flag.key, flag.description, ...flag.tags.map((tag) => tag.value)].join(' ').toLowerCase();
 }
 
-function flagRow(flag) {
+function flagRow(flag, problems) {
   return h(
     'tr',
     {},
@@ -93,7 +120,7 @@ function flagRow(flag) {
     h('td', {}, h('a', { href: `#/flags/${flag.id}`, class: 'mono' }, flag.key || `flag ${flag.id}`)),
     h('td', {}, flag.description),
     h('td', {}, h('span', { class: 'tags' }, flag.tags.map((tag) => h('span', { class: 'tag' }, tag.value)))),
-    h('td', {}, flag.enabled ? badge('on', 'ok') : badge('off', 'off')),
+    h('td', {}, flag.enabled ? badge('on', 'ok') : badge('off', 'off'), ' ', problemBadge(problems)),
     h('td', {}, timeEl(flag.updatedAt), flag.updatedBy ? h('span', { class: 'muted' }, ` by ${flag.updatedBy}`) : null),
   );
 }

@@ -1,7 +1,8 @@
 // segments.js — the Segments card of the flag page: each segment's description and rollout, its
 // constraints (operator picker, literal syntax help, the server's validation errors inline), its
 // distribution (live total, saved only at exactly 100%), moving segments up and down then saving
-// the order, and adding or deleting segments.
+// the order, and adding or deleting segments. Constraint problems (GET /constraint_problems: a
+// stored constraint that does not compile, one that can never match) show at the constraint.
 
 import { api } from './api.js';
 import { h, markSaved } from './dom.js';
@@ -57,8 +58,13 @@ export function segmentsCard(ctx) {
   const order = ctx.segmentOrder || serverOrder;
   const segments = order.map((id) => flag.segments.find((segment) => segment.id === id));
   const moved = segmentOrderUnsaved(ctx);
+  // Filled in when the problems arrive; each constraint form registers its slot here.
+  ctx.problemSlots = new Map();
+  const summary = h('div', { id: 'constraint-problems', hidden: true });
+  showProblems(flag.id, ctx.problemSlots, summary);
   return card(
     'Segments',
+    summary,
     h(
       'p',
       { class: 'help' },
@@ -76,6 +82,40 @@ export function segmentsCard(ctx) {
 /** Whether segments were moved and the new order is not saved (the page asks before leaving). */
 export function segmentOrderUnsaved(ctx) {
   return Boolean(ctx.segmentOrder?.some((id, index) => id !== ctx.flag.segments[index]?.id));
+}
+
+/** Fetches the flag's constraint problems and shows each at its constraint, with a summary. */
+async function showProblems(flagId, slots, summary) {
+  let problems;
+  try {
+    problems = await api.get(`/constraint_problems?flag_id=${flagId}`);
+  } catch {
+    return; // The editor works without them; the next render tries again.
+  }
+  if (!problems.length) return;
+  for (const problem of problems) {
+    const slot = slots.get(problem.constraintID);
+    if (!slot) continue;
+    slot.textContent = problem.severity === 'error' ? `Error: this constraint ${problem.message}.` : `Warning: this constraint ${problem.message}.`;
+    slot.className = problem.severity === 'error' ? 'error constraint-problem' : 'notice constraint-problem';
+    slot.hidden = false;
+  }
+  const errors = problems.filter((problem) => problem.severity === 'error');
+  const whole = problems.filter((problem) => problem.constraintID === null).map((problem) => h('li', {}, `Segment ${problem.segmentID}: its constraints together ${problem.message}.`));
+  summary.className = errors.length ? 'error' : 'notice';
+  summary.setAttribute('role', errors.length ? 'alert' : 'status');
+  summary.append(
+    h(
+      'p',
+      {},
+      errors.length
+        ? `${errors.length} constraint${errors.length === 1 ? '' : 's'} of this flag cannot be compiled (stored by an older version): ` +
+            'such a segment never matches, or the flag is left out of evaluation. Fix or delete them below.'
+        : `${problems.length} constraint${problems.length === 1 ? '' : 's'} of this flag can never match any entity; see the warnings below.`,
+    ),
+    whole.length ? h('ul', {}, whole) : null,
+  );
+  summary.hidden = false;
 }
 
 /** Puts the keyboard on the Segments heading once the order bar (which had it) is gone. */
@@ -277,6 +317,8 @@ function constraintForm(ctx, segment, constraint) {
   );
   const value = h('input', { id: `${prefix}-value`, value: constraint?.value ?? '', class: 'mono', autocomplete: 'off', spellcheck: 'false' });
   const help = h('small', { class: 'help', id: `${prefix}-value-help` });
+  const problem = h('p', { id: `${prefix}-problem`, hidden: true });
+  if (constraint) ctx.problemSlots.set(constraint.id, problem);
   const describe = () => {
     const [text, example] = VALUE_SYNTAX[operator.value];
     help.textContent = text;
@@ -285,7 +327,7 @@ function constraintForm(ctx, segment, constraint) {
   describe();
   operator.addEventListener('change', describe);
   operator.addEventListener('input', describe);
-  value.setAttribute('aria-describedby', `${help.id} ${errors.id}`);
+  value.setAttribute('aria-describedby', `${help.id} ${problem.id} ${errors.id}`);
   const label = (text, control) => h('label', { for: control.id, class: constraint ? 'offscreen' : null }, text);
   const remove = async (event) => {
     const confirmed = await confirmDanger(
@@ -334,6 +376,7 @@ function constraintForm(ctx, segment, constraint) {
       ),
     ),
     help,
+    problem,
     errors,
   );
   return form;

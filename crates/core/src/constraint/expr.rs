@@ -7,6 +7,9 @@
 //! (except for a regex whose pattern comes from the context, which only an injected value can
 //! write).
 //!
+//! The same typing rules also say, ahead of any context, when a condition can never match
+//! (`always_fails`), which writes still accept as Flagr does but people should be told.
+//!
 //! Must not touch: syntax (that is [`super::parser`]); what a match means for a segment.
 
 use std::fmt::{self, Write};
@@ -141,6 +144,67 @@ impl Node {
         truth(self.eval(context)?)
     }
 
+    /// Why evaluating this condition fails (so never matches) whatever the context, when it
+    /// does: operands no context value can give the kinds their operator needs, or a regex
+    /// that does not compile. `None` when some context may match, as far as typing tells.
+    pub(super) fn always_fails(&self) -> Option<String> {
+        match self {
+            Node::Paren(inner) => inner.always_fails(),
+            // AND fails when either side always fails (the right one is reached whenever the
+            // left one is true); OR only when its left side does, since a true left side
+            // decides without the right one.
+            Node::Logic(logic) if logic.and => logic.lhs.always_fails().or_else(|| logic.rhs.always_fails()),
+            Node::Logic(logic) => logic.lhs.always_fails(),
+            Node::Regex(regex) => regex.always_fails(),
+            Node::Compare(comparison) => comparison.always_fails(),
+            Node::Var(_) | Node::Bool(_) => None,
+            Node::Str(_) | Node::Num(_) | Node::Strs(_) | Node::Nums(_) => {
+                Some(format!("{self} is a value, not a condition"))
+            }
+        }
+    }
+
+    /// The first regex literal in the expression that does not compile: its pattern and why.
+    pub(super) fn invalid_regex(&self) -> Option<(String, String)> {
+        match self {
+            Node::Paren(inner) => inner.invalid_regex(),
+            Node::Logic(logic) => logic.lhs.invalid_regex().or_else(|| logic.rhs.invalid_regex()),
+            Node::Compare(comparison) => comparison
+                .lhs
+                .invalid_regex()
+                .or_else(|| comparison.rhs.invalid_regex()),
+            Node::Regex(regex) => match (&regex.literal, regex.rhs.literal()) {
+                (Some(Err(reason)), Some(Val::Str(pattern))) => Some((pattern.to_owned(), reason.clone())),
+                _ => regex.lhs.invalid_regex(),
+            },
+            _ => None,
+        }
+    }
+
+    /// The values this operand can take: the literal itself, a boolean for a condition, any
+    /// kind for a property.
+    fn possible_values(&self) -> Vec<Val<'_>> {
+        match self {
+            Node::Paren(inner) => inner.possible_values(),
+            Node::Var(_) => ANY_CONTEXT_VALUE.to_vec(),
+            Node::Logic(_) | Node::Regex(_) | Node::Compare(_) => vec![Val::Bool(true), Val::Bool(false)],
+            literal => literal.literal().into_iter().collect(),
+        }
+    }
+
+    /// The value of a literal, through parentheses.
+    fn literal(&self) -> Option<Val<'_>> {
+        Some(match self {
+            Node::Paren(inner) => return inner.literal(),
+            Node::Str(s) => Val::Str(s),
+            Node::Num(n) => Val::Num(*n),
+            Node::Bool(b) => Val::Bool(*b),
+            Node::Strs(list) => Val::StrList(list),
+            Node::Nums(list) => Val::NumList(list),
+            _ => return None,
+        })
+    }
+
     fn eval<'a>(&'a self, context: &'a Map<String, Value>) -> Result<Val<'a>, MatchError> {
         Ok(match self {
             Node::Paren(inner) => inner.eval(context)?,
@@ -187,26 +251,107 @@ impl RegexMatch {
         };
         Ok(matched != self.negated)
     }
+
+    /// Why the match fails for every context, as [`Comparison::always_fails`] decides it.
+    fn always_fails(&self) -> Option<String> {
+        let name = if self.negated { "NEREG" } else { "EREG" };
+        if let Some(Err(reason)) = &self.literal {
+            return Some(format!("the regular expression does not compile: {reason}"));
+        }
+        let can_be_string = |node: &Node| node.possible_values().iter().any(|value| matches!(value, Val::Str(_)));
+        if can_be_string(&self.lhs) && can_be_string(&self.rhs) {
+            return None;
+        }
+        Some(format!(
+            "{name} needs a regular expression in double quotes, but the value is {}",
+            operand_kind(&self.rhs, &self.lhs)
+        ))
+    }
 }
 
 impl Comparison {
     fn eval(&self, context: &Map<String, Value>) -> Result<bool, MatchError> {
         let left = self.lhs.eval(context)?;
         let right = self.rhs.eval(context)?;
-        match self.op {
-            Compare::Eq => equal(left, right),
-            Compare::Neq => equal(left, right).map(|equal| !equal),
-            Compare::Lt => numbers(left, right).map(|(a, b)| a < b),
-            Compare::Lte => numbers(left, right).map(|(a, b)| a < b || float_equal(a, b)),
-            Compare::Gt => numbers(left, right).map(|(a, b)| a > b),
-            Compare::Gte => numbers(left, right).map(|(a, b)| a > b || float_equal(a, b)),
-            Compare::Xor => booleans(left, right).map(|(a, b)| a != b),
-            Compare::Nand => booleans(left, right).map(|(a, b)| !(a && b)),
-            Compare::In => member(left, right),
-            Compare::NotIn => member(left, right).map(|found| !found),
-            Compare::Contains => member(right, left),
-            Compare::NotContains => member(right, left).map(|found| !found),
+        compare(self.op, left, right)
+    }
+
+    /// Why the comparison fails for every context: no value a property could hold gives its
+    /// operands kinds the operator accepts. Decided by running [`compare`] itself on one value
+    /// of each kind, so it follows the evaluation's typing rules exactly.
+    fn always_fails(&self) -> Option<String> {
+        let (lefts, rights) = (self.lhs.possible_values(), self.rhs.possible_values());
+        let some_fit = lefts
+            .iter()
+            .any(|&left| rights.iter().any(|&right| compare(self.op, left, right).is_ok()));
+        if some_fit {
+            return None;
         }
+        let (name, needs) = match self.op {
+            Compare::Eq | Compare::Neq => (
+                if self.op == Compare::Eq { "EQ" } else { "NEQ" },
+                "compares a string, number or boolean with a context value of the same kind",
+            ),
+            Compare::Lt => ("LT", NEEDS_NUMBERS),
+            Compare::Lte => ("LTE", NEEDS_NUMBERS),
+            Compare::Gt => ("GT", NEEDS_NUMBERS),
+            Compare::Gte => ("GTE", NEEDS_NUMBERS),
+            Compare::In => ("IN", NEEDS_LIST),
+            Compare::NotIn => ("NOTIN", NEEDS_LIST),
+            Compare::Contains => ("CONTAINS", NEEDS_ITEM),
+            Compare::NotContains => ("NOTCONTAINS", NEEDS_ITEM),
+            Compare::Xor => ("XOR", "compares booleans"),
+            Compare::Nand => ("NAND", "compares booleans"),
+        };
+        Some(format!(
+            "{name} {needs}, but the value is {}",
+            operand_kind(&self.rhs, &self.lhs)
+        ))
+    }
+}
+
+const NEEDS_NUMBERS: &str = "compares numbers (with a number in the context)";
+const NEEDS_LIST: &str = "needs a JSON list of strings or of numbers, such as [\"a\",\"b\"] or [1,2]";
+const NEEDS_ITEM: &str = "needs one string or number to look for in a list in the context";
+
+/// The operator applied to evaluated operands.
+fn compare(op: Compare, left: Val<'_>, right: Val<'_>) -> Result<bool, MatchError> {
+    match op {
+        Compare::Eq => equal(left, right),
+        Compare::Neq => equal(left, right).map(|equal| !equal),
+        Compare::Lt => numbers(left, right).map(|(a, b)| a < b),
+        Compare::Lte => numbers(left, right).map(|(a, b)| a < b || float_equal(a, b)),
+        Compare::Gt => numbers(left, right).map(|(a, b)| a > b),
+        Compare::Gte => numbers(left, right).map(|(a, b)| a > b || float_equal(a, b)),
+        Compare::Xor => booleans(left, right).map(|(a, b)| a != b),
+        Compare::Nand => booleans(left, right).map(|(a, b)| !(a && b)),
+        Compare::In => member(left, right),
+        Compare::NotIn => member(left, right).map(|found| !found),
+        Compare::Contains => member(right, left),
+        Compare::NotContains => member(right, left).map(|found| !found),
+    }
+}
+
+/// One value of each kind a context property can hold as an operand (arrays only in the two
+/// kinds evaluation accepts; their items do not matter to typing).
+const ANY_CONTEXT_VALUE: [Val<'static>; 5] = [
+    Val::Str(""),
+    Val::Num(0.0),
+    Val::Bool(false),
+    Val::StrArray(&[]),
+    Val::NumArray(&[]),
+];
+
+/// What the literal operand is, for messages: the preferred side when it is a literal, else
+/// the other.
+fn operand_kind(preferred: &Node, other: &Node) -> &'static str {
+    match preferred.literal().or_else(|| other.literal()) {
+        Some(Val::Str(_)) => "a string",
+        Some(Val::Num(_)) => "a number",
+        Some(Val::Bool(_)) => "a boolean",
+        Some(Val::StrList(_)) => "a list of strings",
+        Some(Val::NumList(_)) => "a list of numbers",
+        Some(Val::StrArray(_) | Val::NumArray(_)) | None => "an expression",
     }
 }
 

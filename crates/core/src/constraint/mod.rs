@@ -84,6 +84,14 @@ pub enum ConstraintError {
     /// Number syntax Go's `strconv.ParseFloat` rejects, or out of range.
     #[error("invalid number: {0}")]
     InvalidNumber(String),
+    /// A regular expression Go's `regexp` rejects.
+    #[error("invalid regular expression {pattern:?}: {reason}")]
+    InvalidRegex {
+        /// The pattern as the constraint gives it.
+        pattern: String,
+        /// Why it does not compile.
+        reason: String,
+    },
     /// Not JSON, empty, or neither all strings nor all numbers.
     #[error("invalid array {text}: {reason}")]
     InvalidArray {
@@ -125,7 +133,8 @@ pub enum MatchError {
     /// A logical operator or the whole expression met a non-boolean.
     #[error("operand is not a boolean")]
     NotBoolean,
-    /// A pattern Go's regexp rejects; Flagr stores it and never matches it.
+    /// A pattern Go's regexp rejects. Writes refuse one; a constraint stored before they did
+    /// never matches.
     #[error("invalid regular expression")]
     InvalidRegex,
 }
@@ -151,15 +160,54 @@ impl fmt::Display for CompiledConstraint {
     }
 }
 
-/// Compiles one constraint, accepting and rejecting exactly what Flagr's write path does.
+/// What is wrong with a stored constraint, as [`check`] finds it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Problem {
+    /// It does not compile. Writes refuse it, so it was stored by an older version; where its
+    /// segment still compiles as a whole it never matches, else its flag is left out of
+    /// evaluation.
+    #[error("does not compile: {0}")]
+    Invalid(ConstraintError),
+    /// It compiles, but evaluating it fails whatever the context (`country IN "DE"`: `IN`
+    /// needs a list), so it never matches. Flagr accepts such a write, and so do we.
+    #[error("can never match: {0}")]
+    NeverMatches(String),
+}
+
+/// Compiles one constraint, accepting and rejecting exactly what Flagr's write path does:
+/// the expression must parse and its regular expressions must compile.
 pub fn compile(property: &str, operator: &str, value: &str) -> Result<CompiledConstraint, ConstraintError> {
-    parse(&expression(property, operator, value)?, &mut RegexCache::default())
+    compile_with(property, operator, value, &mut RegexCache::default())
+}
+
+fn compile_with(
+    property: &str,
+    operator: &str,
+    value: &str,
+    regexes: &mut RegexCache,
+) -> Result<CompiledConstraint, ConstraintError> {
+    let compiled = parse(&expression(property, operator, value)?, regexes)?;
+    match compiled.root.invalid_regex() {
+        Some((pattern, reason)) => Err(ConstraintError::InvalidRegex { pattern, reason }),
+        None => Ok(compiled),
+    }
+}
+
+/// What is wrong with one stored constraint, if anything: it does not compile, or it can never
+/// match. `regexes` shares compiled patterns with the caller's other work.
+pub fn check(property: &str, operator: &str, value: &str, regexes: &mut RegexCache) -> Option<Problem> {
+    match compile_with(property, operator, value, regexes) {
+        Err(error) => Some(Problem::Invalid(error)),
+        Ok(compiled) => compiled.root.always_fails().map(Problem::NeverMatches),
+    }
 }
 
 /// Compiles a segment's constraints the way Flagr's evaluation cache does: each constraint's
 /// expression joined with ` AND ` and parsed as one. For well-formed constraints this is the
 /// conjunction in order (short-circuiting); for values that reach outside their parentheses it
-/// is whatever the joined text means, as in Flagr.
+/// is whatever the joined text means, as in Flagr. A regular expression that does not compile
+/// (stored before writes refused it) is no error here: that constraint never matches, so the
+/// rest of the flag keeps evaluating.
 pub fn compile_all(
     constraints: &[Constraint],
     regexes: &mut RegexCache,

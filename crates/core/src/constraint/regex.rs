@@ -40,7 +40,17 @@ impl RegexCache {
 /// Compiles a Go pattern; the error is a human-readable reason.
 pub(super) fn compile(pattern: &str) -> Result<Regex, String> {
     let translated = Translator::new(pattern).run()?;
-    Regex::new(&translated).map_err(|error| error.to_string())
+    Regex::new(&translated).map_err(|error| reason(&error))
+}
+
+/// The regex crate's one-line reason (`unclosed group`) without its picture of the translated
+/// pattern, which is not what the user wrote.
+fn reason(error: &regex::Error) -> String {
+    let text = error.to_string();
+    text.lines()
+        .rev()
+        .find_map(|line| line.trim().strip_prefix("error: "))
+        .map_or_else(|| text.clone(), str::to_owned)
 }
 
 /// Go's largest repetition count.
@@ -548,6 +558,11 @@ mod tests {
         ] {
             assert!(compile(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn errors_read_as_one_line() {
+        assert_eq!(compile("(").unwrap_err(), "unclosed group");
     }
 
     #[test]

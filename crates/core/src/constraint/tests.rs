@@ -90,15 +90,13 @@ fn accepts_what_flagr_accepts() {
         ("EQ", "1_000"),
         ("EQ", r#""\d""#),
         ("EREG", "/^[a-z]+$/"),
-        // An invalid pattern is only an evaluation error in Flagr.
-        ("EREG", r#""(""#),
         // The expression ends at the first non-operator; the rest is ignored.
         ("EQ", r#""CA") "ignored""#),
         ("EQ", r#""CA") OR ({other} == 1"#),
         ("IN", "[1,2,3]"),
         ("NOTIN", r#"["a"]"#),
         ("CONTAINS", r#""x""#),
-        // Type errors surface only at evaluation.
+        // Type errors surface only at evaluation (`check` warns about them).
         ("IN", r#""not an array""#),
         ("EQ", r#"["a"]"#),
     ] {
@@ -188,8 +186,37 @@ fn regex_is_unanchored_go_syntax() {
         eval("code", "NEREG", r#""\d""#, json!({"code": 3})),
         Err(MatchError::TypeMismatch)
     );
+}
+
+#[test]
+fn a_regex_that_does_not_compile_is_refused_on_write() {
+    for (operator, value) in [("EREG", r#""(""#), ("NEREG", r#""a**""#), ("EREG", "/[z-a]/")] {
+        assert!(
+            matches!(
+                compile("code", operator, value),
+                Err(ConstraintError::InvalidRegex { .. })
+            ),
+            "{operator} {value}"
+        );
+    }
     assert_eq!(
-        eval("code", "EREG", r#""(""#, json!({"code": "("})),
+        compile("code", "EREG", r#""(""#).unwrap_err().to_string(),
+        r#"invalid regular expression "(": unclosed group"#
+    );
+}
+
+#[test]
+fn a_stored_regex_that_does_not_compile_never_matches() {
+    // Stored before writes refused it: the segment still compiles and the constraint fails.
+    let stored = [Constraint {
+        id: 1,
+        property: "code".into(),
+        operator: "EREG".into(),
+        value: r#""(""#.into(),
+    }];
+    let all = compile_all(&stored, &mut RegexCache::default()).unwrap();
+    assert_eq!(
+        all.matches(&context(json!({"code": "("}))),
         Err(MatchError::InvalidRegex)
     );
 }
@@ -321,4 +348,106 @@ fn values_can_reach_other_properties_like_in_flagr() {
     assert_eq!(c.matches(&context(json!({"a": 1, "b": 1}))), Ok(true));
     let injected = compile("a", "EQ", r#"1) OR ({b} == 2"#).unwrap();
     assert_eq!(injected.matches(&context(json!({"a": 0, "b": 2}))), Ok(true));
+}
+
+/// `check` on one constraint, with a fresh regex cache.
+fn problem(property: &str, operator: &str, value: &str) -> Option<Problem> {
+    check(property, operator, value, &mut RegexCache::default())
+}
+
+#[test]
+fn check_finds_constraints_that_can_never_match() {
+    for (operator, value, message) in [
+        (
+            "IN",
+            r#""DE""#,
+            r#"IN needs a JSON list of strings or of numbers, such as ["a","b"] or [1,2], but the value is a string"#,
+        ),
+        (
+            "NOTIN",
+            "5",
+            "NOTIN needs a JSON list of strings or of numbers, such as [\"a\",\"b\"] or [1,2], but the value is a number",
+        ),
+        (
+            "GT",
+            r#""abc""#,
+            "GT compares numbers (with a number in the context), but the value is a string",
+        ),
+        (
+            "LTE",
+            "true",
+            "LTE compares numbers (with a number in the context), but the value is a boolean",
+        ),
+        (
+            "EQ",
+            r#"["a"]"#,
+            "EQ compares a string, number or boolean with a context value of the same kind, but the value is a list of strings",
+        ),
+        (
+            "NEQ",
+            "[1]",
+            "NEQ compares a string, number or boolean with a context value of the same kind, but the value is a list of numbers",
+        ),
+        (
+            "CONTAINS",
+            r#"["a"]"#,
+            "CONTAINS needs one string or number to look for in a list in the context, but the value is a list of strings",
+        ),
+        (
+            "NOTCONTAINS",
+            "false",
+            "NOTCONTAINS needs one string or number to look for in a list in the context, but the value is a boolean",
+        ),
+        (
+            "EREG",
+            "5",
+            "EREG needs a regular expression in double quotes, but the value is a number",
+        ),
+    ] {
+        assert_eq!(
+            problem("p", operator, value),
+            Some(Problem::NeverMatches(message.to_owned())),
+            "{operator} {value}"
+        );
+        // The check agrees with evaluation: every kind of context value fails.
+        let compiled = compile("p", operator, value).unwrap();
+        for context_value in [json!("DE"), json!(5), json!(true), json!(["a"]), json!([1])] {
+            assert!(compiled.matches(&context(json!({"p": context_value}))).is_err());
+        }
+    }
+}
+
+#[test]
+fn check_passes_constraints_that_can_match() {
+    for (operator, value) in [
+        ("EQ", r#""CA""#),
+        ("EQ", "true"),
+        ("NEQ", "5"),
+        ("GT", "18"),
+        ("IN", r#"["a","b"]"#),
+        ("NOTIN", "[1,2]"),
+        ("CONTAINS", r#""a""#),
+        ("NOTCONTAINS", "1"),
+        ("EREG", r#""^a""#),
+        ("IN", "{other}"),
+        ("EQ", r#"1) OR ({b} == 2"#),
+    ] {
+        assert_eq!(problem("p", operator, value), None, "{operator} {value}");
+    }
+}
+
+#[test]
+fn check_reports_what_does_not_compile() {
+    assert!(matches!(
+        problem("p", "EREG", r#""(""#),
+        Some(Problem::Invalid(ConstraintError::InvalidRegex { .. }))
+    ));
+    assert_eq!(
+        problem("p", "EQ", "CA"),
+        Some(Problem::Invalid(ConstraintError::UnquotedString("CA".into())))
+    );
+    assert_eq!(
+        problem("p", "IN", r#""DE""#).unwrap().to_string(),
+        r#"can never match: IN needs a JSON list of strings or of numbers, such as ["a","b"] or [1,2], but the value is a string"#
+    );
 }

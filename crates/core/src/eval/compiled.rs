@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use super::bucket::{DistributionArray, Rollout};
 use super::debug::DebugTrace;
+use super::problems::{ConstraintProblem, segment_problems};
 use super::result::SegmentDebugLog;
 use crate::constraint::{self, CompiledConstraint, ConstraintError, MatchError, RegexCache};
 use crate::flag::{Flag, Id, Segment, Tag, Variant};
@@ -75,6 +76,8 @@ pub(super) struct CompiledSegment {
     /// `None` when the segment has no constraints, so every entity matches it.
     constraints: Option<CompiledConstraint>,
     pub(super) distribution: DistributionArray,
+    /// Its constraints that can never match, which the debug trace names; nearly always empty.
+    pub(super) problems: Box<[ConstraintProblem]>,
 }
 
 /// Why a segment was passed over, for the debug trace.
@@ -216,6 +219,12 @@ impl CompiledFlag {
     pub(super) fn has_segments(&self) -> bool {
         !self.segments.is_empty()
     }
+
+    /// What can never work in the flag's constraints (see [`super::problems`]), segment by
+    /// segment in evaluation order.
+    pub fn problems(&self) -> impl Iterator<Item = &ConstraintProblem> {
+        self.segments.iter().flat_map(|segment| segment.problems.iter())
+    }
 }
 
 fn compile_segment(flag_id: Id, segment: &Segment, regexes: &mut RegexCache) -> Result<CompiledSegment, CompileError> {
@@ -248,5 +257,6 @@ fn compile_segment(flag_id: Id, segment: &Segment, regexes: &mut RegexCache) -> 
         rollout_percent: segment.rollout_percent,
         constraints,
         distribution: DistributionArray::new(&segment.distributions),
+        problems: segment_problems(segment, regexes).into(),
     })
 }

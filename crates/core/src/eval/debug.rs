@@ -2,7 +2,8 @@
 //!
 //! The prefixes are Flagr's; the Go renderings they embed (`%+v` of the context and of the
 //! distribution, `spew.Sdump` of a non-object context) are reproduced closely enough to read
-//! the same, but nothing depends on them.
+//! the same, but nothing depends on them. A skipped segment's message also names its
+//! constraints that can never match, after Flagr's text.
 //!
 //! Must not touch: the decision itself — the walk is identical with and without this trace.
 
@@ -48,13 +49,23 @@ impl Trace for DebugTrace {
             ),
             Skip::Error(error) => error.to_string(),
         };
-        self.log(segment, msg);
+        self.log(segment, with_problems(msg, segment));
     }
 
     fn matched(&mut self, segment: &CompiledSegment, rollout: Rollout) {
         let msg = format!("matched all constraints. {}", rollout_message(segment, rollout));
         self.log(segment, msg);
     }
+}
+
+/// Flagr's message for a skipped segment, followed by each of its constraints that can never
+/// match, so the log says which one to fix (`...; constraint 7 (country IN "DE") can never
+/// match: ...`). Segments without such constraints keep Flagr's message as it is.
+fn with_problems(mut msg: String, segment: &CompiledSegment) -> String {
+    for problem in &segment.problems {
+        let _ = write!(msg, "; {problem}");
+    }
+    msg
 }
 
 /// Flagr's `Rollout` message, with the `%+v` of its `DistributionDebugLog` when it bucketed.

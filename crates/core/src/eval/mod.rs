@@ -6,6 +6,7 @@
 //! - `compiled`: a flag prepared for evaluation, and the segment walk; allocation-free unless
 //!   debugging.
 //! - `debug`: Flagr's `segmentDebugLogs` messages, as a trace over the walk.
+//! - `problems`: constraints that do not compile or can never match, for people to fix.
 //! - `result`: the request and result shapes, and the evaluation of one request (blank
 //!   results, entity id substitution, entity type override).
 //! - `snapshot`: every non-deleted flag indexed by id, key and tag, with Flagr's lookup and
@@ -18,12 +19,14 @@ mod bucket;
 mod cache_json;
 mod compiled;
 mod debug;
+mod problems;
 mod result;
 mod snapshot;
 
 pub use bucket::{TOTAL_BUCKETS, bucket};
 pub use cache_json::{EvalCacheJson, ExportFilter, ImportError, Imported, export, import};
 pub use compiled::{Assignment, CompileError, CompiledFlag};
+pub use problems::{ConstraintProblem, Severity, check_flag};
 pub use result::{
     EvalContext, EvalDebugLog, EvalEnv, EvalResult, EvaluationBatchRequest, EvaluationBatchResponse, EvaluationEntity,
     RecordSource, SegmentDebugLog, TagsOperator, evaluate,

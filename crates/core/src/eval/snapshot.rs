@@ -8,10 +8,11 @@
 //!
 //! Must not touch: storage and HTTP (flags come in as values, results go out as values).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use super::compiled::{CompileError, CompiledFlag};
+use super::problems::Severity;
 use super::result::{
     EvalContext, EvalEnv, EvalResult, EvaluationBatchRequest, EvaluationEntity, TagsOperator, evaluate,
 };
@@ -28,6 +29,8 @@ pub struct EvalSnapshot {
     by_tag: HashMap<String, Vec<usize>>,
     /// Every regex compiled so far, so that updates share them with the flags already built.
     regexes: RegexCache,
+    /// The flags left out because their constraints do not compile.
+    left_out: BTreeSet<Id>,
 }
 
 impl EvalSnapshot {
@@ -45,8 +48,10 @@ impl EvalSnapshot {
             self.flags.iter().map(|flag| (flag.id(), Arc::clone(flag))).collect();
         let mut errors = vec![];
         let mut regexes = self.regexes.clone();
+        let mut left_out = self.left_out.clone();
         for stored in changed {
             by_id.remove(&stored.flag.id);
+            left_out.remove(&stored.flag.id);
             if stored.deleted {
                 continue;
             }
@@ -54,15 +59,29 @@ impl EvalSnapshot {
                 Ok(flag) => {
                     by_id.insert(flag.id(), Arc::new(flag));
                 }
-                Err(error) => errors.push(error),
+                Err(error) => {
+                    left_out.insert(error.flag_id);
+                    errors.push(error);
+                }
             }
         }
         let mut flags: Vec<Arc<CompiledFlag>> = by_id.into_values().collect();
         flags.sort_by_key(|flag| flag.id());
-        (EvalSnapshot::index(flags, regexes), errors)
+        (EvalSnapshot::index(flags, regexes, left_out), errors)
     }
 
-    fn index(flags: Vec<Arc<CompiledFlag>>, regexes: RegexCache) -> EvalSnapshot {
+    /// How many flags hold a constraint that does not compile (stored before writes refused
+    /// it): those left out of evaluation, and those evaluated with that segment never matching.
+    pub fn flags_with_invalid_constraints(&self) -> usize {
+        let evaluated = self
+            .flags
+            .iter()
+            .filter(|flag| flag.problems().any(|problem| problem.severity() == Severity::Error))
+            .count();
+        self.left_out.len() + evaluated
+    }
+
+    fn index(flags: Vec<Arc<CompiledFlag>>, regexes: RegexCache, left_out: BTreeSet<Id>) -> EvalSnapshot {
         let mut by_id = HashMap::with_capacity(flags.len());
         let mut by_key = HashMap::with_capacity(flags.len());
         let mut by_tag: HashMap<String, Vec<usize>> = HashMap::new();
@@ -85,6 +104,7 @@ impl EvalSnapshot {
             by_key,
             by_tag,
             regexes,
+            left_out,
         }
     }
 

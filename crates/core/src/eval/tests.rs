@@ -376,6 +376,102 @@ fn debug_logs_explain_skipped_segments() {
 }
 
 #[test]
+fn debug_logs_name_constraints_that_can_never_match() {
+    let flag = compiled(flag(
+        1,
+        vec![
+            segment(
+                1,
+                0,
+                100,
+                &[("age", "GT", "18"), ("country", "IN", r#""DE""#)],
+                &[(1, 100)],
+            ),
+            segment(2, 1, 100, &[("code", "EREG", r#""(""#)], &[(1, 100)]),
+            segment(3, 2, 100, &[("n", "GT", "1")], &[(1, 100)]),
+        ],
+    ));
+    let (_, logs) = flag.assign_debug("u", &json!({"age": 30, "country": "DE", "code": "(", "n": 0}));
+    assert_eq!(
+        logs[0].msg,
+        "operand types do not fit the operator; constraint 102 (country IN \"DE\") can never match: IN needs a \
+         JSON list of strings or of numbers, such as [\"a\",\"b\"] or [1,2], but the value is a string"
+    );
+    assert_eq!(
+        logs[1].msg,
+        "invalid regular expression; constraint 201 (code EREG \"(\") does not compile: invalid regular \
+         expression \"(\": unclosed group"
+    );
+    assert!(
+        logs[2]
+            .msg
+            .starts_with("constraint not match. constraint: (n > 1.000), entity_context: "),
+        "a segment without such constraints keeps Flagr's message: {}",
+        logs[2].msg
+    );
+    assert!(!logs[2].msg.contains("; constraint"), "{}", logs[2].msg);
+}
+
+#[test]
+fn check_flag_lists_every_problem_by_segment() {
+    let checked = flag(
+        1,
+        vec![
+            segment(
+                1,
+                0,
+                100,
+                &[("age", "GT", "18"), ("country", "IN", r#""DE""#)],
+                &[(1, 100)],
+            ),
+            segment(2, 1, 100, &[("code", "EREG", r#""(""#), ("s", "EQ", "x")], &[(1, 100)]),
+        ],
+    );
+    let problems = check_flag(&checked);
+    let summary: Vec<_> = problems
+        .iter()
+        .map(|p| (p.segment_id, p.constraint_id, p.severity()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (1, Some(102), Severity::Warning),
+            (2, Some(201), Severity::Error),
+            (2, Some(202), Severity::Error)
+        ]
+    );
+    assert_eq!(
+        problems[2].to_string(),
+        "constraint 202 (s EQ x) does not compile: unquoted string: x"
+    );
+}
+
+#[test]
+fn snapshots_count_flags_with_constraints_that_do_not_compile() {
+    let bad_regex = flag(2, vec![segment(1, 0, 100, &[("code", "EREG", r#""(""#)], &[(1, 100)])]);
+    let unparsable = flag(3, vec![segment(2, 0, 100, &[("a", "EQ", "x")], &[(1, 100)])]);
+    let never = flag(4, vec![segment(3, 0, 100, &[("a", "IN", r#""x""#)], &[(1, 100)])]);
+    let (snapshot, _) = EvalSnapshot::build(vec![
+        stored(flag(1, vec![]), 1),
+        stored(bad_regex, 1),
+        stored(unparsable, 1),
+        stored(never, 1),
+    ]);
+    assert!(
+        snapshot.get(2).is_some(),
+        "a bad regex leaves the rest of its flag evaluating"
+    );
+    assert!(
+        snapshot.get(3).is_none(),
+        "a constraint that does not parse leaves its flag out"
+    );
+    assert_eq!(snapshot.flags_with_invalid_constraints(), 2, "warnings do not count");
+    let fixed = flag(3, vec![segment(2, 0, 100, &[("a", "EQ", r#""x""#)], &[(1, 100)])]);
+    let (updated, _) = snapshot.updated(vec![stored(fixed, 2)]);
+    assert_eq!(updated.flags_with_invalid_constraints(), 1);
+}
+
+#[test]
 fn lookup_follows_flagr() {
     let mut numeric_key = flag(5, vec![]);
     numeric_key.key = "7".into();

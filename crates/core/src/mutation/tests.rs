@@ -431,6 +431,53 @@ fn constraints_must_compile() {
         run(&flag, bad_operator, &mut ids),
         Err(MutationError::Invalid(_))
     ));
+    let regex = |value: &str| Command::CreateConstraint {
+        segment_id: segment,
+        property: "code".into(),
+        operator: "EREG".into(),
+        value: value.into(),
+    };
+    let Err(MutationError::Invalid(message)) = run(&flag, regex("\"(\""), &mut ids) else {
+        panic!("a regex that does not compile is refused");
+    };
+    assert!(
+        message.contains(r#"invalid regular expression "(": unclosed group"#),
+        "{message}"
+    );
+    // Constraints that can never match are accepted, as in Flagr.
+    let never = Command::CreateConstraint {
+        segment_id: segment,
+        property: "country".into(),
+        operator: "IN".into(),
+        value: "\"DE\"".into(),
+    };
+    assert!(run(&flag, never, &mut ids).is_ok());
+}
+
+#[test]
+fn duplicate_refuses_a_source_constraint_that_does_not_compile() {
+    let mut ids = IdCounters::default();
+    let (mut flag, segment, _, _) = flag_with_variants_and_distribution(&mut ids);
+    // As an older version stored it.
+    flag.flag.segments[0].constraints.push(Constraint {
+        id: 77,
+        property: "code".into(),
+        operator: "EREG".into(),
+        value: "\"(\"".into(),
+    });
+    let duplicate = Command::DuplicateFlag {
+        key: "copy".into(),
+        description: String::new(),
+    };
+    let Err(MutationError::Invalid(message)) = run(&flag, duplicate, &mut ids) else {
+        panic!("the copy is refused");
+    };
+    assert!(
+        message.starts_with(&format!(
+            "cannot duplicate flag. constraint 77 (code EREG \"(\") of segment {segment}"
+        )),
+        "{message}"
+    );
 }
 
 #[test]

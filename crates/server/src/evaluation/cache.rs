@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
-use bunting_core::eval::{CompileError, EvalSnapshot};
+use bunting_core::eval::{CompileError, EvalSnapshot, Severity};
 use bunting_core::flag::{Id, StoredFlag};
 
 pub(crate) struct EvalCache {
@@ -68,8 +68,9 @@ impl EvalCache {
         if fresh.is_empty() {
             return;
         }
+        let ids: Vec<Id> = fresh.iter().map(|stored| stored.flag.id).collect();
         let (next, errors) = self.snapshot.load().updated(fresh);
-        report(&errors);
+        report(&next, ids, &errors);
         self.snapshot.store(Arc::new(next));
     }
 
@@ -81,8 +82,9 @@ impl EvalCache {
             .map(|stored| (stored.flag.id, stored.snapshot_id))
             .collect();
         versions.log_seq = log_seq;
+        let ids: Vec<Id> = flags.iter().map(|stored| stored.flag.id).collect();
         let (next, errors) = EvalSnapshot::build(flags);
-        report(&errors);
+        report(&next, ids, &errors);
         self.snapshot.store(Arc::new(next));
     }
 
@@ -92,11 +94,25 @@ impl EvalCache {
     }
 }
 
-/// Flags are validated when written, so a flag that does not compile means stored data this
-/// version cannot evaluate: it is left out of evaluation and said loudly.
-fn report(errors: &[CompileError]) {
+/// Flags are validated when written, so a constraint that does not compile means stored data
+/// written before writes refused it (an invalid regex, say). Said loudly for each flag the
+/// snapshot just compiled (`ids`): a flag left out of evaluation as an error, a flag evaluated
+/// with a segment that never matches as a warning. The count is also a metric.
+fn report(snapshot: &EvalSnapshot, ids: Vec<Id>, errors: &[CompileError]) {
     for error in errors {
         tracing::error!(%error, flag_id = error.flag_id, "flag left out of evaluation");
+    }
+    for id in ids {
+        let Some(flag) = snapshot.get(id) else { continue };
+        for problem in flag.problems().filter(|problem| problem.severity() == Severity::Error) {
+            tracing::warn!(
+                flag_id = id,
+                flag_key = %flag.flag().key,
+                segment_id = problem.segment_id,
+                %problem,
+                "stored constraint does not compile; its segment never matches"
+            );
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! Reading request input the way Flagr's generated server validates it: path ids, query
 //! parameters and JSON bodies, with go-openapi's status codes and messages (`... in body is
 //! required`, `... in path should be greater than or equal to 1`) so that clients see the same
-//! errors, and a message that says what to fix.
+//! errors, and a message that says what to fix. A body that does not decode (malformed JSON, a
+//! value of the wrong type) is a 400 parse error; a decoded body that breaks the schema is 422.
 
 use std::collections::HashMap;
 
@@ -403,11 +404,17 @@ impl Object {
     }
 }
 
+/// A body value of the wrong JSON type. Flagr's generated server decodes the body into typed
+/// structs before validating it, so a wrong type fails the decoding: go-openapi's parse error,
+/// 400 (validation errors such as a missing field or a value out of range stay 422).
 fn wrong_type(name: &str, expected: &str, value: &Value) -> ApiError {
-    ApiError::validation(
-        code::INVALID_TYPE,
-        format!("{name} in body must be of type {expected}: \"{}\"", type_name(value)),
-    )
+    ApiError::Framework {
+        status: StatusCode::BAD_REQUEST,
+        message: format!(
+            "parsing body body from \"\" failed, because {name} in body must be of type {expected}: \"{}\"",
+            type_name(value)
+        ),
+    }
 }
 
 /// Refuses text holding NUL (`\u0000`). PostgreSQL cannot store it in text, and every backend

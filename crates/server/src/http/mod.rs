@@ -14,6 +14,7 @@ mod health;
 mod identity;
 mod input;
 mod jwt;
+mod problems;
 mod recording;
 mod segments;
 mod tags;
@@ -81,6 +82,7 @@ pub(crate) fn router(surface: Surface) -> Router {
                 .merge(variants::router())
                 .merge(segments::router())
                 .merge(constraints::router())
+                .merge(problems::router())
                 .merge(distributions::router())
                 .merge(webhooks::router())
                 .with_state(state),

@@ -6,10 +6,11 @@ use axum::routing::{get, put};
 use axum::{Json, Router};
 use bunting_core::flag::{Id, Variant};
 use bunting_core::mutation::{Command, Outcome};
+use serde_json::{Map, Value};
 
 use super::error::ApiError;
 use super::identity::Actor;
-use super::input::{JsonBody, PathIds};
+use super::input::{JsonBody, Object, PathIds};
 use super::{AppState, empty_ok};
 
 pub(super) fn router() -> Router<AppState> {
@@ -33,6 +34,18 @@ fn changed_variant(outcome: Outcome, id: Option<Id>) -> Result<Json<Variant>, Ap
         .ok_or_else(|| ApiError::Internal("variant missing after change".into()))
 }
 
+/// The optional `attachment`. Flagr's schema lets any JSON through and its handler refuses
+/// what is not an object, so a string, array or number is a handler 400, not a schema 422.
+fn attachment(body: &Object) -> Result<Option<Map<String, Value>>, ApiError> {
+    body.optional_object("attachment").map_err(|_| {
+        ApiError::BadRequest(
+            "make sure JSON is properly formatted into key/value pairs. attachment must be a JSON object, such as \
+             {\"color\": \"blue\"}"
+                .into(),
+        )
+    })
+}
+
 async fn find_variants(State(state): State<AppState>, ids: PathIds) -> Result<Json<Vec<Variant>>, ApiError> {
     let flag = state.flags.any_flag(ids.get("flagID")).await?;
     Ok(Json(flag.map(|stored| stored.flag.variants).unwrap_or_default()))
@@ -47,7 +60,7 @@ async fn create_variant(
     let body = body.required()?;
     let command = Command::CreateVariant {
         key: body.string("key", 1)?,
-        attachment: body.optional_object("attachment")?,
+        attachment: attachment(&body)?,
     };
     let outcome = state.flags.mutate(&actor, Some(ids.get("flagID")), command).await?;
     let id = outcome.component_id();
@@ -65,7 +78,7 @@ async fn put_variant(
     let command = Command::UpdateVariant {
         id,
         key: body.string("key", 1)?,
-        attachment: body.optional_object("attachment")?,
+        attachment: attachment(&body)?,
     };
     let outcome = state.flags.mutate(&actor, Some(ids.get("flagID")), command).await?;
     changed_variant(outcome, Some(id))

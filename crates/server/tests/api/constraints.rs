@@ -1,6 +1,7 @@
+use bunting::config::PrometheusSettings;
 use serde_json::{Value, json};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_app_on};
 
 #[tokio::test]
 async fn constraints_are_created_updated_listed_and_deleted() {
@@ -155,4 +156,162 @@ async fn values_that_do_not_compile_are_refused_with_a_hint() {
         app.get(&format!("/flags/{flag}/segments/4242/constraints")).await.ok(),
         json!([])
     );
+}
+
+#[tokio::test]
+async fn a_regex_that_does_not_compile_is_refused_on_create_and_update() {
+    let app = spawn_app().await;
+    let (flag, segment, _, _) = app.flag_with_split("regex").await;
+    let path = format!("/flags/{flag}/segments/{segment}/constraints");
+    for operator in ["EREG", "NEREG"] {
+        let message = app
+            .post(
+                &path,
+                json!({"property": "code", "operator": operator, "value": "\"(\""}),
+            )
+            .await
+            .error(400);
+        assert!(
+            message.contains(r#"invalid regular expression "(": unclosed group"#),
+            "{message}"
+        );
+    }
+    let good = app
+        .post(
+            &path,
+            json!({"property": "code", "operator": "EREG", "value": "\"^a\""}),
+        )
+        .await
+        .ok();
+    let message = app
+        .put(
+            &format!("{path}/{}", good["id"]),
+            json!({"property": "code", "operator": "EREG", "value": "\"a**\""}),
+        )
+        .await
+        .error(400);
+    assert!(message.contains("invalid regular expression"), "{message}");
+    assert_eq!(app.get(&path).await.ok(), json!([good]), "nothing stored");
+}
+
+#[tokio::test]
+async fn constraints_that_can_never_match_are_accepted_and_explained() {
+    let app = spawn_app().await;
+    let (flag, segment, _, _) = app.flag_with_split("never").await;
+    app.put(&format!("/flags/{flag}/enabled"), json!({"enabled": true}))
+        .await
+        .ok();
+    let path = format!("/flags/{flag}/segments/{segment}/constraints");
+    let country = app
+        .post(
+            &path,
+            json!({"property": "country", "operator": "IN", "value": "\"DE\""}),
+        )
+        .await
+        .ok();
+    let age = app
+        .post(&path, json!({"property": "age", "operator": "GT", "value": "\"abc\""}))
+        .await
+        .ok();
+    let problems = app.get(&format!("/constraint_problems?flag_id={flag}")).await.ok();
+    assert_eq!(
+        problems,
+        json!([
+            {
+                "flagID": flag, "flagKey": "never", "segmentID": segment, "constraintID": country["id"],
+                "severity": "warning",
+                "message": "can never match: IN needs a JSON list of strings or of numbers, such as [\"a\",\"b\"] or [1,2], but the value is a string"
+            },
+            {
+                "flagID": flag, "flagKey": "never", "segmentID": segment, "constraintID": age["id"],
+                "severity": "warning",
+                "message": "can never match: GT compares numbers (with a number in the context), but the value is a string"
+            }
+        ])
+    );
+    let result = app
+        .post(
+            "/evaluation",
+            json!({"flagID": flag, "entityID": "e", "entityContext": {"country": "DE", "age": 30}, "enableDebug": true}),
+        )
+        .await
+        .ok();
+    let msg = result["evalDebugLog"]["segmentDebugLogs"][0]["msg"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        msg.contains(&format!(
+            "constraint {} (country IN \"DE\") can never match: IN needs",
+            country["id"]
+        )),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&format!("constraint {} (age GT \"abc\") can never match", age["id"])),
+        "{msg}"
+    );
+    assert_eq!(app.get("/constraint_problems?flag_id=999").await.ok(), json!([]));
+}
+
+#[tokio::test]
+async fn a_stored_regex_that_does_not_compile_is_surfaced_not_dropped_silently() {
+    let writer = spawn_app().await;
+    let (flag, segment, _, _) = writer.flag_with_split("legacy").await;
+    writer
+        .put(&format!("/flags/{flag}/enabled"), json!({"enabled": true}))
+        .await
+        .ok();
+    let path = format!("/flags/{flag}/segments/{segment}/constraints");
+    let constraint = writer
+        .post(
+            &path,
+            json!({"property": "code", "operator": "EREG", "value": "\"zz-legacy\""}),
+        )
+        .await
+        .ok();
+    // As an older version, which did not compile patterns on write, stored it.
+    writer
+        .execute_sql("UPDATE flags SET document = REPLACE(document, 'zz-legacy', '(')")
+        .await;
+    let app = spawn_app_on(&writer, |config| {
+        config.prometheus = Some(PrometheusSettings {
+            path: "/metrics".into(),
+            latency_histogram: false,
+        })
+    })
+    .await;
+    assert_eq!(
+        app.get(&path).await.ok()[0]["value"],
+        "\"(\"",
+        "the stored value is read back"
+    );
+    let problems = app.get("/constraint_problems").await.ok();
+    assert_eq!(problems[0]["constraintID"], constraint["id"]);
+    assert_eq!(problems[0]["severity"], "error");
+    assert_eq!(
+        problems[0]["message"],
+        "does not compile: invalid regular expression \"(\": unclosed group"
+    );
+    let metrics = app.send(app.client.get(format!("{}/metrics", app.base))).await;
+    let text = metrics.body.as_str().unwrap().to_owned();
+    assert!(
+        text.lines()
+            .any(|line| line == "bunting_flags_with_invalid_constraints 1"),
+        "{text}"
+    );
+    // The flag still evaluates; only that segment never matches, and the debug log says why.
+    let result = app
+        .post(
+            "/evaluation",
+            json!({"flagID": flag, "entityID": "e", "entityContext": {"code": "("}, "enableDebug": true}),
+        )
+        .await
+        .ok();
+    assert_eq!(result["flagKey"], "legacy");
+    let msg = result["evalDebugLog"]["segmentDebugLogs"][0]["msg"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(msg.contains("does not compile: invalid regular expression"), "{msg}");
 }

@@ -214,6 +214,23 @@ impl TestApp {
         }
     }
 
+    /// Runs `sql` straight on the app's database, bypassing every check of the API: data as an
+    /// older version may have left it.
+    pub(crate) async fn execute_sql(&self, sql: &str) {
+        sqlx::any::install_default_drivers();
+        let url = match &self.database.as_ref().expect("the app owns a test database").url {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{path}"),
+            DatabaseUrl::Postgres(url) => url.clone(),
+        };
+        let mut connection = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+            .await
+            .expect("the test database accepts connections");
+        connection
+            .execute(sqlx::AssertSqlSafe(sql.to_owned()))
+            .await
+            .expect("the statement runs");
+    }
+
     pub(crate) async fn request(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
         let mut request = self.client.request(method, format!("{}/api/v1{path}", self.base));
         if let Some(body) = body {

@@ -78,14 +78,14 @@ async fn segment_input_is_validated() {
     assert_eq!(
         app.post(&path, json!({"description": "d", "rolloutPercent": "5"}))
             .await
-            .error(422),
-        "rolloutPercent in body must be of type integer: \"string\""
+            .error(400),
+        "parsing body body from \"\" failed, because rolloutPercent in body must be of type integer: \"string\""
     );
     assert_eq!(
         app.post(&path, json!({"description": "d", "rolloutPercent": 5.5}))
             .await
-            .error(422),
-        "rolloutPercent in body must be of type integer: \"number\""
+            .error(400),
+        "parsing body body from \"\" failed, because rolloutPercent in body must be of type integer: \"number\""
     );
     assert_eq!(
         app.post("/flags/999/segments", json!({"description": "d", "rolloutPercent": 5}))

@@ -122,7 +122,7 @@ async fn bad_webhooks_are_refused_with_what_to_fix() {
         create(json!({"url": "https://h.example", "events": [1]}))
             .await
             .error(400),
-        "events in body must be of type array of strings: \"array\""
+        "parsing body body from \"\" failed, because events in body must be of type array of strings: \"array\""
     );
     assert_eq!(
         create(json!({"url": "https://h.example", "events": ["*"], "timeoutSeconds": -1}))

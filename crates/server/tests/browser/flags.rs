@@ -278,3 +278,49 @@ async fn a_flag_built_in_the_ui_evaluates_through_the_api() {
     })
     .await;
 }
+
+/// A constraint Flagr accepts but that can never match (`IN` without a list) is marked in the
+/// flag list and explained at the constraint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_constraint_that_can_never_match_is_marked_in_the_list_and_at_the_constraint() {
+    with_browser("never-matching-constraint", |browser| async move {
+        let server = Server::start().await;
+        let flag = server
+            .post("/flags", json!({"description": "Germany only", "key": "germany"}))
+            .await;
+        let flag_id = flag["id"].as_i64().unwrap();
+        let segment = server
+            .post(
+                &format!("/flags/{flag_id}/segments"),
+                json!({"description": "Germans", "rolloutPercent": 100}),
+            )
+            .await;
+        let constraint = server
+            .post(
+                &format!("/flags/{flag_id}/segments/{}/constraints", segment["id"]),
+                json!({"property": "country", "operator": "IN", "value": "\"DE\""}),
+            )
+            .await;
+
+        browser.goto(&server.page("")).await;
+        browser
+            .wait_for_text(
+                "//tr[.//a[text()='germany']]//span[contains(@class, 'constraint-problems')]",
+                "1 constraint never matches",
+            )
+            .await;
+
+        browser.goto(&server.page(&format!("#/flags/{flag_id}"))).await;
+        let slot = format!("//*[@id='constraint-{}-problem']", constraint["id"]);
+        browser
+            .wait_for_text(&slot, "Warning: this constraint can never match: IN needs a JSON list")
+            .await;
+        browser
+            .wait_for_text(
+                "//*[@id='constraint-problems']",
+                "1 constraint of this flag can never match",
+            )
+            .await;
+    })
+    .await;
+}
