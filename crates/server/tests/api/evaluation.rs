@@ -584,6 +584,18 @@ async fn exposures_are_checked_like_flagrs_with_recording_off() {
         ]
     );
     assert_eq!(app.post("/exposures", json!({"exposures": []})).await.status, 422);
+    for (field, value) in [
+        ("flagSnapshotID", json!("7")),
+        ("flagSnapshotID", json!(-9.3e18)),
+        ("entityType", json!(1)),
+    ] {
+        let row = json!({"exposures": [{"entityID": "u1", "flagID": 1, field: value}]});
+        let message = app.post("/exposures", row).await.error(422);
+        assert!(
+            message.starts_with(&format!("exposures.0.{field} in body must be of type")),
+            "{message}"
+        );
+    }
     assert_eq!(
         app.post("/exposures", json!({"exposures": [{"flagID": flag}]}))
             .await
