@@ -11,7 +11,7 @@ use bunting_core::eval::{EvalContext, EvalResult, EvaluationBatchRequest, Evalua
 use serde_json::Value;
 
 use super::error::{ApiError, code};
-use super::input::{JsonBody, Object, QueryParams, integer_in};
+use super::input::{JsonBody, JsonObject, Object, QueryParams, integer_in};
 use crate::evaluation::Evaluator;
 
 pub(super) fn router() -> Router<Evaluator> {
@@ -26,13 +26,13 @@ pub(super) fn router() -> Router<Evaluator> {
 async fn post_evaluation(
     State(evaluator): State<Evaluator>,
     headers: HeaderMap,
-    JsonBody(body): JsonBody<Option<EvalContext>>,
+    JsonBody(body): JsonBody<Option<JsonObject<EvalContext>>>,
 ) -> Result<Json<EvalResult>, ApiError> {
     let context = match body {
         None => return Err(ApiError::validation(code::REQUIRED, "body in body is required")),
         // A JSON null binds as an empty context in Flagr: a blank "flagID 0" result.
         Some(None) => EvalContext::default(),
-        Some(Some(context)) => checked(context)?,
+        Some(Some(JsonObject(context))) => checked(context)?,
     };
     Ok(Json(evaluator.evaluate(context, Some(&headers))))
 }
@@ -45,7 +45,7 @@ async fn get_evaluation(
 ) -> Result<Json<EvalResult>, ApiError> {
     let value = json_parameter(&evaluator, raw.as_deref(), &query, "evalContext")?;
     let context = typed(value)
-        .and_then(checked)
+        .and_then(|JsonObject(context)| checked(context))
         .map_err(|error| invalid_json("evalContext", error))?;
     Ok(Json(evaluator.evaluate(context, Some(&headers))))
 }

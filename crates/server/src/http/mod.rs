@@ -14,6 +14,7 @@ mod health;
 mod identity;
 mod input;
 mod jwt;
+mod openapi;
 mod problems;
 mod recording;
 mod segments;
@@ -71,6 +72,7 @@ pub(crate) struct Surface {
 pub(crate) fn router(surface: Surface) -> Router {
     let api = Router::new()
         .merge(health::router())
+        .merge(openapi::router(&surface.web_prefix))
         .merge(evaluation::router().with_state(surface.evaluator.clone()))
         .merge(export::router().with_state(surface.evaluator.clone()));
     let api = match surface.management {
@@ -143,7 +145,7 @@ pub(crate) fn router(surface: Surface) -> Router {
     }
 }
 
-/// Every route but health, evaluation and the export in eval-only mode (Flagr answers 501 too).
+/// Every route but health, evaluation, the export and the API document in eval-only mode (Flagr answers 501 too).
 async fn not_in_eval_only_mode(uri: Uri) -> ApiError {
     ApiError::Framework {
         status: StatusCode::NOT_IMPLEMENTED,

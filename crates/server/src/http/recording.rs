@@ -56,6 +56,9 @@ async fn post_exposures(State(evaluator): State<Evaluator>, body: JsonBody) -> R
         let variant_id = row.optional_integer("variantID", 0, i64::MAX)?.unwrap_or(0);
         let variant_key = row.optional_string("variantKey")?.unwrap_or_default();
         check_timestamp(row)?;
+        // Not used without a recorder, but typed in Flagr's schema: a wrong type is still a 422.
+        row.optional_string("entityType")?;
+        row.optional_integer("flagSnapshotID", i64::MIN, i64::MAX)?;
         let by_id = (flag_id != 0).then(|| snapshot.get(flag_id));
         let by_key = (!flag_key.is_empty()).then(|| snapshot.lookup(0, &flag_key));
         let problem = if entity_id.is_empty() {

@@ -400,6 +400,17 @@ async fn bad_requests_get_flagrs_status_codes() {
 }
 
 #[tokio::test]
+async fn an_evaluation_request_must_be_an_object() {
+    // serde reads a struct from an array of its fields too; a request is an object.
+    let app = spawn_app().await;
+    let message = app.raw(Method::POST, "/evaluation", "[null, null]").await.error(422);
+    assert!(message.contains("expected an object"), "{message}");
+    let message = app.get("/evaluation?json=%5Bnull%2Cnull%5D").await.error(400);
+    assert!(message.starts_with("json is not valid evalContext"), "{message}");
+    assert_eq!(app.post("/evaluation", json!(null)).await.status, 200);
+}
+
+#[tokio::test]
 async fn get_evaluation_equals_post_and_limits_its_query() {
     let app = spawn_app().await;
     let flag = targeted_flag(&app, "got", &[("state", "EQ", "\"CA\"")]).await;
@@ -563,6 +574,18 @@ async fn exposures_are_checked_like_flagrs_with_recording_off() {
         ]
     );
     assert_eq!(app.post("/exposures", json!({"exposures": []})).await.status, 422);
+    for (field, value) in [
+        ("flagSnapshotID", json!("7")),
+        ("flagSnapshotID", json!(-9.3e18)),
+        ("entityType", json!(1)),
+    ] {
+        let row = json!({"exposures": [{"entityID": "u1", "flagID": 1, field: value}]});
+        let message = app.post("/exposures", row).await.error(422);
+        assert!(
+            message.starts_with(&format!("exposures.0.{field} in body must be of type")),
+            "{message}"
+        );
+    }
     assert_eq!(
         app.post("/exposures", json!({"exposures": [{"flagID": flag}]}))
             .await

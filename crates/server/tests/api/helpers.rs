@@ -335,24 +335,6 @@ impl TestApp {
         (flag, segment, control, treatment)
     }
 
-    /// Runs one SQL statement on the app's database behind the API's back, to set up a state
-    /// the API no longer lets anyone create (a row stored by an older release, say).
-    pub(crate) async fn execute_sql(&self, sql: &str) {
-        let database = self.database.as_ref().expect("the app owns a test database");
-        let url = match &database.url {
-            DatabaseUrl::Sqlite(path) => format!("sqlite://{path}"),
-            DatabaseUrl::Postgres(url) => url.clone(),
-        };
-        sqlx::any::install_default_drivers();
-        let mut connection = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
-            .await
-            .expect("the test database answers");
-        connection
-            .execute(sqlx::AssertSqlSafe(sql.to_owned()))
-            .await
-            .expect("the statement runs");
-    }
-
     /// Creates a webhook from `body`; returns its id.
     pub(crate) async fn create_webhook(&self, body: Value) -> i64 {
         self.post("/webhooks", body).await.ok()["id"].as_i64().unwrap()

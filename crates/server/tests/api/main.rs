@@ -19,6 +19,7 @@ mod evaluation;
 mod flags;
 mod import;
 mod metrics;
+mod openapi;
 mod receivers;
 mod segments;
 mod snapshots;
