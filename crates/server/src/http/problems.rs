@@ -4,6 +4,7 @@
 //! UI's badges and warnings. Flagr's own routes and shapes are untouched.
 
 use axum::extract::State;
+use axum::middleware;
 use axum::routing::get;
 use axum::{Json, Router};
 use bunting_core::eval::{Severity, check_flag};
@@ -12,11 +13,13 @@ use bunting_store::DEFAULT_ENVIRONMENT;
 use serde::Serialize;
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, schema_violation_as_bad_request};
 use super::input::QueryParams;
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/constraint_problems", get(find_problems))
+    Router::new()
+        .route("/constraint_problems", get(find_problems))
+        .layer(middleware::map_response(schema_violation_as_bad_request))
 }
 
 /// One problem of one live flag.
