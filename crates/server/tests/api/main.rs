@@ -21,6 +21,7 @@ mod metrics;
 mod receivers;
 mod segments;
 mod snapshots;
+mod startup;
 mod tags;
 mod variants_and_distributions;
 mod webhook_delivery;
