@@ -1,6 +1,8 @@
-//! Start-up of the real `bunting` binary: instances starting together on a fresh database.
+//! Start-up of the real `bunting` binary: instances starting together on a fresh database, a busy
+//! port, and what the start-up log says.
 
 use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
@@ -27,7 +29,6 @@ fn bunting(database: &DatabaseUrl, command: &str) -> Command {
 struct Serving {
     child: Child,
     base: String,
-    #[allow(dead_code)]
     log: Vec<String>,
 }
 
@@ -166,4 +167,64 @@ async fn instances_starting_together_on_a_fresh_database_all_start() {
     for server in &servers {
         TestApp::at(&server.base).get("/health").await.ok();
     }
+}
+
+#[tokio::test]
+async fn a_busy_port_is_named_and_leaves_no_database_behind() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bunting.sqlite");
+    let database = DatabaseUrl::Sqlite(path.to_string_lossy().into_owned());
+
+    let output = bunting(&database, "serve")
+        .env("PORT", port.to_string())
+        // A user-facing error reads the same with backtraces switched on.
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("the binary runs");
+
+    assert!(!output.status.success(), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("port {port} on 127.0.0.1 is in use")),
+        "{}",
+        describe(&output)
+    );
+    assert!(!stderr.contains("backtrace"), "{}", describe(&output));
+    assert!(
+        !path.exists(),
+        "the database file was created before the port was bound"
+    );
+}
+
+/// The test database's URL with a password, which trust authentication ignores.
+fn with_password(url: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a URL");
+    let (user, host) = rest.split_once('@').expect("TEST_POSTGRES_URL names a user");
+    let user = user.split(':').next().unwrap_or_default();
+    format!("{scheme}://{user}:{password}@{host}")
+}
+
+#[tokio::test]
+async fn the_start_up_log_names_the_database_without_secrets_or_colours() {
+    let database = test_database().await;
+    let (url, expected) = match &database.url {
+        DatabaseUrl::Sqlite(path) => (database.url.clone(), path.clone()),
+        DatabaseUrl::Postgres(url) => {
+            let name = url.rsplit('/').next().unwrap().to_owned();
+            (
+                DatabaseUrl::Postgres(with_password(url, "s3cret")),
+                format!("127.0.0.1:5432/{name}"),
+            )
+        }
+    };
+    let server = until_serving(bunting(&url, "serve").spawn().expect("the binary starts")).unwrap();
+    let log = server.log.join("\n");
+    assert!(log.contains(&expected), "the log names {expected}:\n{log}");
+    assert!(!log.contains("s3cret"), "the log shows the password:\n{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "colour codes in a log that is not a terminal:\n{log}"
+    );
 }
