@@ -1,6 +1,8 @@
 //! The `bunting` binary: `serve` (the default), `migrate` and `import`.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use bunting::config::{LogSettings, Storage};
@@ -45,12 +47,28 @@ enum Command {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Runs the command; a failure is printed as one line of reasons, `error: what: why`, and exits
+/// with status 1. (Returning the error from `main` would print its debug form, with a stack
+/// backtrace whenever RUST_BACKTRACE is set.)
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn run() -> anyhow::Result<()> {
     let logs = LogSettings::from_env(|name| std::env::var(name).ok())?;
     let filter =
         EnvFilter::try_new(&logs.filter).with_context(|| format!("RUST_LOG={} is not a log filter", logs.filter))?;
-    let subscriber = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colour codes only for a person at a terminal, not in files and log collectors.
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal());
     if logs.json {
         subscriber.json().init();
     } else {

@@ -1,4 +1,4 @@
-//! Building the application: open the storage, load the evaluation cache, wire services, router
+//! Building the application: bind the port, open the storage, load the evaluation cache, wire services, router
 //! and background tasks. `main` and the integration tests both go through
 //! [`Application::build`], so there is one wiring path.
 //!
@@ -7,10 +7,11 @@
 //! (`json_file`/`json_http`) it serves evaluation from the flag file and re-reads it.
 
 use std::future::Future;
+use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use anyhow::Context;
+use anyhow::{Context, anyhow};
 use bunting_store::{DEFAULT_ENVIRONMENT, Store};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -59,6 +60,9 @@ impl Application {
 
     /// Builds the application with the clock tests control.
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
+        // The port first: when it is taken, start-up stops before creating or migrating a database.
+        let listener = bind(SocketAddr::new(config.host, config.port)).await?;
+        let local_addr = listener.local_addr()?;
         let metrics = config
             .prometheus
             .as_ref()
@@ -134,11 +138,6 @@ impl Application {
             max_body_bytes: config.max_body_bytes,
             metrics: scrape,
         });
-        let address = SocketAddr::new(config.host, config.port);
-        let listener = TcpListener::bind(address)
-            .await
-            .with_context(|| format!("binding {address}"))?;
-        let local_addr = listener.local_addr()?;
         Ok(Application {
             listener,
             router,
@@ -202,4 +201,16 @@ impl Application {
         }
         served.context("serving HTTP")
     }
+}
+
+/// Binds the listening socket, saying plainly when another process has the port.
+async fn bind(address: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address).await.map_err(|error| match error.kind() {
+        ErrorKind::AddrInUse => anyhow!(
+            "port {} on {} is in use by another process; stop it, or choose another port with PORT or --port",
+            address.port(),
+            address.ip()
+        ),
+        _ => anyhow!("cannot listen on {address}: {error}"),
+    })
 }

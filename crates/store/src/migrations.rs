@@ -30,34 +30,45 @@ const MIGRATIONS: &[Migration] = &[
 ];
 
 impl Store {
-    /// Applies every migration the database has not seen, each in its own transaction.
+    /// Applies every migration the database has not seen, all in one transaction that holds the
+    /// migration lock from its first statement: instances starting together take turns, and each
+    /// finds the schema as the one before it left it (creating the migrations table included).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::raw_sql("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)")
-            .execute(&self.pool)
-            .await?;
-        for migration in MIGRATIONS {
-            let mut tx = self.pool.begin().await?;
-            if self.backend == Backend::Postgres {
-                // Instances starting together must not apply the same migration twice.
+        let mut tx = match self.backend {
+            // The write lock at once, not at the first write: by then another process may have
+            // migrated, and a transaction that read before that write cannot write any more.
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
                 sqlx::query("SELECT pg_advisory_xact_lock(7246661)")
                     .execute(&mut *tx)
                     .await?;
+                tx
             }
-            let applied = sqlx::query("SELECT COUNT(*) AS n FROM schema_migrations WHERE version = $1")
-                .bind(migration.version)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get::<i64, _>("n")?;
-            if applied > 0 {
-                continue;
-            }
+        };
+        sqlx::raw_sql("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)")
+            .execute(&mut *tx)
+            .await?;
+        let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|row| row.try_get("version"))
+            .collect::<Result<_, _>>()?;
+        let pending: Vec<&Migration> = MIGRATIONS
+            .iter()
+            .filter(|migration| !applied.contains(&migration.version))
+            .collect();
+        for migration in &pending {
             sqlx::raw_sql(migration.sql).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)")
                 .bind(migration.version)
                 .bind(migration.name)
                 .execute(&mut *tx)
                 .await?;
-            tx.commit().await?;
+        }
+        tx.commit().await?;
+        for migration in pending {
             tracing::info!(version = migration.version, name = migration.name, "applied migration");
         }
         Ok(())

@@ -1,6 +1,7 @@
 //! Opening the database: which backend a connection string names, and the pool settings each
 //! needs (SQLite: one writer and a few readers, WAL, a busy timeout; PostgreSQL: a small pool).
 
+use std::fmt;
 use std::sync::Once;
 use std::time::Duration;
 
@@ -16,8 +17,9 @@ pub enum Backend {
     Postgres,
 }
 
-/// A validated database location.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A validated database location. Printed (`Display` and `Debug`) without secrets: a
+/// PostgreSQL URL's user, password and parameters are left out.
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     /// A SQLite file path, or `:memory:`.
     Sqlite(String),
@@ -52,6 +54,32 @@ impl DatabaseUrl {
     }
 }
 
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(_) if self.is_memory() => f.write_str("in-memory SQLite database"),
+            DatabaseUrl::Sqlite(path) => write!(f, "SQLite database {path}"),
+            DatabaseUrl::Postgres(url) => write!(f, "PostgreSQL database {}", postgres_location(url)),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+/// Where a PostgreSQL URL points, `host:port/database`: without the user and password before the
+/// `@`, and without the parameters after the `?`, which may name a password too.
+fn postgres_location(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = rest.split_once('?').map_or(rest, |(location, _)| location);
+    let (authority, database) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    format!("{host}/{database}")
+}
+
 /// Opens the pools and brings the schema up to date.
 pub async fn connect(url: &DatabaseUrl) -> Result<Store, StoreError> {
     static DRIVERS: Once = Once::new();
@@ -76,6 +104,7 @@ pub async fn connect(url: &DatabaseUrl) -> Result<Store, StoreError> {
             open(url, options, Access::ReadWrite).await?
         }
     };
+    tracing::info!("opened the {url}");
     let mut store = Store {
         reads: pool.clone(),
         pool,
@@ -127,5 +156,45 @@ async fn open(url: &DatabaseUrl, options: AnyPoolOptions, access: Access) -> Res
     options
         .connect(&url.sqlx_url())
         .await
-        .map_err(|error| StoreError::Database(format!("cannot open the {backend:?} database: {error}")))
+        .map_err(|error| StoreError::Database(format!("cannot open the {url}: {error}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_postgres_url_prints_without_its_secrets() {
+        let cases = [
+            (
+                "postgres://bunting:s3cret@db.internal:5432/flags",
+                "db.internal:5432/flags",
+            ),
+            (
+                "postgresql://db.internal/flags?sslmode=require&password=s3cret",
+                "db.internal/flags",
+            ),
+            ("postgres://user@127.0.0.1:5432/flags", "127.0.0.1:5432/flags"),
+        ];
+        for (url, location) in cases {
+            let url = DatabaseUrl::Postgres(url.to_owned());
+            assert_eq!(url.to_string(), format!("PostgreSQL database {location}"));
+            assert_eq!(
+                format!("{url:?}"),
+                format!("DatabaseUrl(PostgreSQL database {location})")
+            );
+        }
+    }
+
+    #[test]
+    fn a_sqlite_database_prints_its_path() {
+        assert_eq!(
+            DatabaseUrl::Sqlite("/var/lib/bunting/bunting.sqlite".to_owned()).to_string(),
+            "SQLite database /var/lib/bunting/bunting.sqlite"
+        );
+        assert_eq!(
+            DatabaseUrl::Sqlite(":memory:".to_owned()).to_string(),
+            "in-memory SQLite database"
+        );
+    }
 }

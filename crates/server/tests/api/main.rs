@@ -23,6 +23,7 @@ mod openapi;
 mod receivers;
 mod segments;
 mod snapshots;
+mod startup;
 mod tags;
 mod variants_and_distributions;
 mod webhook_delivery;

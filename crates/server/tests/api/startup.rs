@@ -1,0 +1,230 @@
+//! Start-up of the real `bunting` binary: instances starting together on a fresh database, a busy
+//! port, and what the start-up log says.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use bunting_store::DatabaseUrl;
+use sqlx::{AnyConnection, Connection, Executor};
+
+use crate::helpers::{TestApp, backend_name, database_env, test_database};
+
+/// The binary on `database`, listening on a port of the system's choice, its output captured.
+fn bunting(database: &DatabaseUrl, command: &str) -> Command {
+    let mut bunting = Command::new(env!("CARGO_BIN_EXE_bunting"));
+    bunting
+        .envs(database_env(database))
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .env("RUST_LOG", "info")
+        .arg(command)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    bunting
+}
+
+/// A `serve` process that printed its address, with the log lines up to that point.
+struct Serving {
+    child: Child,
+    base: String,
+    log: Vec<String>,
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads the log of a `serve` process until it prints the address it serves on; if it exits
+/// first, says how it failed.
+fn until_serving(mut child: Child) -> Result<Serving, String> {
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
+    let mut log = Vec::new();
+    while let Some(Ok(line)) = lines.next() {
+        if let Some(at) = line.find("http://") {
+            let address = line[at..].split_whitespace().next().unwrap_or_default();
+            let base = address.trim_end_matches('/').to_owned();
+            log.push(line);
+            // Keep draining the log so the server never blocks on a full pipe.
+            std::thread::spawn(move || lines.for_each(drop));
+            return Ok(Serving { child, base, log });
+        }
+        log.push(line);
+    }
+    let status = child.wait().expect("the process ends");
+    let mut stderr = String::new();
+    let _ = child
+        .stderr
+        .take()
+        .expect("stderr is piped")
+        .read_to_string(&mut stderr);
+    Err(format!(
+        "serve exited with {status}\nstdout:\n{}\nstderr:\n{stderr}",
+        log.join("\n")
+    ))
+}
+
+fn describe(output: &Output) -> String {
+    format!(
+        "exited with {}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// On PostgreSQL, an instance that started a moment earlier, caught half-way through creating the
+/// migrations table: an uncommitted `CREATE TABLE` that everyone else's must wait for.
+struct HeadStart {
+    creating: AnyConnection,
+    /// Reads who waits; inside `creating`'s transaction the activity view is a snapshot.
+    watcher: AnyConnection,
+}
+
+impl HeadStart {
+    async fn begin(database: &DatabaseUrl) -> Option<HeadStart> {
+        let DatabaseUrl::Postgres(url) = database else {
+            return None;
+        };
+        let mut creating = AnyConnection::connect(url).await.unwrap();
+        creating.execute("BEGIN").await.unwrap();
+        creating
+            .execute("CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)")
+            .await
+            .unwrap();
+        let watcher = AnyConnection::connect(url).await.unwrap();
+        Some(HeadStart { creating, watcher })
+    }
+
+    /// Gives up creating the table once `instances` sessions wait for a lock (behind it, or
+    /// behind each other), so they all go on at the same moment.
+    async fn give_up_when_waited_for(mut self, instances: i64) {
+        for _ in 0..300 {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(&mut self.watcher)
+            .await
+            .unwrap();
+            if waiting >= instances {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.creating.execute("ROLLBACK").await.unwrap();
+    }
+}
+
+/// Two `migrate` and two `serve` processes on one fresh database all succeed. On PostgreSQL they
+/// are held back by a [`HeadStart`] and let go together; on SQLite they just start at once.
+#[tokio::test]
+async fn instances_starting_together_on_a_fresh_database_all_start() {
+    let database = test_database().await;
+    let head_start = HeadStart::begin(&database.url).await;
+    let children: Vec<(&str, Child)> = ["migrate", "serve", "migrate", "serve"]
+        .into_iter()
+        .map(|command| {
+            let child = bunting(&database.url, command).spawn().expect("the binary starts");
+            (command, child)
+        })
+        .collect();
+    if let Some(head_start) = head_start {
+        head_start.give_up_when_waited_for(4).await;
+    }
+    let mut failures = Vec::new();
+    let mut servers = Vec::new();
+    for (command, child) in children {
+        let outcome = tokio::task::spawn_blocking(move || match command {
+            "serve" => until_serving(child).map(Some),
+            _ => {
+                let output = child.wait_with_output().expect("the process ends");
+                if output.status.success() {
+                    Ok(None)
+                } else {
+                    Err(format!("migrate {}", describe(&output)))
+                }
+            }
+        })
+        .await
+        .unwrap();
+        match outcome {
+            Ok(Some(server)) => servers.push(server),
+            Ok(None) => {}
+            Err(failure) => failures.push(failure),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "on {}, {} of 4 instances failed:\n{}",
+        backend_name(),
+        failures.len(),
+        failures.join("\n\n")
+    );
+    for server in &servers {
+        TestApp::at(&server.base).get("/health").await.ok();
+    }
+}
+
+#[tokio::test]
+async fn a_busy_port_is_named_and_leaves_no_database_behind() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bunting.sqlite");
+    let database = DatabaseUrl::Sqlite(path.to_string_lossy().into_owned());
+
+    let output = bunting(&database, "serve")
+        .env("PORT", port.to_string())
+        // A user-facing error reads the same with backtraces switched on.
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("the binary runs");
+
+    assert!(!output.status.success(), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("port {port} on 127.0.0.1 is in use")),
+        "{}",
+        describe(&output)
+    );
+    assert!(!stderr.contains("backtrace"), "{}", describe(&output));
+    assert!(
+        !path.exists(),
+        "the database file was created before the port was bound"
+    );
+}
+
+/// The test database's URL with a password, which trust authentication ignores.
+fn with_password(url: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a URL");
+    let (user, host) = rest.split_once('@').expect("TEST_POSTGRES_URL names a user");
+    let user = user.split(':').next().unwrap_or_default();
+    format!("{scheme}://{user}:{password}@{host}")
+}
+
+#[tokio::test]
+async fn the_start_up_log_names_the_database_without_secrets_or_colours() {
+    let database = test_database().await;
+    let (url, expected) = match &database.url {
+        DatabaseUrl::Sqlite(path) => (database.url.clone(), path.clone()),
+        DatabaseUrl::Postgres(url) => {
+            let name = url.rsplit('/').next().unwrap().to_owned();
+            (
+                DatabaseUrl::Postgres(with_password(url, "s3cret")),
+                format!("127.0.0.1:5432/{name}"),
+            )
+        }
+    };
+    let server = until_serving(bunting(&url, "serve").spawn().expect("the binary starts")).unwrap();
+    let log = server.log.join("\n");
+    assert!(log.contains(&expected), "the log names {expected}:\n{log}");
+    assert!(!log.contains("s3cret"), "the log shows the password:\n{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "colour codes in a log that is not a terminal:\n{log}"
+    );
+}
