@@ -17,9 +17,11 @@ mod delivery;
 mod evaluation;
 mod http;
 mod metrics;
+mod periodic;
 mod service;
 pub mod startup;
 mod ui;
 
 pub use config::Config;
+pub use delivery::DispatcherHandle;
 pub use startup::Application;

@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Storage};
-use crate::delivery::{Dispatcher, prune_periodically};
+use crate::delivery::{Dispatcher, DispatcherHandle, prune_periodically};
 use crate::evaluation::{EvalCache, Evaluator, follow_json, follow_store, load_json};
 use crate::http::{self, AppState, Surface};
 use crate::metrics::{Metrics, Scrape};
@@ -39,11 +39,26 @@ pub struct Application {
 
 /// What runs beside the HTTP server.
 enum Background {
-    Managed { store: Store, dispatcher: Box<Dispatcher> },
-    EvalOnly { client: reqwest::Client, last: String },
+    Managed {
+        store: Store,
+        dispatcher: Box<Dispatcher>,
+        deliveries: DispatcherHandle,
+    },
+    EvalOnly {
+        client: reqwest::Client,
+        last: String,
+    },
 }
 
 impl Background {
+    /// The webhook dispatcher's handle, when there is a database.
+    fn deliveries(&self) -> Option<&DispatcherHandle> {
+        match self {
+            Background::Managed { deliveries, .. } => Some(deliveries),
+            Background::EvalOnly { .. } => None,
+        }
+    }
+
     /// The database, when there is one.
     fn store(&self) -> Option<&Store> {
         match self {
@@ -90,7 +105,7 @@ impl Application {
                     .await
                     .context("applying FLAGR_NOTIFICATION_WEBHOOK_* settings")?;
                 let state = AppState {
-                    flags: FlagService::new(store.clone(), clock.clone(), wake, cache.clone()),
+                    flags: FlagService::new(store.clone(), clock.clone(), wake.clone(), cache.clone()),
                     webhooks,
                     identity: Arc::new(config.identity.clone()),
                 };
@@ -100,6 +115,7 @@ impl Application {
                     Background::Managed {
                         store,
                         dispatcher: Box::new(dispatcher),
+                        deliveries: wake,
                     },
                 )
             }
@@ -149,6 +165,11 @@ impl Application {
         })
     }
 
+    /// The webhook dispatcher's handle (none in eval-only mode), to wait until deliveries settle.
+    pub fn deliveries(&self) -> Option<DispatcherHandle> {
+        self.background.deliveries().cloned()
+    }
+
     /// The bound address; with port 0 in the configuration, the port the OS chose.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
@@ -160,7 +181,7 @@ impl Application {
         let (stop, stopped) = watch::channel(false);
         let interval = self.config.evaluation.refresh_interval;
         let (tasks, store): (Vec<JoinHandle<()>>, Option<Store>) = match self.background {
-            Background::Managed { store, dispatcher } => {
+            Background::Managed { store, dispatcher, .. } => {
                 let tasks = vec![
                     tokio::spawn(dispatcher.run(stopped.clone())),
                     tokio::spawn(prune_periodically(

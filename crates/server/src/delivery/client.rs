@@ -25,18 +25,25 @@ pub(crate) struct OutboundRequest<'a> {
     pub(crate) timeout: Duration,
 }
 
-/// What happened to one attempt.
+/// What happened to one attempt, and how long it took.
 #[derive(Debug)]
 pub(crate) struct AttemptReport {
     pub(crate) duration: Duration,
-    /// The response status, when the receiver answered.
-    pub(crate) status: Option<u16>,
-    /// The raw `Retry-After` header, when the receiver sent one.
-    pub(crate) retry_after: Option<String>,
-    /// The first [`RESPONSE_EXCERPT_BYTES`] of the response body, lossily decoded.
-    pub(crate) response_excerpt: Option<String>,
-    /// Why there was no usable response; `None` when the receiver answered (any status).
-    pub(crate) failure: Option<(Failure, String)>,
+    pub(crate) outcome: AttemptOutcome,
+}
+
+#[derive(Debug)]
+pub(crate) enum AttemptOutcome {
+    /// The receiver answered, with any status.
+    Answered {
+        status: u16,
+        /// The raw `Retry-After` header, when the receiver sent one.
+        retry_after: Option<String>,
+        /// The first [`RESPONSE_EXCERPT_BYTES`] of the response body, lossily decoded.
+        excerpt: String,
+    },
+    /// There was no usable answer: why, and the detail for the delivery log.
+    NoAnswer(Failure, String),
 }
 
 #[derive(Clone)]
@@ -64,10 +71,7 @@ impl DeliveryClient {
         let started = Instant::now();
         let report = |failure: Failure, detail: String| AttemptReport {
             duration: started.elapsed(),
-            status: None,
-            retry_after: None,
-            response_excerpt: None,
-            failure: Some((failure, detail)),
+            outcome: AttemptOutcome::NoAnswer(failure, detail),
         };
         // Names are checked by the resolver; literal addresses never reach it.
         if let Some(ip) = literal_ip(request.url)
@@ -110,10 +114,11 @@ impl DeliveryClient {
         }
         AttemptReport {
             duration: started.elapsed(),
-            status: Some(status),
-            retry_after,
-            response_excerpt: Some(String::from_utf8_lossy(&excerpt).into_owned()),
-            failure: None,
+            outcome: AttemptOutcome::Answered {
+                status,
+                retry_after,
+                excerpt: String::from_utf8_lossy(&excerpt).into_owned(),
+            },
         }
     }
 }

@@ -21,10 +21,10 @@ use bunting_core::webhook::config::{Webhook, WebhookCommand};
 use bunting_core::webhook::retry::{Decision, ErrorClass, RetrySchedule, classify_response, parse_retry_after};
 use bunting_store::{Attempt, AttemptRecord, Backend, ClaimedDelivery, DEFAULT_ENVIRONMENT, NextStep, Store};
 use time::OffsetDateTime;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
-use super::client::{AttemptReport, DeliveryClient, OutboundRequest};
+use super::client::{AttemptOutcome, DeliveryClient, OutboundRequest};
 use super::headers::attempt_headers;
 use crate::clock::Clock;
 use crate::config::WebhookSettings;
@@ -49,15 +49,29 @@ fn max_recording(backend: Backend) -> usize {
 /// The actor recorded when Bunting changes a webhook itself (disabling it after a 410).
 const SYSTEM_ACTOR: &str = "bunting";
 
-/// Wakes the dispatcher after a change that may have enqueued deliveries.
+/// Wakes the dispatcher after a change that may have enqueued deliveries, and lets a caller wait
+/// until it has settled.
 #[derive(Clone)]
-pub(crate) struct DispatcherHandle {
+pub struct DispatcherHandle {
     wake: Arc<Notify>,
+    settle: mpsc::UnboundedSender<oneshot::Sender<()>>,
 }
 
 impl DispatcherHandle {
     pub(crate) fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// Waits until every delivery due now has been attempted and its attempt recorded, with
+    /// nothing in flight: one dispatcher round settles the question, so a test (or an operator's
+    /// tool) can tell "nothing more will be sent now" without waiting and hoping. Returns at
+    /// once once the dispatcher has stopped.
+    pub async fn settled(&self) {
+        let (settled, waiting) = oneshot::channel();
+        if self.settle.send(settled).is_ok() {
+            self.wake();
+            let _ = waiting.await;
+        }
     }
 }
 
@@ -67,7 +81,16 @@ pub(crate) struct Dispatcher {
     clock: Arc<dyn Clock>,
     settings: WebhookSettings,
     wake: Arc<Notify>,
+    settle_requests: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
     recorder: Recorder,
+}
+
+/// What a claiming round found.
+struct Round {
+    /// How long to wait before the next round, unless woken.
+    wait: Duration,
+    /// Whether deliveries were due now (and so may still be going out).
+    due_now: bool,
 }
 
 /// An attempt that finished, on its way to being recorded.
@@ -87,7 +110,11 @@ impl Dispatcher {
     ) -> anyhow::Result<(Dispatcher, DispatcherHandle)> {
         let wake = Arc::new(Notify::new());
         let client = DeliveryClient::new(settings.deny_private)?;
-        let handle = DispatcherHandle { wake: wake.clone() };
+        let (settle, settle_requests) = mpsc::unbounded_channel();
+        let handle = DispatcherHandle {
+            wake: wake.clone(),
+            settle,
+        };
         let recorder = Recorder {
             store: store.clone(),
             clock: clock.clone(),
@@ -102,6 +129,7 @@ impl Dispatcher {
                 clock,
                 settings,
                 wake,
+                settle_requests,
                 recorder,
             },
             handle,
@@ -110,7 +138,7 @@ impl Dispatcher {
 
     /// Runs until `shutdown` turns true, then stops claiming, lets attempts in flight finish
     /// and records them.
-    pub(crate) async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    pub(crate) async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         let (done, mut finished) = mpsc::unbounded_channel::<Finished>();
         let mut in_flight: HashMap<Id, usize> = HashMap::new();
         // Recording runs beside claiming and sending, so the next attempts need not wait for the
@@ -118,7 +146,12 @@ impl Dispatcher {
         let mut recording: JoinSet<()> = JoinSet::new();
         let mut stopping = false;
         let mut batch = Vec::new();
+        // Callers of `DispatcherHandle::settled`, told once a round finds nothing left to do.
+        let mut settling: Vec<oneshot::Sender<()>> = Vec::new();
         loop {
+            while let Ok(request) = self.settle_requests.try_recv() {
+                settling.push(request);
+            }
             while let Ok(one) = finished.try_recv() {
                 batch.push(one);
             }
@@ -140,8 +173,11 @@ impl Dispatcher {
             // Claim before recording: the freed slots are refilled at once and the next attempts
             // are on the wire while the last ones are written. A finished but unrecorded delivery
             // is not claimed again: its lease keeps it from being due.
-            let next_round = if stopping {
-                self.settings.poll_interval
+            let round = if stopping {
+                Round {
+                    wait: self.settings.poll_interval,
+                    due_now: false,
+                }
             } else {
                 self.claim_and_send(&mut in_flight, &done).await
             };
@@ -158,27 +194,36 @@ impl Dispatcher {
                 while recording.join_next().await.is_some() {}
                 return;
             }
+            if !round.due_now && in_flight.is_empty() && recording.is_empty() {
+                for settled in settling.drain(..) {
+                    let _ = settled.send(());
+                }
+            }
             tokio::select! {
                 () = self.wake.notified() => {}
                 Some(one) = finished.recv() => batch.push(one),
-                () = tokio::time::sleep(next_round) => {}
+                // Only someone waiting to hear that all is settled needs a round after recording.
+                Some(_) = recording.join_next(), if !settling.is_empty() => {}
+                () = tokio::time::sleep(round.wait) => {}
                 _ = shutdown.changed(), if !stopping => stopping = true,
             }
         }
     }
 
-    /// Claims and starts what the limits allow; returns how long to wait before the next round.
+    /// Claims and starts what the limits allow.
     async fn claim_and_send(
         &self,
         in_flight: &mut HashMap<Id, usize>,
         done: &mpsc::UnboundedSender<Finished>,
-    ) -> Duration {
+    ) -> Round {
         let mut wait = self.settings.poll_interval;
+        // Until the store has answered, nobody can say that nothing is due.
+        let unknown = |wait| Round { wait, due_now: true };
         let pending = match self.store.webhooks_with_pending_deliveries().await {
             Ok(pending) => pending,
             Err(error) => {
                 tracing::warn!(%error, "cannot read due deliveries; retrying at the next poll");
-                return wait;
+                return unknown(wait);
             }
         };
         let now = self.clock.now();
@@ -208,14 +253,14 @@ impl Dispatcher {
             .filter(|&(_, room)| room > 0)
             .collect();
         let Some(longest) = due.iter().map(|webhook| webhook.timeout_seconds).max() else {
-            return wait;
+            return Round { wait, due_now: false };
         };
         let lease_until = now + Duration::from_secs(u64::from(longest)) + LEASE_MARGIN;
         let claimed = match self.store.claim_due_deliveries(&rooms, now, lease_until).await {
             Ok(claimed) => claimed,
             Err(error) => {
                 tracing::warn!(%error, "cannot claim deliveries; retrying at the next poll");
-                return wait;
+                return unknown(wait);
             }
         };
         if claimed.len() == rooms.iter().map(|(_, room)| room).sum::<usize>() && !claimed.is_empty() {
@@ -242,7 +287,7 @@ impl Dispatcher {
                 let _ = done.send(attempt.run().await);
             });
         }
-        wait
+        Round { wait, due_now: true }
     }
 
     fn schedule_for(&self, webhook: &Webhook) -> RetrySchedule {
@@ -452,7 +497,7 @@ impl AttemptTask {
             .await;
         let finished_at = self.clock.now();
         let number = self.delivery.attempts + 1;
-        let decision = self.decide(&report, number, finished_at);
+        let decision = self.decide(&report.outcome, number, finished_at);
         let next = match decision {
             Decision::Delivered => NextStep::Delivered,
             Decision::RetryAfter(wait) => NextStep::RetryAt(finished_at + wait),
@@ -464,22 +509,26 @@ impl AttemptTask {
                 bunting_core::change::rfc3339(finished_at)
             )
         });
-        let (error_class, error) = match &report.failure {
-            Some((failure, detail)) => (Some(failure.class()), Some(detail.clone())),
-            None if decision == Decision::Delivered => (None, None),
-            None => (
-                Some(ErrorClass::HttpStatus),
-                report.status.map(|status| format!("HTTP {status}")),
-            ),
+        let (status_code, error_class, error, response_body) = match report.outcome {
+            AttemptOutcome::NoAnswer(failure, detail) => (None, Some(failure.class()), Some(detail), None),
+            AttemptOutcome::Answered { status, excerpt, .. } => {
+                let failed = decision != Decision::Delivered;
+                (
+                    Some(i64::from(status)),
+                    failed.then_some(ErrorClass::HttpStatus),
+                    failed.then(|| format!("HTTP {status}")),
+                    Some(excerpt),
+                )
+            }
         };
         let attempt = Attempt {
             number,
             started_at,
             duration_micros: i64::try_from(report.duration.as_micros()).unwrap_or(i64::MAX),
-            status_code: report.status.map(i64::from),
+            status_code,
             error_class,
             error,
-            response_body: report.response_excerpt,
+            response_body,
             request_headers: logged_headers,
             next_attempt_at: match next {
                 NextStep::RetryAt(at) => Some(at),
@@ -498,17 +547,15 @@ impl AttemptTask {
         }
     }
 
-    fn decide(&self, report: &AttemptReport, number: i64, now: OffsetDateTime) -> Decision {
-        let result = match (&report.failure, report.status) {
-            (Some((failure, _)), _) => Err(*failure),
-            (None, Some(status)) => {
-                let retry_after = report
-                    .retry_after
-                    .as_deref()
-                    .and_then(|value| parse_retry_after(value, now));
-                classify_response(status, retry_after)
+    fn decide(&self, outcome: &AttemptOutcome, number: i64, now: OffsetDateTime) -> Decision {
+        let result = match outcome {
+            AttemptOutcome::NoAnswer(failure, _) => Err(*failure),
+            AttemptOutcome::Answered {
+                status, retry_after, ..
+            } => {
+                let retry_after = retry_after.as_deref().and_then(|value| parse_retry_after(value, now));
+                classify_response(*status, retry_after)
             }
-            (None, None) => Ok(()),
         };
         let made = usize::try_from(number).unwrap_or(usize::MAX);
         let decision = self.schedule.decide(made, result, rand::random_range(-1.0..=1.0));

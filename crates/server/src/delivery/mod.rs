@@ -8,5 +8,6 @@ mod dispatcher;
 mod headers;
 mod retention;
 
-pub(crate) use dispatcher::{Dispatcher, DispatcherHandle};
+pub(crate) use dispatcher::Dispatcher;
+pub use dispatcher::DispatcherHandle;
 pub(crate) use retention::prune_periodically;

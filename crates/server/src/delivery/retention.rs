@@ -8,6 +8,7 @@ use bunting_store::Store;
 use tokio::sync::watch;
 
 use crate::clock::Clock;
+use crate::periodic::{FirstRound, Rounds};
 
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -15,17 +16,14 @@ pub(crate) async fn prune_periodically(
     store: Store,
     clock: Arc<dyn Clock>,
     retention: Duration,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    loop {
+    let mut rounds = Rounds::every(PRUNE_EVERY, FirstRound::Now, shutdown);
+    while rounds.next().await {
         match store.prune_deliveries(clock.now() - retention).await {
             Ok(0) => {}
             Ok(pruned) => tracing::info!(pruned, "pruned finished deliveries past retention"),
             Err(error) => tracing::warn!(%error, "cannot prune the delivery log; trying again later"),
-        }
-        tokio::select! {
-            () = tokio::time::sleep(PRUNE_EVERY) => {}
-            _ = shutdown.changed() => return,
         }
     }
 }

@@ -18,19 +18,17 @@ use tokio::sync::watch;
 
 use super::EvalCache;
 use crate::config::Storage;
+use crate::periodic::{FirstRound, Rounds};
 
 /// Follows the change log into `cache` until `shutdown`.
 pub(crate) async fn follow_store(
     store: Store,
     cache: Arc<EvalCache>,
     interval: Duration,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep(interval) => {}
-            _ = shutdown.changed() => return,
-        }
+    let mut rounds = Rounds::every(interval, FirstRound::AfterInterval, shutdown);
+    while rounds.next().await {
         match store.flags_changed_since(DEFAULT_ENVIRONMENT, cache.log_seq()).await {
             Ok((flags, seq)) => cache.apply(flags, Some(seq)),
             Err(error) => tracing::warn!(%error, "cannot read flag changes; evaluation keeps the flags it has"),
@@ -83,13 +81,10 @@ pub(crate) async fn follow_json(
     mut last: String,
     cache: Arc<EvalCache>,
     interval: Duration,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep(interval) => {}
-            _ = shutdown.changed() => return,
-        }
+    let mut rounds = Rounds::every(interval, FirstRound::AfterInterval, shutdown);
+    while rounds.next().await {
         let text = match fetch(&source, &client).await {
             Ok(text) if text == last => continue,
             Ok(text) => text,

@@ -4,7 +4,7 @@ use std::sync::{Arc, Once};
 
 use bunting::clock::{Clock, ManualClock, SystemClock};
 use bunting::config::Storage;
-use bunting::{Application, Config};
+use bunting::{Application, Config, DispatcherHandle};
 use bunting_store::DatabaseUrl;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -15,6 +15,8 @@ pub(crate) struct TestApp {
     pub(crate) client: reqwest::Client,
     /// The database the app runs on, dropped with it; `None` for a server started elsewhere.
     database: Option<TestDatabase>,
+    /// The webhook dispatcher of a server started in this process.
+    deliveries: Option<DispatcherHandle>,
 }
 
 /// A fresh database for one test: a SQLite file in a temporary directory, or a PostgreSQL
@@ -127,11 +129,13 @@ async fn start_with(mut config: Config, clock: Arc<dyn Clock>, adjust: impl FnOn
         .await
         .expect("the application starts");
     let base = format!("http://{}", app.local_addr());
+    let deliveries = app.deliveries();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
         base,
         client: reqwest::Client::new(),
         database: None,
+        deliveries,
     }
 }
 
@@ -211,6 +215,7 @@ impl TestApp {
             base: base.to_owned(),
             client: reqwest::Client::new(),
             database: None,
+            deliveries: None,
         }
     }
 
@@ -333,6 +338,16 @@ impl TestApp {
         .await
         .ok();
         (flag, segment, control, treatment)
+    }
+
+    /// Waits until every delivery due now (on the app's clock) has been attempted and recorded:
+    /// after it, a receiver has had everything it is going to get for now.
+    pub(crate) async fn settle(&self) {
+        self.deliveries
+            .as_ref()
+            .expect("settling needs a server started in this process")
+            .settled()
+            .await;
     }
 
     /// Creates a webhook from `body`; returns its id.

@@ -144,9 +144,10 @@ impl Receiver {
         }
     }
 
-    /// Asserts that nothing more than `count` requests arrives within `quiet`.
-    pub(crate) async fn expect_no_more_than(&self, count: usize, quiet: Duration) {
-        tokio::time::sleep(quiet).await;
+    /// Asserts that at most `count` requests arrived (after `TestApp::settle`, nothing more is
+    /// on its way).
+    #[track_caller]
+    pub(crate) fn assert_at_most(&self, count: usize) {
         let received = self.received();
         assert!(
             received.len() <= count,
