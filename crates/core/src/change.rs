@@ -11,152 +11,48 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::flag::Id;
 
-/// One kind of change. A single mutation may represent several (a segment update that changes
-/// both its description and its rollout is `segment.updated` and `segment.rollout_percent.updated`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum EventType {
-    #[serde(rename = "flag.created")]
-    FlagCreated,
-    #[serde(rename = "flag.updated")]
-    FlagUpdated,
-    #[serde(rename = "flag.deleted")]
-    FlagDeleted,
-    #[serde(rename = "flag.enabled")]
-    FlagEnabled,
-    #[serde(rename = "flag.disabled")]
-    FlagDisabled,
-    /// Extension: a soft-deleted flag was restored.
-    #[serde(rename = "flag.restored")]
-    FlagRestored,
-    #[serde(rename = "segment.created")]
-    SegmentCreated,
-    #[serde(rename = "segment.updated")]
-    SegmentUpdated,
-    #[serde(rename = "segment.deleted")]
-    SegmentDeleted,
-    #[serde(rename = "segment.rollout_percent.updated")]
-    SegmentRolloutPercentUpdated,
-    #[serde(rename = "variant.created")]
-    VariantCreated,
-    #[serde(rename = "variant.updated")]
-    VariantUpdated,
-    #[serde(rename = "variant.deleted")]
-    VariantDeleted,
-    #[serde(rename = "variant.attachment.updated")]
-    VariantAttachmentUpdated,
-    #[serde(rename = "constraint.created")]
-    ConstraintCreated,
-    #[serde(rename = "constraint.updated")]
-    ConstraintUpdated,
-    #[serde(rename = "constraint.deleted")]
-    ConstraintDeleted,
-    #[serde(rename = "distribution.updated")]
-    DistributionUpdated,
-    /// Extension: a webhook was created.
-    #[serde(rename = "webhook.created")]
-    WebhookCreated,
-    /// Extension: a webhook's settings changed (URL, events, secret, enabled state, ...).
-    #[serde(rename = "webhook.updated")]
-    WebhookUpdated,
-    /// Extension: a webhook was deleted.
-    #[serde(rename = "webhook.deleted")]
-    WebhookDeleted,
-}
-
-impl EventType {
-    pub const ALL: [EventType; 21] = [
-        EventType::FlagCreated,
-        EventType::FlagUpdated,
-        EventType::FlagDeleted,
-        EventType::FlagEnabled,
-        EventType::FlagDisabled,
-        EventType::FlagRestored,
-        EventType::SegmentCreated,
-        EventType::SegmentUpdated,
-        EventType::SegmentDeleted,
-        EventType::SegmentRolloutPercentUpdated,
-        EventType::VariantCreated,
-        EventType::VariantUpdated,
-        EventType::VariantDeleted,
-        EventType::VariantAttachmentUpdated,
-        EventType::ConstraintCreated,
-        EventType::ConstraintUpdated,
-        EventType::ConstraintDeleted,
-        EventType::DistributionUpdated,
-        EventType::WebhookCreated,
-        EventType::WebhookUpdated,
-        EventType::WebhookDeleted,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            EventType::FlagCreated => "flag.created",
-            EventType::FlagUpdated => "flag.updated",
-            EventType::FlagDeleted => "flag.deleted",
-            EventType::FlagEnabled => "flag.enabled",
-            EventType::FlagDisabled => "flag.disabled",
-            EventType::FlagRestored => "flag.restored",
-            EventType::SegmentCreated => "segment.created",
-            EventType::SegmentUpdated => "segment.updated",
-            EventType::SegmentDeleted => "segment.deleted",
-            EventType::SegmentRolloutPercentUpdated => "segment.rollout_percent.updated",
-            EventType::VariantCreated => "variant.created",
-            EventType::VariantUpdated => "variant.updated",
-            EventType::VariantDeleted => "variant.deleted",
-            EventType::VariantAttachmentUpdated => "variant.attachment.updated",
-            EventType::ConstraintCreated => "constraint.created",
-            EventType::ConstraintUpdated => "constraint.updated",
-            EventType::ConstraintDeleted => "constraint.deleted",
-            EventType::DistributionUpdated => "distribution.updated",
-            EventType::WebhookCreated => "webhook.created",
-            EventType::WebhookUpdated => "webhook.updated",
-            EventType::WebhookDeleted => "webhook.deleted",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<EventType> {
-        EventType::ALL.into_iter().find(|event| event.name() == name)
+crate::named! {
+    /// One kind of change. A single mutation may represent several (a segment update that changes
+    /// both its description and its rollout is `segment.updated` and `segment.rollout_percent.updated`).
+    pub enum EventType {
+        FlagCreated => "flag.created",
+        FlagUpdated => "flag.updated",
+        FlagDeleted => "flag.deleted",
+        FlagEnabled => "flag.enabled",
+        FlagDisabled => "flag.disabled",
+        /// Extension: a soft-deleted flag was restored.
+        FlagRestored => "flag.restored",
+        SegmentCreated => "segment.created",
+        SegmentUpdated => "segment.updated",
+        SegmentDeleted => "segment.deleted",
+        SegmentRolloutPercentUpdated => "segment.rollout_percent.updated",
+        VariantCreated => "variant.created",
+        VariantUpdated => "variant.updated",
+        VariantDeleted => "variant.deleted",
+        VariantAttachmentUpdated => "variant.attachment.updated",
+        ConstraintCreated => "constraint.created",
+        ConstraintUpdated => "constraint.updated",
+        ConstraintDeleted => "constraint.deleted",
+        DistributionUpdated => "distribution.updated",
+        /// Extension: a webhook was created.
+        WebhookCreated => "webhook.created",
+        /// Extension: a webhook's settings changed (URL, events, secret, enabled state, ...).
+        WebhookUpdated => "webhook.updated",
+        /// Extension: a webhook was deleted.
+        WebhookDeleted => "webhook.deleted",
     }
 }
 
-/// The kind of object a change touched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ComponentType {
-    Flag,
-    Tag,
-    Segment,
-    Variant,
-    Constraint,
-    Distribution,
-    Webhook,
-}
-
-impl ComponentType {
-    pub fn name(self) -> &'static str {
-        match self {
-            ComponentType::Flag => "flag",
-            ComponentType::Tag => "tag",
-            ComponentType::Segment => "segment",
-            ComponentType::Variant => "variant",
-            ComponentType::Constraint => "constraint",
-            ComponentType::Distribution => "distribution",
-            ComponentType::Webhook => "webhook",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<ComponentType> {
-        [
-            ComponentType::Flag,
-            ComponentType::Tag,
-            ComponentType::Segment,
-            ComponentType::Variant,
-            ComponentType::Constraint,
-            ComponentType::Distribution,
-            ComponentType::Webhook,
-        ]
-        .into_iter()
-        .find(|kind| kind.name() == name)
+crate::named! {
+    /// The kind of object a change touched.
+    pub enum ComponentType {
+        Flag => "flag",
+        Tag => "tag",
+        Segment => "segment",
+        Variant => "variant",
+        Constraint => "constraint",
+        Distribution => "distribution",
+        Webhook => "webhook",
     }
 }
 

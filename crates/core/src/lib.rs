@@ -11,6 +11,7 @@
 //! - [`eval`]: the evaluation engine: CRC32 bucketing, distribution and rollout, the segment
 //!   walk, Flagr's evaluation request and result shapes, and the snapshot of all flags that
 //!   serves single and batch evaluations.
+//! - [`named!`]: names for field-less enums, one table for both directions.
 //! - [`webhook`]: webhook delivery policy: event catalogue, subscriptions, signatures, retries
 //!   and the SSRF address policy.
 
@@ -19,5 +20,10 @@ pub mod constraint;
 pub mod eval;
 pub mod flag;
 pub mod mutation;
+mod names;
 pub mod validation;
 pub mod webhook;
+
+/// For [`named!`]: the serde its expansions implement, whatever the calling crate imports.
+#[doc(hidden)]
+pub use serde as __serde;

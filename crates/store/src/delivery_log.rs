@@ -10,34 +10,15 @@ use time::OffsetDateTime;
 use crate::codec::from_micros;
 use crate::{Backend, Store, StoreError};
 
-/// Where a delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeliveryStatus {
-    /// Waiting for its next attempt (or in flight).
-    Pending,
-    /// A receiver answered 2xx.
-    Delivered,
-    /// Every attempt failed; kept, and can be redelivered.
-    Failed,
-}
-
-impl DeliveryStatus {
-    pub fn name(self) -> &'static str {
-        match self {
-            DeliveryStatus::Pending => "pending",
-            DeliveryStatus::Delivered => "delivered",
-            DeliveryStatus::Failed => "failed",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<DeliveryStatus> {
-        [
-            DeliveryStatus::Pending,
-            DeliveryStatus::Delivered,
-            DeliveryStatus::Failed,
-        ]
-        .into_iter()
-        .find(|status| status.name() == name)
+bunting_core::named! {
+    /// Where a delivery stands.
+    pub enum DeliveryStatus {
+        /// Waiting for its next attempt (or in flight).
+        Pending => "pending",
+        /// A receiver answered 2xx.
+        Delivered => "delivered",
+        /// Every attempt failed; kept, and can be redelivered.
+        Failed => "failed",
     }
 }
 

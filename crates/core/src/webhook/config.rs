@@ -25,35 +25,15 @@ pub const TIMEOUT_SECONDS_RANGE: std::ops::RangeInclusive<u32> = 1..=30;
 const MAX_URL_LENGTH: usize = 2048;
 const MAX_DESCRIPTION_LENGTH: usize = 1000;
 
-/// The body a webhook receives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PayloadFormat {
-    /// Bunting's event payload: one delivery per event, signed.
-    Bunting,
-    /// Flagr's legacy notification (`FLAGR_NOTIFICATION_WEBHOOK_*`): one per change, unsigned.
-    FlagrNotification,
-    /// The same with the flag before and after (`FLAGR_NOTIFICATION_DETAILED_DIFF_ENABLED`).
-    FlagrNotificationDetailed,
-}
-
-impl PayloadFormat {
-    pub fn name(self) -> &'static str {
-        match self {
-            PayloadFormat::Bunting => "bunting",
-            PayloadFormat::FlagrNotification => "flagr_notification",
-            PayloadFormat::FlagrNotificationDetailed => "flagr_notification_detailed",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<PayloadFormat> {
-        [
-            PayloadFormat::Bunting,
-            PayloadFormat::FlagrNotification,
-            PayloadFormat::FlagrNotificationDetailed,
-        ]
-        .into_iter()
-        .find(|format| format.name() == name)
+crate::named! {
+    /// The body a webhook receives.
+    pub enum PayloadFormat {
+        /// Bunting's event payload: one delivery per event, signed.
+        Bunting => "bunting",
+        /// Flagr's legacy notification (`FLAGR_NOTIFICATION_WEBHOOK_*`): one per change, unsigned.
+        FlagrNotification => "flagr_notification",
+        /// The same with the flag before and after (`FLAGR_NOTIFICATION_DETAILED_DIFF_ENABLED`).
+        FlagrNotificationDetailed => "flagr_notification_detailed",
     }
 }
 

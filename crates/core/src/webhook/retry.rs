@@ -4,11 +4,9 @@
 //! Owns the arithmetic only. Sending, measuring timeouts, reading the clock and drawing jitter
 //! belong to the dispatcher, which passes the attempt's outcome, `now` and a jitter sample in.
 
-use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use time::macros::format_description;
 use time::{OffsetDateTime, PlainDateTime};
@@ -174,53 +172,18 @@ pub fn classify_response(status: u16, retry_after: Option<Duration>) -> Result<(
     }
 }
 
-/// Why an attempt failed, as the delivery log records it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorClass {
-    Dns,
-    Connect,
-    Tls,
-    Timeout,
-    HttpStatus,
-    Blocked,
-    /// Not an attempt's failure: the attempt's outcome could not be written to the database, so
-    /// the delivery was set aside (finished as failed) instead of being sent again and again.
-    Unrecorded,
-}
-
-impl ErrorClass {
-    pub const ALL: [ErrorClass; 7] = [
-        ErrorClass::Dns,
-        ErrorClass::Connect,
-        ErrorClass::Tls,
-        ErrorClass::Timeout,
-        ErrorClass::HttpStatus,
-        ErrorClass::Blocked,
-        ErrorClass::Unrecorded,
-    ];
-
-    /// The stored and serialised name.
-    pub fn name(self) -> &'static str {
-        match self {
-            ErrorClass::Dns => "dns",
-            ErrorClass::Connect => "connect",
-            ErrorClass::Tls => "tls",
-            ErrorClass::Timeout => "timeout",
-            ErrorClass::HttpStatus => "http_status",
-            ErrorClass::Blocked => "blocked",
-            ErrorClass::Unrecorded => "unrecorded",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<ErrorClass> {
-        ErrorClass::ALL.into_iter().find(|class| class.name() == name)
-    }
-}
-
-impl fmt::Display for ErrorClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+crate::named! {
+    /// Why an attempt failed, as the delivery log records it.
+    pub enum ErrorClass {
+        Dns => "dns",
+        Connect => "connect",
+        Tls => "tls",
+        Timeout => "timeout",
+        HttpStatus => "http_status",
+        Blocked => "blocked",
+        /// Not an attempt's failure: the attempt's outcome could not be written to the database, so
+        /// the delivery was set aside (finished as failed) instead of being sent again and again.
+        Unrecorded => "unrecorded",
     }
 }
 
