@@ -1,7 +1,8 @@
 //! What the browser tests stand on: the real server in-process on port 0 with its own SQLite
 //! file (as the API tests start it), a webhook receiver on port 0 that records what it gets,
-//! a small JSON client for arranging and checking state through the API, and XPath builders
-//! that find controls the way a user does — by their visible label or text.
+//! a small JSON client for arranging and checking state through the API, the one way the tests
+//! wait for something ([`keep_trying`]), and XPath builders that find controls the way a user
+//! does — by their visible label or text.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -98,20 +99,34 @@ async fn receive(State(bodies): State<Arc<Mutex<Vec<String>>>>, body: Bytes) -> 
     r#"{"received": true}"#
 }
 
-/// Waits (at most 15 s) until `check` holds.
+/// How long the tests wait for something to happen before they give up.
+const PATIENCE: Duration = Duration::from_secs(15);
+
+/// Runs `attempt` every 100 ms until it succeeds, and returns its value; or, once
+/// [`PATIENCE`] has run out, its last error. Every wait of the browser tests goes through here.
+pub(crate) async fn keep_trying<T, E, F, Fut>(mut attempt: F) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let started = tokio::time::Instant::now();
+    loop {
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(error) if started.elapsed() >= PATIENCE => return Err(error),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// Waits until `check` holds.
 pub(crate) async fn until<F, Fut>(what: &str, check: F)
 where
     F: Fn() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let started = tokio::time::Instant::now();
-    while !check().await {
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "gave up waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let held = keep_trying(|| async { if check().await { Ok(()) } else { Err(()) } }).await;
+    assert!(held.is_ok(), "gave up waiting until {what}");
 }
 
 /// Where a screenshot of the UI goes: with `BUNTING_UI_SCREENSHOTS=1`, the README's copy in

@@ -8,18 +8,20 @@ use std::future::Future;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
 
 use base64::Engine;
+use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
+
+use crate::support::keep_trying;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// The key W3C WebDriver uses for element references.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-/// How long `find` and `wait_until` keep trying.
-const PATIENCE: Duration = Duration::from_secs(15);
+/// The page while the UI runs an action (it marks the body `aria-busy`).
+const BUSY: &str = "/html/body[@aria-busy='true']";
 pub(crate) const WIDTH: u64 = 1280;
 pub(crate) const HEIGHT: u64 = 900;
 
@@ -111,11 +113,10 @@ impl Browser {
         let driver = Driver { process, profile };
         let base = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
-        let started = tokio::time::Instant::now();
-        while http.get(format!("{base}/status")).send().await.is_err() {
-            assert!(started.elapsed() < PATIENCE, "chromedriver did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let status = format!("{base}/status");
+        keep_trying(|| http.get(&status).send())
+            .await
+            .expect("chromedriver starts");
         let user_data_dir = format!("--user-data-dir={}", driver.profile.path().display());
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
@@ -149,13 +150,13 @@ impl Browser {
     }
 
     /// Sends a command; returns its `value`, or panics with WebDriver's error.
-    async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    async fn command(&self, method: Method, path: &str, body: Option<Value>) -> Value {
         self.try_command(method, path, body)
             .await
             .unwrap_or_else(|error| panic!("WebDriver {path}: {error}"))
     }
 
-    async fn try_command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, String> {
+    async fn try_command(&self, method: Method, path: &str, body: Option<Value>) -> Result<Value, String> {
         let mut request = self.http.request(method, format!("{}{path}", self.session));
         if let Some(body) = body {
             request = request.json(&body);
@@ -175,45 +176,38 @@ impl Browser {
     }
 
     pub(crate) async fn goto(&self, url: &str) {
-        self.command(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
-            .await;
+        self.command(Method::POST, "/url", Some(json!({ "url": url }))).await;
     }
 
     pub(crate) async fn url(&self) -> String {
-        self.try_command(reqwest::Method::GET, "/url", None)
+        self.try_command(Method::GET, "/url", None)
             .await
             .map(|url| url.as_str().unwrap_or_default().to_owned())
             .unwrap_or_default()
     }
 
     /// The first element matching `xpath`, waiting for it to appear and for the page to finish
-    /// what it is doing (the UI marks the body `aria-busy` while an action runs), so the element
-    /// found is not about to be replaced by a re-render.
+    /// what it is doing (see [`BUSY`]), so the element found is not about to be replaced by a
+    /// re-render.
     #[track_caller]
     pub(crate) fn find<'a>(&'a self, xpath: &'a str) -> impl Future<Output = Element> + 'a {
         let caller = std::panic::Location::caller();
         async move {
-            let mut last = String::new();
-            let started = tokio::time::Instant::now();
-            while started.elapsed() < PATIENCE {
-                if self.find_now("/html/body[@aria-busy='true']").await.is_ok() {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
+            keep_trying(|| async {
+                if self.find_now(BUSY).await.is_ok() {
+                    return Err("the page stayed busy".to_owned());
                 }
-                match self.find_now(xpath).await {
-                    Ok(element) => return element,
-                    Err(error) => last = error,
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            panic!("{caller}: nothing matches {xpath} ({last})");
+                self.find_now(xpath).await
+            })
+            .await
+            .unwrap_or_else(|last| panic!("{caller}: nothing matches {xpath} ({last})"))
         }
     }
 
     async fn find_now(&self, xpath: &str) -> Result<Element, String> {
         let found = self
             .try_command(
-                reqwest::Method::POST,
+                Method::POST,
                 "/element",
                 Some(json!({"using": "xpath", "value": xpath})),
             )
@@ -230,21 +224,17 @@ impl Browser {
     pub(crate) fn wait_for_text<'a>(&'a self, xpath: &'a str, text: &'a str) -> impl Future<Output = String> + 'a {
         let caller = std::panic::Location::caller();
         async move {
-            let mut seen = String::new();
-            let started = tokio::time::Instant::now();
-            while started.elapsed() < PATIENCE {
+            keep_trying(|| async {
                 // The element may be replaced between finding and reading it: then look again.
-                if let Ok(element) = self.find_now(xpath).await
-                    && let Ok(Value::String(now)) = element.try_command(reqwest::Method::GET, "/text").await
-                {
-                    seen = now;
-                    if seen.contains(text) {
-                        return seen;
-                    }
+                let seen = self.find_now(xpath).await?.try_text().await?;
+                if seen.contains(text) {
+                    Ok(seen)
+                } else {
+                    Err(format!("last seen: {seen:?}"))
                 }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            panic!("{caller}: {xpath} never showed {text:?}; last seen: {seen:?}");
+            })
+            .await
+            .unwrap_or_else(|last| panic!("{caller}: {xpath} never showed {text:?}; {last}"))
         }
     }
 
@@ -253,18 +243,14 @@ impl Browser {
         // The window is taller than the page's viewport by the browser's own bars.
         let script = "return document.documentElement.scrollHeight + window.outerHeight - window.innerHeight";
         let height = self
-            .try_command(
-                reqwest::Method::POST,
-                "/execute/sync",
-                Some(json!({"script": script, "args": []})),
-            )
+            .try_execute(script)
             .await
             .ok()
             .and_then(|height| height.as_u64())
             .unwrap_or(HEIGHT)
             .clamp(HEIGHT, 3200);
         self.resize(WIDTH, height).await;
-        let shot = self.try_command(reqwest::Method::GET, "/screenshot", None).await;
+        let shot = self.try_command(Method::GET, "/screenshot", None).await;
         self.resize(WIDTH, HEIGHT).await;
         let Ok(Value::String(png)) = shot else {
             eprintln!("no screenshot for {}", path.display());
@@ -277,10 +263,16 @@ impl Browser {
 
     /// Runs `script` (a function body) in the page; returns what it returns.
     pub(crate) async fn execute(&self, script: &str) -> Value {
-        self.command(
-            reqwest::Method::POST,
+        self.try_execute(script)
+            .await
+            .unwrap_or_else(|error| panic!("WebDriver script {script:?}: {error}"))
+    }
+
+    async fn try_execute(&self, script: &str) -> Result<Value, String> {
+        self.try_command(
+            Method::POST,
             "/execute/sync",
-            Some(json!({ "script": script, "args": [] })),
+            Some(json!({"script": script, "args": []})),
         )
         .await
     }
@@ -289,7 +281,7 @@ impl Browser {
     /// machine's zone is, through the DevTools command chromedriver passes on.
     pub(crate) async fn time_zone(&self, zone: &str) {
         self.command(
-            reqwest::Method::POST,
+            Method::POST,
             "/goog/cdp/execute",
             Some(json!({"cmd": "Emulation.setTimezoneOverride", "params": {"timezoneId": zone}})),
         )
@@ -299,7 +291,7 @@ impl Browser {
     pub(crate) async fn resize(&self, width: u64, height: u64) {
         let _ = self
             .try_command(
-                reqwest::Method::POST,
+                Method::POST,
                 "/window/rect",
                 Some(json!({"width": width, "height": height})),
             )
@@ -308,7 +300,7 @@ impl Browser {
 
     /// Messages the page logged (errors, warnings) since the last call.
     pub(crate) async fn console(&self) -> Vec<String> {
-        self.try_command(reqwest::Method::POST, "/se/log", Some(json!({"type": "browser"})))
+        self.try_command(Method::POST, "/se/log", Some(json!({"type": "browser"})))
             .await
             .ok()
             .and_then(|entries| entries.as_array().cloned())
@@ -320,42 +312,45 @@ impl Browser {
 }
 
 impl Element {
-    async fn command(&self, method: reqwest::Method, action: &str, body: Option<Value>) -> Value {
-        self.browser
-            .command(method, &format!("/element/{}{action}", self.id), body)
-            .await
+    /// Sends a command about this element (`action` such as `/click`).
+    async fn command(&self, method: Method, action: &str, body: Option<Value>) -> Value {
+        self.browser.command(method, &self.path(action), body).await
     }
 
-    async fn try_command(&self, method: reqwest::Method, action: &str) -> Result<Value, String> {
-        self.browser
-            .try_command(method, &format!("/element/{}{action}", self.id), None)
-            .await
+    fn path(&self, action: &str) -> String {
+        format!("/element/{}{action}", self.id)
+    }
+
+    async fn try_text(&self) -> Result<String, String> {
+        match self.browser.try_command(Method::GET, &self.path("/text"), None).await? {
+            Value::String(text) => Ok(text),
+            other => Err(format!("text is not a string: {other}")),
+        }
     }
 
     pub(crate) async fn click(&self) {
-        self.command(reqwest::Method::POST, "/click", Some(json!({}))).await;
+        self.command(Method::POST, "/click", Some(json!({}))).await;
     }
 
     /// Types `text` at the end of the field's value.
     pub(crate) async fn type_text(&self, text: &str) {
-        self.command(reqwest::Method::POST, "/value", Some(json!({ "text": text })))
+        self.command(Method::POST, "/value", Some(json!({ "text": text })))
             .await;
     }
 
     /// Replaces the field's value with `text`, as a user selecting all and typing would.
     pub(crate) async fn replace_text(&self, text: &str) {
-        self.command(reqwest::Method::POST, "/clear", Some(json!({}))).await;
+        self.command(Method::POST, "/clear", Some(json!({}))).await;
         self.type_text(text).await;
     }
 
     /// Whether the element is shown (not `display: none`, not inside something hidden).
     pub(crate) async fn displayed(&self) -> bool {
-        self.command(reqwest::Method::GET, "/displayed", None).await == json!(true)
+        self.command(Method::GET, "/displayed", None).await == json!(true)
     }
 
     /// A DOM property (`value`, `checked`, `disabled`...).
     pub(crate) async fn property(&self, name: &str) -> Value {
-        self.command(reqwest::Method::GET, &format!("/property/{name}"), None)
-            .await
+        self.command(Method::GET, &format!("/property/{name}"), None).await
     }
 }
