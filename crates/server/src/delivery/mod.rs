@@ -8,5 +8,5 @@ mod dispatcher;
 mod headers;
 mod retention;
 
-pub(crate) use dispatcher::{Dispatcher, DispatcherHandle};
+pub(crate) use dispatcher::Dispatcher;
 pub(crate) use retention::prune_periodically;

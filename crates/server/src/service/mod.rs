@@ -4,11 +4,34 @@
 pub(crate) mod flags;
 pub(crate) mod webhooks;
 
+use std::sync::Arc;
+
 use bunting_core::mutation::Origin;
 use bunting_core::validation::{RANDOM_KEY_ALPHABET, RANDOM_KEY_SUFFIX_LENGTH};
 use rand::Rng;
+use tokio::sync::Notify;
+use tokio::sync::futures::Notified;
 
 use crate::clock::Clock;
+
+/// Wakes the webhook dispatcher after a change that may have enqueued deliveries. It lives
+/// with the services that wake it rather than in `delivery`, so the dispatcher can change
+/// webhooks through the webhook service without an import circle.
+#[derive(Clone, Default)]
+pub(crate) struct DispatcherHandle {
+    wake: Arc<Notify>,
+}
+
+impl DispatcherHandle {
+    pub(crate) fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Completes at the next [`DispatcherHandle::wake`], or at once if one came since the last.
+    pub(crate) fn notified(&self) -> Notified<'_> {
+        self.wake.notified()
+    }
+}
 
 /// Who is making a change and when, with the ids a change needs.
 pub(crate) fn origin(clock: &dyn Clock, actor: &str) -> Origin {
