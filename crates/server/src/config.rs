@@ -1,6 +1,9 @@
 //! Settings: Flagr's `FLAGR_*` variables where Flagr has the setting (so Bunting is a drop-in),
 //! `BUNTING_*` for our own. Read once at start-up, validated, then passed explicitly.
 //! `docs/configuration.md` lists every setting; keep the two in step.
+//!
+//! A leaf: the settings are plain types that `http`, `evaluation` and `delivery` consume, so
+//! this module imports nothing from them.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -10,10 +13,10 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use bunting_core::webhook::retry::{RetrySchedule, parse_duration};
 use bunting_store::DatabaseUrl;
-
-pub use crate::evaluation::InjectedContext;
-use crate::http::rsa_public_key;
-pub use crate::http::{CorsSettings, JwtAlgorithm, JwtAuth};
+use rsa::pkcs1::DecodeRsaPublicKey;
+use rsa::pkcs1v15::VerifyingKey;
+use rsa::pkcs8::DecodePublicKey;
+use sha2::Sha256;
 
 /// Who made a change, taken from the identity sources Flagr supports.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,6 +30,67 @@ pub struct IdentityConfig {
     pub basic_auth: Option<BasicAuth>,
     /// `FLAGR_JWT_AUTH_ENABLED`: tokens required and verified; their user claim is the actor.
     pub jwt: Option<JwtAuth>,
+}
+
+/// The signing algorithms Bunting verifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtAlgorithm {
+    Hs256,
+    Hs512,
+    /// The secret is a PEM public key.
+    Rs256,
+}
+
+impl JwtAlgorithm {
+    /// The name a token's `alg` header gives it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            JwtAlgorithm::Hs256 => "HS256",
+            JwtAlgorithm::Hs512 => "HS512",
+            JwtAlgorithm::Rs256 => "RS256",
+        }
+    }
+}
+
+/// `FLAGR_JWT_AUTH_*`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct JwtAuth {
+    pub secret: String,
+    pub algorithm: JwtAlgorithm,
+    /// `_COOKIE_TOKEN_NAME`: the cookie read before the `Authorization` header.
+    pub cookie_name: String,
+    /// `_WHITELIST_PATHS`: path prefixes served without a token.
+    pub whitelist_paths: Vec<String>,
+    /// `_EXACT_WHITELIST_PATHS`: paths served without a token when matched exactly (in Flagr,
+    /// only when refusing with 401).
+    pub exact_whitelist_paths: Vec<String>,
+    /// `_NO_TOKEN_STATUS_CODE`: 307 redirects to `redirect_url`; 401 refuses.
+    pub no_token_status: u16,
+    /// `_NO_TOKEN_REDIRECT_URL`.
+    pub redirect_url: String,
+    /// `_USER_CLAIM`: the claim naming the user.
+    pub user_claim: String,
+}
+
+impl std::fmt::Debug for JwtAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtAuth")
+            .field("secret", &"<redacted>")
+            .field("algorithm", &self.algorithm)
+            .finish()
+    }
+}
+
+/// The RS256 verifying key in `pem`: a public key as `PUBLIC KEY` (SubjectPublicKeyInfo) or
+/// `RSA PUBLIC KEY` (PKCS #1), the two forms Flagr reads. Line breaks written as `\n` (a key
+/// put on one line of an environment file) are read as line breaks. Start-up checks the
+/// setting with it; the JWT middleware reads the key it verifies with through it.
+pub(crate) fn rsa_public_key(pem: &str) -> Result<VerifyingKey<Sha256>, String> {
+    let pem = pem.trim().replace("\\n", "\n");
+    let key = rsa::PublicKey::from_public_key_pem(&pem)
+        .or_else(|_| rsa::PublicKey::from_pkcs1_pem(&pem))
+        .map_err(|error| format!("not a PEM RSA public key ({error})"))?;
+    Ok(VerifyingKey::new(key))
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -110,6 +174,53 @@ pub enum Storage {
     JsonFile(PathBuf),
     /// Eval-only mode, `FLAGR_DB_DBDRIVER=json_http`: the same format fetched from this URL.
     JsonHttp(String),
+}
+
+/// `FLAGR_CORS_*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorsSettings {
+    /// `FLAGR_CORS_ALLOWED_ORIGINS`; `*` allows any origin.
+    pub allowed_origins: Vec<String>,
+    /// `FLAGR_CORS_ALLOWED_HEADERS`.
+    pub allowed_headers: Vec<String>,
+    /// `FLAGR_CORS_ALLOWED_METHODS`.
+    pub allowed_methods: Vec<String>,
+    /// `FLAGR_CORS_EXPOSED_HEADERS`.
+    pub exposed_headers: Vec<String>,
+    /// `FLAGR_CORS_ALLOW_CREDENTIALS`.
+    pub allow_credentials: bool,
+    /// `FLAGR_CORS_MAX_AGE`, in seconds.
+    pub max_age: u64,
+}
+
+impl Default for CorsSettings {
+    fn default() -> CorsSettings {
+        let list = |items: &[&str]| items.iter().map(|item| (*item).to_owned()).collect();
+        CorsSettings {
+            allowed_origins: list(&["*"]),
+            allowed_headers: list(&[
+                "Origin",
+                "Accept",
+                "Content-Type",
+                "X-Requested-With",
+                "Authorization",
+                "Time_Zone",
+            ]),
+            allowed_methods: list(&["GET", "POST", "PUT", "DELETE", "PATCH"]),
+            exposed_headers: list(&["WWW-Authenticate"]),
+            allow_credentials: true,
+            max_age: 600,
+        }
+    }
+}
+
+/// `FLAGR_INJECTED_CONTEXT_*`: which headers become context keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InjectedContext {
+    /// `FLAGR_INJECTED_CONTEXT_HTTP_HEADERS`: header names, matched case-insensitively.
+    pub headers: Vec<String>,
+    /// `FLAGR_INJECTED_CONTEXT_HTTP_HEADER_PREFIXES`: headers starting with any of these.
+    pub header_prefixes: Vec<String>,
 }
 
 /// How evaluation behaves.

@@ -23,5 +23,5 @@ pub mod startup;
 mod ui;
 
 pub use config::Config;
-pub use delivery::DispatcherHandle;
+pub use service::DispatcherHandle;
 pub use startup::Application;

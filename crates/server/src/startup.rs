@@ -19,10 +19,11 @@ use tokio::task::JoinHandle;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Storage};
-use crate::delivery::{Dispatcher, DispatcherHandle, prune_periodically};
+use crate::delivery::{Dispatcher, prune_periodically};
 use crate::evaluation::{EvalCache, Evaluator, follow_json, follow_store, load_json};
 use crate::http::{self, AppState, Surface};
 use crate::metrics::{Metrics, Scrape};
+use crate::service::DispatcherHandle;
 use crate::service::flags::FlagService;
 use crate::service::webhooks::WebhookService;
 
@@ -92,14 +93,21 @@ impl Application {
                 // follower, never missed.
                 let seq = store.max_change_seq().await?;
                 let cache = Arc::new(EvalCache::new(store.flags(DEFAULT_ENVIRONMENT, false).await?, seq));
-                let (dispatcher, wake) =
-                    Dispatcher::new(store.clone(), clock.clone(), config.webhooks.clone(), metrics.clone())?;
+                let wake = DispatcherHandle::default();
                 let webhooks = WebhookService::new(
                     store.clone(),
                     clock.clone(),
                     wake.clone(),
                     config.webhooks.secret_overlap,
                 );
+                let dispatcher = Dispatcher::new(
+                    store.clone(),
+                    clock.clone(),
+                    config.webhooks.clone(),
+                    metrics.clone(),
+                    wake.clone(),
+                    webhooks.clone(),
+                )?;
                 webhooks
                     .sync_configured(config.webhooks.legacy.as_ref())
                     .await

@@ -17,11 +17,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bunting_core::flag::Id;
-use bunting_core::webhook::config::{Webhook, WebhookCommand};
+use bunting_core::webhook::config::Webhook;
 use bunting_core::webhook::retry::{Decision, ErrorClass, RetrySchedule, classify_response, parse_retry_after};
-use bunting_store::{Attempt, AttemptRecord, Backend, ClaimedDelivery, DEFAULT_ENVIRONMENT, NextStep, Store};
+use bunting_store::{Attempt, AttemptRecord, Backend, ClaimedDelivery, NextStep, Store};
 use time::OffsetDateTime;
-use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 use super::client::{AttemptOutcome, DeliveryClient, OutboundRequest};
@@ -29,7 +29,8 @@ use super::headers::attempt_headers;
 use crate::clock::Clock;
 use crate::config::WebhookSettings;
 use crate::metrics::Metrics;
-use crate::service::origin;
+use crate::service::DispatcherHandle;
+use crate::service::webhooks::WebhookService;
 
 /// A lease outlives the attempt's timeout by this much, so a slow but live sender is never
 /// overtaken by a second one.
@@ -46,42 +47,12 @@ fn max_recording(backend: Backend) -> usize {
         Backend::Postgres => 2,
     }
 }
-/// The actor recorded when Bunting changes a webhook itself (disabling it after a 410).
-const SYSTEM_ACTOR: &str = "bunting";
-
-/// Wakes the dispatcher after a change that may have enqueued deliveries, and lets a caller wait
-/// until it has settled.
-#[derive(Clone)]
-pub struct DispatcherHandle {
-    wake: Arc<Notify>,
-    settle: mpsc::UnboundedSender<oneshot::Sender<()>>,
-}
-
-impl DispatcherHandle {
-    pub(crate) fn wake(&self) {
-        self.wake.notify_one();
-    }
-
-    /// Waits until every delivery due now has been attempted and its attempt recorded, with
-    /// nothing in flight: one dispatcher round settles the question, so a test (or an operator's
-    /// tool) can tell "nothing more will be sent now" without waiting and hoping. Returns at
-    /// once once the dispatcher has stopped.
-    pub async fn settled(&self) {
-        let (settled, waiting) = oneshot::channel();
-        if self.settle.send(settled).is_ok() {
-            self.wake();
-            let _ = waiting.await;
-        }
-    }
-}
-
 pub(crate) struct Dispatcher {
     store: Store,
     client: DeliveryClient,
     clock: Arc<dyn Clock>,
     settings: WebhookSettings,
-    wake: Arc<Notify>,
-    settle_requests: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
+    wake: DispatcherHandle,
     recorder: Recorder,
 }
 
@@ -107,38 +78,31 @@ impl Dispatcher {
         clock: Arc<dyn Clock>,
         settings: WebhookSettings,
         metrics: Option<Arc<Metrics>>,
-    ) -> anyhow::Result<(Dispatcher, DispatcherHandle)> {
-        let wake = Arc::new(Notify::new());
+        wake: DispatcherHandle,
+        webhooks: WebhookService,
+    ) -> anyhow::Result<Dispatcher> {
         let client = DeliveryClient::new(settings.deny_private)?;
-        let (settle, settle_requests) = mpsc::unbounded_channel();
-        let handle = DispatcherHandle {
-            wake: wake.clone(),
-            settle,
-        };
         let recorder = Recorder {
             store: store.clone(),
+            webhooks,
             clock: clock.clone(),
             metrics,
             disable_after: settings.disable_after,
             failure_log: Arc::new(Mutex::new(FailureLog::default())),
         };
-        Ok((
-            Dispatcher {
-                store,
-                client,
-                clock,
-                settings,
-                wake,
-                settle_requests,
-                recorder,
-            },
-            handle,
-        ))
+        Ok(Dispatcher {
+            store,
+            client,
+            clock,
+            settings,
+            wake,
+            recorder,
+        })
     }
 
     /// Runs until `shutdown` turns true, then stops claiming, lets attempts in flight finish
     /// and records them.
-    pub(crate) async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+    pub(crate) async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let (done, mut finished) = mpsc::unbounded_channel::<Finished>();
         let mut in_flight: HashMap<Id, usize> = HashMap::new();
         // Recording runs beside claiming and sending, so the next attempts need not wait for the
@@ -149,9 +113,7 @@ impl Dispatcher {
         // Callers of `DispatcherHandle::settled`, told once a round finds nothing left to do.
         let mut settling: Vec<oneshot::Sender<()>> = Vec::new();
         loop {
-            while let Ok(request) = self.settle_requests.try_recv() {
-                settling.push(request);
-            }
+            settling.extend(self.wake.take_settling());
             while let Ok(one) = finished.try_recv() {
                 batch.push(one);
             }
@@ -312,6 +274,8 @@ fn release(in_flight: &mut HashMap<Id, usize>, webhook_id: Id) {
 #[derive(Clone)]
 struct Recorder {
     store: Store,
+    /// Disables webhooks, as any other change to one is made.
+    webhooks: WebhookService,
     clock: Arc<dyn Clock>,
     metrics: Option<Arc<Metrics>>,
     disable_after: Duration,
@@ -424,13 +388,7 @@ impl Recorder {
 
     /// Stops calling a webhook, as a recorded change.
     async fn disable(&self, webhook_id: Id, reason: String) {
-        let command = WebhookCommand::Disable { reason: reason.clone() };
-        let origin = origin(&*self.clock, SYSTEM_ACTOR);
-        match self
-            .store
-            .mutate_webhook(DEFAULT_ENVIRONMENT, Some(webhook_id), command, &origin)
-            .await
-        {
+        match self.webhooks.disable(webhook_id, &reason).await {
             Ok(_) => tracing::warn!(webhook_id, reason, "webhook disabled"),
             Err(error) => tracing::error!(%error, webhook_id, reason, "cannot disable webhook"),
         }
@@ -571,9 +529,10 @@ impl AttemptTask {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
+    use crate::service::origin;
     use bunting_core::mutation::Command;
-    use bunting_core::webhook::config::NewWebhook;
-    use bunting_store::{DatabaseUrl, DeliveryStatus};
+    use bunting_core::webhook::config::{NewWebhook, WebhookCommand};
+    use bunting_store::{DEFAULT_ENVIRONMENT, DatabaseUrl, DeliveryStatus};
     use time::macros::datetime;
 
     fn attempt(number: i64, at: OffsetDateTime, status_code: i64) -> Attempt {
@@ -641,6 +600,12 @@ mod tests {
 
         let recorder = Recorder {
             store: store.clone(),
+            webhooks: WebhookService::new(
+                store.clone(),
+                clock.clone(),
+                DispatcherHandle::default(),
+                Duration::ZERO,
+            ),
             clock,
             metrics: None,
             disable_after: Duration::from_secs(3600),

@@ -9,5 +9,4 @@ mod headers;
 mod retention;
 
 pub(crate) use dispatcher::Dispatcher;
-pub use dispatcher::DispatcherHandle;
 pub(crate) use retention::prune_periodically;

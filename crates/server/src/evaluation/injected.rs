@@ -7,14 +7,7 @@ use axum::http::HeaderMap;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-/// Which headers become context keys.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct InjectedContext {
-    /// `FLAGR_INJECTED_CONTEXT_HTTP_HEADERS`: header names, matched case-insensitively.
-    pub headers: Vec<String>,
-    /// `FLAGR_INJECTED_CONTEXT_HTTP_HEADER_PREFIXES`: headers starting with any of these.
-    pub header_prefixes: Vec<String>,
-}
+use crate::config::InjectedContext;
 
 impl InjectedContext {
     /// Adds the time keys and, when `headers` are given, the header keys to `context`. A

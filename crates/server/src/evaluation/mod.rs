@@ -19,7 +19,6 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 pub(crate) use cache::EvalCache;
-pub use injected::InjectedContext;
 pub(crate) use refresh::{follow_json, follow_store, load_json};
 
 use crate::clock::Clock;

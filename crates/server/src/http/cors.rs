@@ -13,43 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-/// `FLAGR_CORS_*`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CorsSettings {
-    /// `FLAGR_CORS_ALLOWED_ORIGINS`; `*` allows any origin.
-    pub allowed_origins: Vec<String>,
-    /// `FLAGR_CORS_ALLOWED_HEADERS`.
-    pub allowed_headers: Vec<String>,
-    /// `FLAGR_CORS_ALLOWED_METHODS`.
-    pub allowed_methods: Vec<String>,
-    /// `FLAGR_CORS_EXPOSED_HEADERS`.
-    pub exposed_headers: Vec<String>,
-    /// `FLAGR_CORS_ALLOW_CREDENTIALS`.
-    pub allow_credentials: bool,
-    /// `FLAGR_CORS_MAX_AGE`, in seconds.
-    pub max_age: u64,
-}
-
-impl Default for CorsSettings {
-    fn default() -> CorsSettings {
-        let list = |items: &[&str]| items.iter().map(|item| (*item).to_owned()).collect();
-        CorsSettings {
-            allowed_origins: list(&["*"]),
-            allowed_headers: list(&[
-                "Origin",
-                "Accept",
-                "Content-Type",
-                "X-Requested-With",
-                "Authorization",
-                "Time_Zone",
-            ]),
-            allowed_methods: list(&["GET", "POST", "PUT", "DELETE", "PATCH"]),
-            exposed_headers: list(&["WWW-Authenticate"]),
-            allow_credentials: true,
-            max_age: 600,
-        }
-    }
-}
+use crate::config::CorsSettings;
 
 impl CorsSettings {
     fn allows(&self, origin: &str) -> bool {

@@ -31,17 +31,13 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::config::IdentityConfig;
+use crate::config::{CorsSettings, IdentityConfig};
 use crate::evaluation::Evaluator;
 use crate::metrics::{self, Scrape};
 use crate::service::flags::FlagService;
 use crate::service::webhooks::WebhookService;
 use crate::ui;
 use error::ApiError;
-
-pub use cors::CorsSettings;
-pub(crate) use jwt::rsa_public_key;
-pub use jwt::{JwtAlgorithm, JwtAuth};
 
 /// What the management handlers share.
 #[derive(Clone)]

@@ -10,9 +10,9 @@ use bunting_core::flag::{Id, StoredFlag};
 use bunting_core::mutation::{Command, Outcome};
 use bunting_store::{DEFAULT_ENVIRONMENT, Store, StoreError};
 
+use super::DispatcherHandle;
 use super::origin;
 use crate::clock::Clock;
-use crate::delivery::DispatcherHandle;
 use crate::evaluation::EvalCache;
 
 #[derive(Clone)]

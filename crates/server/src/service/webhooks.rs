@@ -11,10 +11,12 @@ use bunting_core::webhook::config::{
 use bunting_core::webhook::signature::generate_secret;
 use bunting_store::{Attempt, DEFAULT_ENVIRONMENT, Delivery, DeliveryQuery, Store, StoreError, WebhookSummary};
 
-use super::origin;
+use super::{DispatcherHandle, origin};
 use crate::clock::Clock;
 use crate::config::LegacyNotification;
-use crate::delivery::DispatcherHandle;
+
+/// The actor recorded when Bunting changes a webhook itself (disabling it after a 410).
+const SYSTEM_ACTOR: &str = "bunting";
 
 #[derive(Clone)]
 pub(crate) struct WebhookService {
@@ -59,6 +61,15 @@ impl WebhookService {
 
     pub(crate) async fn delete(&self, actor: &str, id: Id) -> Result<(), StoreError> {
         self.change(actor, Some(id), WebhookCommand::Delete).await.map(drop)
+    }
+
+    /// Stops calling a webhook that Bunting gave up on (it answered 410 Gone, or every attempt
+    /// has failed for too long), recorded as a change by Bunting itself.
+    pub(crate) async fn disable(&self, id: Id, reason: &str) -> Result<Webhook, StoreError> {
+        let command = WebhookCommand::Disable {
+            reason: reason.to_owned(),
+        };
+        self.change(SYSTEM_ACTOR, Some(id), command).await
     }
 
     /// Gives the webhook a new random secret, returned here once and never again; the old one
