@@ -12,6 +12,7 @@
 //!   walk, Flagr's evaluation request and result shapes, and the snapshot of all flags that
 //!   serves single and batch evaluations.
 //! - [`named!`]: names for field-less enums, one table for both directions.
+//! - [`secret`]: values that must never be printed.
 //! - [`webhook`]: webhook delivery policy: event catalogue, subscriptions, signatures, retries
 //!   and the SSRF address policy.
 
@@ -21,6 +22,7 @@ pub mod eval;
 pub mod flag;
 pub mod mutation;
 mod names;
+pub mod secret;
 pub mod validation;
 pub mod webhook;
 

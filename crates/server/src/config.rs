@@ -11,6 +11,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use bunting_core::secret::Secret;
 use bunting_core::webhook::retry::{RetrySchedule, parse_duration};
 use bunting_store::DatabaseUrl;
 use rsa::pkcs1::DecodeRsaPublicKey;
@@ -53,9 +54,9 @@ impl JwtAlgorithm {
 }
 
 /// `FLAGR_JWT_AUTH_*`.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JwtAuth {
-    pub secret: String,
+    pub secret: Secret,
     pub algorithm: JwtAlgorithm,
     /// `_COOKIE_TOKEN_NAME`: the cookie read before the `Authorization` header.
     pub cookie_name: String,
@@ -72,15 +73,6 @@ pub struct JwtAuth {
     pub user_claim: String,
 }
 
-impl std::fmt::Debug for JwtAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtAuth")
-            .field("secret", &"<redacted>")
-            .field("algorithm", &self.algorithm)
-            .finish()
-    }
-}
-
 /// The RS256 verifying key in `pem`: a public key as `PUBLIC KEY` (SubjectPublicKeyInfo) or
 /// `RSA PUBLIC KEY` (PKCS #1), the two forms Flagr reads. Line breaks written as `\n` (a key
 /// put on one line of an environment file) are read as line breaks. Start-up checks the
@@ -93,23 +85,14 @@ pub(crate) fn rsa_public_key(pem: &str) -> Result<VerifyingKey<Sha256>, String> 
     Ok(VerifyingKey::new(key))
 }
 
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BasicAuth {
     pub username: String,
-    pub password: String,
+    pub password: Secret,
     /// Path prefixes served without credentials.
     pub whitelist_paths: Vec<String>,
     /// Paths served without credentials when matched exactly.
     pub exact_whitelist_paths: Vec<String>,
-}
-
-impl std::fmt::Debug for BasicAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BasicAuth")
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .finish()
-    }
 }
 
 /// How webhook deliveries are made.
@@ -469,7 +452,7 @@ fn jwt(env: &Env<'_>) -> anyhow::Result<Option<JwtAuth>> {
         bail!("FLAGR_JWT_AUTH_NO_TOKEN_STATUS_CODE must be 307 or 401, not {no_token_status}");
     }
     Ok(Some(JwtAuth {
-        secret,
+        secret: Secret::new(secret),
         algorithm,
         cookie_name: env
             .get("FLAGR_JWT_AUTH_COOKIE_TOKEN_NAME")
@@ -551,9 +534,10 @@ fn identity(env: &Env<'_>) -> anyhow::Result<IdentityConfig> {
             username: env
                 .get("FLAGR_BASIC_AUTH_USERNAME")
                 .context("FLAGR_BASIC_AUTH_USERNAME is required with basic auth")?,
-            password: env
-                .get("FLAGR_BASIC_AUTH_PASSWORD")
-                .context("FLAGR_BASIC_AUTH_PASSWORD is required with basic auth")?,
+            password: Secret::new(
+                env.get("FLAGR_BASIC_AUTH_PASSWORD")
+                    .context("FLAGR_BASIC_AUTH_PASSWORD is required with basic auth")?,
+            ),
             whitelist_paths: list(
                 env.get("FLAGR_BASIC_AUTH_WHITELIST_PATHS")
                     .as_deref()
@@ -711,6 +695,27 @@ mod tests {
     fn config(pairs: &[(&str, &str)]) -> anyhow::Result<Config> {
         let vars: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_env(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn debug_output_holds_no_secret() {
+        let config = config(&[
+            ("FLAGR_DB_DBDRIVER", "postgres"),
+            (
+                "FLAGR_DB_DBCONNECTIONSTR",
+                "postgres://flagr:db-pass-1@127.0.0.1:5432/flagr",
+            ),
+            ("FLAGR_JWT_AUTH_ENABLED", "true"),
+            ("FLAGR_JWT_AUTH_SECRET", "jwt-secret-2"),
+            ("FLAGR_BASIC_AUTH_ENABLED", "true"),
+            ("FLAGR_BASIC_AUTH_USERNAME", "admin"),
+            ("FLAGR_BASIC_AUTH_PASSWORD", "basic-pass-3"),
+        ])
+        .unwrap();
+        let printed = format!("{config:?}");
+        for secret in ["db-pass-1", "jwt-secret-2", "basic-pass-3"] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
     }
 
     #[test]

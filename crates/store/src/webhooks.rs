@@ -3,6 +3,7 @@
 
 use bunting_core::flag::Id;
 use bunting_core::mutation::Origin;
+use bunting_core::secret::Secret;
 use bunting_core::webhook::config::{self, PayloadFormat, PreviousSecret, Webhook, WebhookCommand, WebhookOutcome};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
@@ -152,8 +153,8 @@ async fn save(
     .bind(serde_json::to_string(&webhook.events)?)
     .bind(i64::from(webhook.enabled))
     .bind(i64::from(webhook.timeout_seconds))
-    .bind(webhook.secret.as_deref())
-    .bind(previous.map(|previous| previous.secret.as_str()))
+    .bind(webhook.secret.as_ref().map(Secret::expose))
+    .bind(previous.map(|previous| previous.secret.expose()))
     .bind(previous.map(|previous| micros(previous.expires_at)))
     .bind(webhook.disabled_reason.as_deref())
     .bind(webhook.format.name())
@@ -173,7 +174,7 @@ pub(crate) fn webhook(row: &AnyRow) -> Result<Webhook, StoreError> {
         row.try_get::<Option<i64>, _>("previous_secret_expires_at")?,
     ) {
         (Some(secret), Some(expires_at)) => Some(PreviousSecret {
-            secret,
+            secret: Secret::new(secret),
             expires_at: from_micros(expires_at)?,
         }),
         _ => None,
@@ -188,7 +189,7 @@ pub(crate) fn webhook(row: &AnyRow) -> Result<Webhook, StoreError> {
         enabled: row.try_get::<i64, _>("enabled")? != 0,
         timeout_seconds: u32::try_from(timeout)
             .map_err(|_| StoreError::Database(format!("stored timeout {timeout} is out of range")))?,
-        secret: row.try_get("secret")?,
+        secret: row.try_get::<Option<String>, _>("secret")?.map(Secret::new),
         previous_secret,
         disabled_reason: row.try_get("disabled_reason")?,
         format: PayloadFormat::from_name(&format)

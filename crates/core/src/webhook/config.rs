@@ -17,6 +17,7 @@ use super::signature::SECRET_PREFIX;
 use crate::change::{ChangeEvent, ComponentType, Event, EventType, rfc3339};
 use crate::flag::Id;
 use crate::mutation::Origin;
+use crate::secret::Secret;
 
 /// The per-attempt timeout when none is given (the seed's 10 s).
 pub const DEFAULT_TIMEOUT_SECONDS: u32 = 10;
@@ -41,7 +42,7 @@ crate::named! {
 /// receivers can switch to the new one without losing a delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreviousSecret {
-    pub secret: String,
+    pub secret: Secret,
     pub expires_at: OffsetDateTime,
 }
 
@@ -54,7 +55,7 @@ pub struct Webhook {
     pub events: Vec<String>,
     pub enabled: bool,
     pub timeout_seconds: u32,
-    pub secret: Option<String>,
+    pub secret: Option<Secret>,
     pub previous_secret: Option<PreviousSecret>,
     /// Why Bunting disabled the webhook itself (a `410 Gone`); cleared when it is re-enabled.
     pub disabled_reason: Option<String>,
@@ -73,7 +74,7 @@ pub struct NewWebhook {
     pub url: String,
     pub events: Vec<String>,
     pub description: String,
-    pub secret: Option<String>,
+    pub secret: Option<Secret>,
     pub enabled: bool,
     pub timeout_seconds: u32,
 }
@@ -85,7 +86,7 @@ pub struct WebhookPatch {
     pub events: Option<Vec<String>>,
     pub description: Option<String>,
     /// `Some(None)` removes the secret; deliveries are then unsigned.
-    pub secret: Option<Option<String>>,
+    pub secret: Option<Option<Secret>>,
     pub enabled: Option<bool>,
     pub timeout_seconds: Option<u32>,
 }
@@ -108,7 +109,7 @@ pub enum WebhookCommand {
     Delete,
     /// Replace the secret; the old one keeps signing until `overlap_until`.
     RotateSecret {
-        secret: String,
+        secret: Secret,
         overlap_until: OffsetDateTime,
     },
     /// Bunting stops calling a receiver that answered `410 Gone`.
@@ -386,19 +387,19 @@ fn check_timeout(seconds: u32) -> Result<u32, WebhookError> {
     )))
 }
 
-fn check_secret(secret: String) -> Result<String, WebhookError> {
-    if secret.is_empty() {
+fn check_secret(secret: Secret) -> Result<Secret, WebhookError> {
+    if secret.expose().is_empty() {
         return Err(WebhookError::Invalid(
             "secret must not be empty; send null to remove it".into(),
         ));
     }
-    if secret.len() > 256 {
+    if secret.expose().len() > 256 {
         return Err(WebhookError::Invalid("secret is longer than 256 bytes".into()));
     }
     // A `whsec_` secret is a Standard Webhooks key, which receivers' libraries base64-decode; one
     // that does not decode would have receivers and Bunting disagree on the key. The message
     // never quotes the secret.
-    if let Some(key) = secret.strip_prefix(SECRET_PREFIX)
+    if let Some(key) = secret.expose().strip_prefix(SECRET_PREFIX)
         && !STANDARD.decode(key).is_ok_and(|key| !key.is_empty())
     {
         return Err(WebhookError::Invalid(format!(
@@ -436,12 +437,12 @@ impl Webhook {
     /// The secrets that sign a delivery at `now`: the current one first, then a rotated-out one
     /// whose overlap has not ended.
     pub fn signing_secrets(&self, now: OffsetDateTime) -> Option<(&str, Vec<&str>)> {
-        let current = self.secret.as_deref()?;
+        let current = self.secret.as_ref()?.expose();
         let previous = self
             .previous_secret
             .iter()
             .filter(|previous| previous.expires_at > now)
-            .map(|previous| previous.secret.as_str())
+            .map(|previous| previous.secret.expose())
             .collect();
         Some((current, previous))
     }

@@ -75,6 +75,7 @@ fn insert(headers: &mut HeaderMap, name: &str, value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bunting_core::secret::Secret;
     use bunting_core::webhook::config::{PayloadFormat, PreviousSecret};
     use bunting_core::webhook::signature::{standard_signature, verify_flagr_signature};
     use time::macros::datetime;
@@ -87,7 +88,7 @@ mod tests {
             events: vec!["*".into()],
             enabled: true,
             timeout_seconds: 10,
-            secret: secret.map(str::to_owned),
+            secret: secret.map(Secret::from),
             previous_secret: None,
             disabled_reason: None,
             format: PayloadFormat::Bunting,

@@ -102,7 +102,7 @@ fn credentials_match(auth: &BasicAuth, headers: &HeaderMap) -> bool {
     basic_credentials(headers).is_some_and(|(user, password)| {
         // Compare both in full, whatever the first result, so timing does not tell which differed.
         let user_ok = constant_time_eq(user.as_bytes(), auth.username.as_bytes());
-        let password_ok = constant_time_eq(password.as_bytes(), auth.password.as_bytes());
+        let password_ok = constant_time_eq(password.as_bytes(), auth.password.expose().as_bytes());
         user_ok & password_ok
     })
 }

@@ -96,7 +96,7 @@ fn token(auth: &JwtAuth, headers: &HeaderMap) -> Option<String> {
 impl JwtVerifier {
     pub(crate) fn new(auth: JwtAuth) -> JwtVerifier {
         let rsa_key = match auth.algorithm {
-            JwtAlgorithm::Rs256 => rsa_public_key(&auth.secret).ok(),
+            JwtAlgorithm::Rs256 => rsa_public_key(auth.secret.expose()).ok(),
             JwtAlgorithm::Hs256 | JwtAlgorithm::Hs512 => None,
         };
         JwtVerifier { auth, rsa_key }
@@ -121,8 +121,8 @@ impl JwtVerifier {
         let signed = format!("{header}.{payload}");
         let signature = decode(signature)?;
         let valid = match auth.algorithm {
-            JwtAlgorithm::Hs256 => verify_mac::<hmac::Hmac<sha2::Sha256>>(&auth.secret, &signed, &signature),
-            JwtAlgorithm::Hs512 => verify_mac::<hmac::Hmac<sha2::Sha512>>(&auth.secret, &signed, &signature),
+            JwtAlgorithm::Hs256 => verify_mac::<hmac::Hmac<sha2::Sha256>>(auth.secret.expose(), &signed, &signature),
+            JwtAlgorithm::Hs512 => verify_mac::<hmac::Hmac<sha2::Sha512>>(auth.secret.expose(), &signed, &signature),
             JwtAlgorithm::Rs256 => self.rsa_key.as_ref().is_some_and(|key| {
                 Signature::try_from(signature.as_slice())
                     .is_ok_and(|signature| key.verify(signed.as_bytes(), &signature).is_ok())

@@ -7,6 +7,7 @@ use axum::middleware;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bunting_core::change::rfc3339;
+use bunting_core::secret::Secret;
 use bunting_core::webhook::catalogue::{CATALOGUE, EventInfo};
 use bunting_core::webhook::config::{DEFAULT_TIMEOUT_SECONDS, NewWebhook, WebhookPatch};
 use bunting_store::{Attempt, Delivery, DeliveryQuery, DeliveryStatus, WebhookSummary};
@@ -67,7 +68,7 @@ async fn create_webhook(
             .strings("events")?
             .ok_or_else(|| ApiError::validation(code::REQUIRED, "events in body is required"))?,
         description: body.optional_string("description")?.unwrap_or_default(),
-        secret: body.optional_string("secret")?,
+        secret: body.optional_string("secret")?.map(Secret::new),
         enabled: body.optional_bool("enabled")?.unwrap_or(true),
         timeout_seconds: timeout(&body)?.unwrap_or(DEFAULT_TIMEOUT_SECONDS),
     };
@@ -92,7 +93,7 @@ async fn put_webhook(
             Some(None)
         } else {
             body.optional_string("secret")?
-                .map(|secret| Some(secret).filter(|secret| !secret.is_empty()))
+                .map(|secret| Some(secret).filter(|secret| !secret.is_empty()).map(Secret::new))
         },
         enabled: body.optional_bool("enabled")?,
         timeout_seconds: timeout(&body)?,

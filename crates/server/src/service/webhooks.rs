@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bunting_core::flag::Id;
+use bunting_core::secret::Secret;
 use bunting_core::webhook::config::{
     ConfiguredWebhook, NewWebhook, Webhook, WebhookCommand, WebhookPatch, webhook_not_found,
 };
@@ -78,7 +79,7 @@ impl WebhookService {
         let secret = generate_secret(&rand::random());
         let overlap_until = self.clock.now() + self.secret_overlap;
         let command = WebhookCommand::RotateSecret {
-            secret: secret.clone(),
+            secret: Secret::new(secret.clone()),
             overlap_until,
         };
         Ok((self.change(actor, Some(id), command).await?, secret))
