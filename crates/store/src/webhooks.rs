@@ -82,7 +82,22 @@ impl Store {
 
     /// Every webhook of the environment by id, with delivery statistics.
     pub async fn webhooks(&self, environment: EnvironmentId) -> Result<Vec<WebhookSummary>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        self.summaries(environment, None).await
+    }
+
+    /// One webhook with its delivery statistics.
+    pub async fn webhook_summary(
+        &self,
+        environment: EnvironmentId,
+        id: Id,
+    ) -> Result<Option<WebhookSummary>, StoreError> {
+        Ok(self.summaries(environment, Some(id)).await?.pop())
+    }
+
+    /// The environment's webhooks with delivery statistics, or only webhook `id`.
+    async fn summaries(&self, environment: EnvironmentId, id: Option<Id>) -> Result<Vec<WebhookSummary>, StoreError> {
+        let only = if id.is_some() { "AND w.id = $2" } else { "" };
+        let query = format!(
             "SELECT {WEBHOOK_COLUMNS}, \
              (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') \
                 AS pending_deliveries, \
@@ -91,11 +106,13 @@ impl Store {
              (SELECT d.status FROM webhook_deliveries d WHERE d.webhook_id = w.id \
                 ORDER BY d.created_at DESC, d.id DESC LIMIT 1) AS last_delivery_status, \
              (SELECT MAX(d.created_at) FROM webhook_deliveries d WHERE d.webhook_id = w.id) AS last_delivery_at \
-             FROM webhooks w WHERE environment_id = $1 ORDER BY id"
-        )))
-        .bind(environment)
-        .fetch_all(&self.reads)
-        .await?;
+             FROM webhooks w WHERE environment_id = $1 {only} ORDER BY id"
+        );
+        let mut query = sqlx::query(AssertSqlSafe(query)).bind(environment);
+        if let Some(id) = id {
+            query = query.bind(id);
+        }
+        let rows = query.fetch_all(&self.reads).await?;
         rows.iter()
             .map(|row| {
                 Ok(WebhookSummary {

@@ -1,14 +1,54 @@
 //! Use cases: each takes what the HTTP layer parsed, calls the store once and does what must
-//! follow a committed change (wake the dispatcher). Must not build HTTP responses.
+//! follow a committed change (wake the dispatcher). Must not build HTTP responses. The HTTP
+//! layer reaches the store only through here: the store's query types it needs are re-exported
+//! and store errors become [`ServiceError`].
 
 pub(crate) mod flags;
 pub(crate) mod webhooks;
 
-use bunting_core::mutation::Origin;
+use bunting_core::mutation::{MutationError, Origin};
 use bunting_core::validation::{RANDOM_KEY_ALPHABET, RANDOM_KEY_SUFFIX_LENGTH};
+use bunting_core::webhook::config::WebhookError;
+use bunting_store::{RedeliverError, StoreError};
 use rand::Rng;
 
 use crate::clock::Clock;
+
+pub(crate) use bunting_store::{ChangeQuery, SortOrder};
+
+/// Why a service call failed: each case is one kind of answer.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ServiceError {
+    /// The object asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is valid but the object's state forbids it now.
+    #[error("{0}")]
+    Conflict(String),
+    /// The request was refused by a domain rule.
+    #[error("{0}")]
+    Invalid(String),
+    /// The database failed; the source says how.
+    #[error("the store failed")]
+    Internal(#[source] StoreError),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Mutation(MutationError::NotFound(message)) => ServiceError::NotFound(message),
+            // A taken flag key is answered 400, as Flagr does.
+            StoreError::Mutation(MutationError::Invalid(message)) | StoreError::Conflict(message) => {
+                ServiceError::Invalid(message)
+            }
+            StoreError::Webhook(WebhookError::NotFound(message)) => ServiceError::NotFound(message),
+            StoreError::Webhook(WebhookError::Invalid(message)) => ServiceError::Invalid(message),
+            StoreError::Redeliver(error @ RedeliverError::NotFound(_)) => ServiceError::NotFound(error.to_string()),
+            StoreError::Redeliver(error @ RedeliverError::InFlight(_)) => ServiceError::Conflict(error.to_string()),
+            error @ StoreError::Database(_) => ServiceError::Internal(error),
+        }
+    }
+}
 
 /// Who is making a change and when, with the ids a change needs.
 pub(crate) fn origin(clock: &dyn Clock, actor: &str) -> Origin {

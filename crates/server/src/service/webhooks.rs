@@ -9,12 +9,14 @@ use bunting_core::webhook::config::{
     ConfiguredWebhook, NewWebhook, Webhook, WebhookCommand, WebhookPatch, webhook_not_found,
 };
 use bunting_core::webhook::signature::generate_secret;
-use bunting_store::{Attempt, DEFAULT_ENVIRONMENT, Delivery, DeliveryQuery, Store, StoreError, WebhookSummary};
+use bunting_store::{DEFAULT_ENVIRONMENT, RedeliverError, Store};
 
-use super::origin;
+use super::{ServiceError, origin};
 use crate::clock::Clock;
 use crate::config::LegacyNotification;
 use crate::delivery::DispatcherHandle;
+
+pub(crate) use bunting_store::{Attempt, Delivery, DeliveryQuery, DeliveryStatus, WebhookSummary};
 
 #[derive(Clone)]
 pub(crate) struct WebhookService {
@@ -40,30 +42,38 @@ impl WebhookService {
         }
     }
 
-    pub(crate) async fn list(&self) -> Result<Vec<WebhookSummary>, StoreError> {
-        self.store.webhooks(DEFAULT_ENVIRONMENT).await
+    pub(crate) async fn list(&self) -> Result<Vec<WebhookSummary>, ServiceError> {
+        Ok(self.store.webhooks(DEFAULT_ENVIRONMENT).await?)
     }
 
-    pub(crate) async fn get(&self, id: Id) -> Result<WebhookSummary, StoreError> {
-        let found = self.list().await?.into_iter().find(|summary| summary.webhook.id == id);
-        found.ok_or_else(|| webhook_not_found(id).into())
+    pub(crate) async fn get(&self, id: Id) -> Result<WebhookSummary, ServiceError> {
+        let found = self.store.webhook_summary(DEFAULT_ENVIRONMENT, id).await?;
+        found.ok_or_else(|| ServiceError::NotFound(webhook_not_found(id).to_string()))
     }
 
-    pub(crate) async fn create(&self, actor: &str, new: NewWebhook) -> Result<Webhook, StoreError> {
+    /// Refuses with not-found unless webhook `id` exists, before reading or changing its log.
+    async fn exists(&self, id: Id) -> Result<(), ServiceError> {
+        match self.store.webhook(DEFAULT_ENVIRONMENT, id).await? {
+            Some(_) => Ok(()),
+            None => Err(ServiceError::NotFound(webhook_not_found(id).to_string())),
+        }
+    }
+
+    pub(crate) async fn create(&self, actor: &str, new: NewWebhook) -> Result<Webhook, ServiceError> {
         self.change(actor, None, WebhookCommand::Create(new)).await
     }
 
-    pub(crate) async fn update(&self, actor: &str, id: Id, patch: WebhookPatch) -> Result<Webhook, StoreError> {
+    pub(crate) async fn update(&self, actor: &str, id: Id, patch: WebhookPatch) -> Result<Webhook, ServiceError> {
         self.change(actor, Some(id), WebhookCommand::Update(patch)).await
     }
 
-    pub(crate) async fn delete(&self, actor: &str, id: Id) -> Result<(), StoreError> {
+    pub(crate) async fn delete(&self, actor: &str, id: Id) -> Result<(), ServiceError> {
         self.change(actor, Some(id), WebhookCommand::Delete).await.map(drop)
     }
 
     /// Gives the webhook a new random secret, returned here once and never again; the old one
     /// keeps signing for the configured overlap.
-    pub(crate) async fn rotate_secret(&self, actor: &str, id: Id) -> Result<(Webhook, String), StoreError> {
+    pub(crate) async fn rotate_secret(&self, actor: &str, id: Id) -> Result<(Webhook, String), ServiceError> {
         let secret = generate_secret(&rand::random());
         let overlap_until = self.clock.now() + self.secret_overlap;
         let command = WebhookCommand::RotateSecret {
@@ -74,28 +84,28 @@ impl WebhookService {
     }
 
     /// Sends a `webhook.test` event to one webhook; returns the delivery's id.
-    pub(crate) async fn send_test(&self, actor: &str, id: Id) -> Result<Delivery, StoreError> {
-        self.get(id).await?;
+    pub(crate) async fn send_test(&self, actor: &str, id: Id) -> Result<Delivery, ServiceError> {
+        self.exists(id).await?;
         let delivery = self.store.enqueue_test_delivery(id, actor, self.clock.now()).await?;
         self.dispatcher.wake();
         Ok(delivery)
     }
 
-    pub(crate) async fn deliveries(&self, id: Id, query: &DeliveryQuery) -> Result<Vec<Delivery>, StoreError> {
-        self.get(id).await?;
-        self.store.deliveries(id, query).await
+    pub(crate) async fn deliveries(&self, id: Id, query: &DeliveryQuery) -> Result<Vec<Delivery>, ServiceError> {
+        self.exists(id).await?;
+        Ok(self.store.deliveries(id, query).await?)
     }
 
-    pub(crate) async fn delivery(&self, id: Id, delivery_id: &str) -> Result<(Delivery, Vec<Attempt>), StoreError> {
-        self.get(id).await?;
+    pub(crate) async fn delivery(&self, id: Id, delivery_id: &str) -> Result<(Delivery, Vec<Attempt>), ServiceError> {
+        self.exists(id).await?;
         let found = self.store.delivery(id, delivery_id).await?;
-        found.ok_or_else(|| bunting_store::RedeliverError::NotFound(delivery_id.to_owned()).into())
+        found.ok_or_else(|| ServiceError::NotFound(RedeliverError::NotFound(delivery_id.to_owned()).to_string()))
     }
 
     /// Attempts a delivery again now, under the same delivery id; returns it as it stands
     /// before the attempt.
-    pub(crate) async fn redeliver(&self, id: Id, delivery_id: &str) -> Result<Delivery, StoreError> {
-        self.get(id).await?;
+    pub(crate) async fn redeliver(&self, id: Id, delivery_id: &str) -> Result<Delivery, ServiceError> {
+        self.exists(id).await?;
         let delivery = self.store.redeliver(id, delivery_id, self.clock.now()).await?;
         self.dispatcher.wake();
         Ok(delivery)
@@ -103,7 +113,7 @@ impl WebhookService {
 
     /// Brings the webhook `FLAGR_NOTIFICATION_WEBHOOK_*` configures in line with the settings:
     /// created or updated when notifications are on, disabled (its log kept) when they are off.
-    pub(crate) async fn sync_configured(&self, legacy: Option<&LegacyNotification>) -> Result<(), StoreError> {
+    pub(crate) async fn sync_configured(&self, legacy: Option<&LegacyNotification>) -> Result<(), ServiceError> {
         let existing = self.store.configured_webhook_id(DEFAULT_ENVIRONMENT).await?;
         let configured = match (legacy, existing) {
             (Some(legacy), _) => ConfiguredWebhook {
@@ -132,7 +142,7 @@ impl WebhookService {
             .map(drop)
     }
 
-    async fn change(&self, actor: &str, id: Option<Id>, command: WebhookCommand) -> Result<Webhook, StoreError> {
+    async fn change(&self, actor: &str, id: Option<Id>, command: WebhookCommand) -> Result<Webhook, ServiceError> {
         let outcome = self
             .store
             .mutate_webhook(DEFAULT_ENVIRONMENT, id, command, &origin(&*self.clock, actor))
