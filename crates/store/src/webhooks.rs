@@ -204,12 +204,12 @@ pub(crate) fn webhook(row: &AnyRow) -> Result<Webhook, StoreError> {
         events: serde_json::from_str(&row.try_get::<String, _>("events")?)?,
         enabled: row.try_get::<i64, _>("enabled")? != 0,
         timeout_seconds: u32::try_from(timeout)
-            .map_err(|_| StoreError::Database(format!("stored timeout {timeout} is out of range")))?,
+            .map_err(|_| StoreError::unreadable(format!("stored timeout {timeout} is out of range")))?,
         secret: row.try_get("secret")?,
         previous_secret,
         disabled_reason: row.try_get("disabled_reason")?,
         format: PayloadFormat::from_name(&format)
-            .ok_or_else(|| StoreError::Database(format!("unknown payload format {format}")))?,
+            .ok_or_else(|| StoreError::unreadable(format!("unknown payload format {format}")))?,
         headers: serde_json::from_str(&row.try_get::<String, _>("headers")?)?,
         managed_by_config: row.try_get::<i64, _>("managed_by_config")? != 0,
         created_at: from_micros(row.try_get("created_at")?)?,

@@ -6,10 +6,9 @@
 pub(crate) mod flags;
 pub(crate) mod webhooks;
 
-use bunting_core::mutation::{MutationError, Origin};
+use bunting_core::mutation::Origin;
 use bunting_core::validation::{RANDOM_KEY_ALPHABET, RANDOM_KEY_SUFFIX_LENGTH};
-use bunting_core::webhook::config::WebhookError;
-use bunting_store::{RedeliverError, StoreError};
+use bunting_store::{DatabaseError, StoreError};
 use rand::Rng;
 
 use crate::clock::Clock;
@@ -28,24 +27,18 @@ pub(crate) enum ServiceError {
     /// The request was refused by a domain rule.
     #[error("{0}")]
     Invalid(String),
-    /// The database failed; the source says how.
-    #[error("the store failed")]
-    Internal(#[source] StoreError),
+    /// The database failed; the source chain says how.
+    #[error(transparent)]
+    Internal(DatabaseError),
 }
 
 impl From<StoreError> for ServiceError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Mutation(MutationError::NotFound(message)) => ServiceError::NotFound(message),
-            // A taken flag key is answered 400, as Flagr does.
-            StoreError::Mutation(MutationError::Invalid(message)) | StoreError::Conflict(message) => {
-                ServiceError::Invalid(message)
-            }
-            StoreError::Webhook(WebhookError::NotFound(message)) => ServiceError::NotFound(message),
-            StoreError::Webhook(WebhookError::Invalid(message)) => ServiceError::Invalid(message),
-            StoreError::Redeliver(error @ RedeliverError::NotFound(_)) => ServiceError::NotFound(error.to_string()),
-            StoreError::Redeliver(error @ RedeliverError::InFlight(_)) => ServiceError::Conflict(error.to_string()),
-            error @ StoreError::Database(_) => ServiceError::Internal(error),
+            StoreError::NotFound(message) => ServiceError::NotFound(message),
+            StoreError::Conflict(message) => ServiceError::Conflict(message),
+            StoreError::Invalid(message) => ServiceError::Invalid(message),
+            StoreError::Database(error) => ServiceError::Internal(error),
         }
     }
 }

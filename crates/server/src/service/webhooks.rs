@@ -9,7 +9,7 @@ use bunting_core::webhook::config::{
     ConfiguredWebhook, NewWebhook, Webhook, WebhookCommand, WebhookPatch, webhook_not_found,
 };
 use bunting_core::webhook::signature::generate_secret;
-use bunting_store::{DEFAULT_ENVIRONMENT, RedeliverError, Store};
+use bunting_store::{DEFAULT_ENVIRONMENT, RedeliverError, Store, StoreError};
 
 use super::{ServiceError, origin};
 use crate::clock::Clock;
@@ -48,14 +48,14 @@ impl WebhookService {
 
     pub(crate) async fn get(&self, id: Id) -> Result<WebhookSummary, ServiceError> {
         let found = self.store.webhook_summary(DEFAULT_ENVIRONMENT, id).await?;
-        found.ok_or_else(|| ServiceError::NotFound(webhook_not_found(id).to_string()))
+        found.ok_or_else(|| StoreError::from(webhook_not_found(id)).into())
     }
 
     /// Refuses with not-found unless webhook `id` exists, before reading or changing its log.
     async fn exists(&self, id: Id) -> Result<(), ServiceError> {
         match self.store.webhook(DEFAULT_ENVIRONMENT, id).await? {
             Some(_) => Ok(()),
-            None => Err(ServiceError::NotFound(webhook_not_found(id).to_string())),
+            None => Err(StoreError::from(webhook_not_found(id)).into()),
         }
     }
 
@@ -99,7 +99,7 @@ impl WebhookService {
     pub(crate) async fn delivery(&self, id: Id, delivery_id: &str) -> Result<(Delivery, Vec<Attempt>), ServiceError> {
         self.exists(id).await?;
         let found = self.store.delivery(id, delivery_id).await?;
-        found.ok_or_else(|| ServiceError::NotFound(RedeliverError::NotFound(delivery_id.to_owned()).to_string()))
+        found.ok_or_else(|| StoreError::from(RedeliverError::NotFound(delivery_id.to_owned())).into())
     }
 
     /// Attempts a delivery again now, under the same delivery id; returns it as it stands
