@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
-use bunting_store::{DEFAULT_ENVIRONMENT, Store};
+use bunting_store::{DEFAULT_ENVIRONMENT, EnvironmentId, Store};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -39,18 +39,15 @@ pub struct Application {
 
 /// What runs beside the HTTP server.
 enum Background {
-    Managed { store: Store, dispatcher: Box<Dispatcher> },
-    EvalOnly { client: reqwest::Client, last: String },
-}
-
-impl Background {
-    /// The database, when there is one.
-    fn store(&self) -> Option<&Store> {
-        match self {
-            Background::Managed { store, .. } => Some(store),
-            Background::EvalOnly { .. } => None,
-        }
-    }
+    Managed {
+        store: Store,
+        environment: EnvironmentId,
+        dispatcher: Box<Dispatcher>,
+    },
+    EvalOnly {
+        client: reqwest::Client,
+        last: String,
+    },
 }
 
 impl Application {
@@ -69,6 +66,8 @@ impl Application {
             .map(|settings| Arc::new(Metrics::new(settings.latency_histogram)));
         let (management, cache, background) = match &config.storage {
             Storage::Database(url) => {
+                // The one place the environment is chosen: every service and task below is bound to it.
+                let environment = DEFAULT_ENVIRONMENT;
                 let store = bunting_store::connect(url)
                     .await
                     .context("opening the database")?
@@ -76,11 +75,12 @@ impl Application {
                 // The sequence is read first: a change racing the load is applied again by the
                 // follower, never missed.
                 let seq = store.max_change_seq().await?;
-                let cache = Arc::new(EvalCache::new(store.flags(DEFAULT_ENVIRONMENT, false).await?, seq));
+                let cache = Arc::new(EvalCache::new(store.flags(environment, false).await?, seq));
                 let (dispatcher, wake) =
                     Dispatcher::new(store.clone(), clock.clone(), config.webhooks.clone(), metrics.clone())?;
                 let webhooks = WebhookService::new(
                     store.clone(),
+                    environment,
                     clock.clone(),
                     wake.clone(),
                     config.webhooks.secret_overlap,
@@ -90,7 +90,7 @@ impl Application {
                     .await
                     .context("applying FLAGR_NOTIFICATION_WEBHOOK_* settings")?;
                 let state = AppState {
-                    flags: FlagService::new(store.clone(), clock.clone(), wake, cache.clone()),
+                    flags: FlagService::new(store.clone(), environment, clock.clone(), wake, cache.clone()),
                     webhooks,
                     identity: Arc::new(config.identity.clone()),
                 };
@@ -99,6 +99,7 @@ impl Application {
                     cache,
                     Background::Managed {
                         store,
+                        environment,
                         dispatcher: Box::new(dispatcher),
                     },
                 )
@@ -123,7 +124,7 @@ impl Application {
                 Scrape {
                     metrics: metrics.clone(),
                     cache: cache.clone(),
-                    store: background.store().cloned(),
+                    webhooks: management.as_ref().map(|state| state.webhooks.clone()),
                 },
             )),
             _ => None,
@@ -160,7 +161,11 @@ impl Application {
         let (stop, stopped) = watch::channel(false);
         let interval = self.config.evaluation.refresh_interval;
         let (tasks, store): (Vec<JoinHandle<()>>, Option<Store>) = match self.background {
-            Background::Managed { store, dispatcher } => {
+            Background::Managed {
+                store,
+                environment,
+                dispatcher,
+            } => {
                 let tasks = vec![
                     tokio::spawn(dispatcher.run(stopped.clone())),
                     tokio::spawn(prune_periodically(
@@ -169,7 +174,13 @@ impl Application {
                         self.config.webhooks.retention,
                         stopped.clone(),
                     )),
-                    tokio::spawn(follow_store(store.clone(), self.cache.clone(), interval, stopped)),
+                    tokio::spawn(follow_store(
+                        store.clone(),
+                        environment,
+                        self.cache.clone(),
+                        interval,
+                        stopped,
+                    )),
                 ];
                 (tasks, Some(store))
             }

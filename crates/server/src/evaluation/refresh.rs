@@ -13,15 +13,16 @@ use std::time::Duration;
 use anyhow::Context;
 use bunting_core::eval::import;
 use bunting_core::flag::StoredFlag;
-use bunting_store::{DEFAULT_ENVIRONMENT, Store};
+use bunting_store::{EnvironmentId, Store};
 use tokio::sync::watch;
 
 use super::EvalCache;
 use crate::config::Storage;
 
-/// Follows the change log into `cache` until `shutdown`.
+/// Follows the change log of `environment`'s flags into `cache` until `shutdown`.
 pub(crate) async fn follow_store(
     store: Store,
+    environment: EnvironmentId,
     cache: Arc<EvalCache>,
     interval: Duration,
     mut shutdown: watch::Receiver<bool>,
@@ -31,7 +32,7 @@ pub(crate) async fn follow_store(
             () = tokio::time::sleep(interval) => {}
             _ = shutdown.changed() => return,
         }
-        match store.flags_changed_since(DEFAULT_ENVIRONMENT, cache.log_seq()).await {
+        match store.flags_changed_since(environment, cache.log_seq()).await {
             Ok((flags, seq)) => cache.apply(flags, Some(seq)),
             Err(error) => tracing::warn!(%error, "cannot read flag changes; evaluation keeps the flags it has"),
         }

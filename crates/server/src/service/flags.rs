@@ -10,7 +10,7 @@ use std::sync::Arc;
 use bunting_core::change::ChangeEvent;
 use bunting_core::flag::{Flag, Id, StoredFlag, Tag};
 use bunting_core::mutation::{Command, Outcome};
-use bunting_store::{ChangeQuery, DEFAULT_ENVIRONMENT, Store};
+use bunting_store::{ChangeQuery, EnvironmentId, Store};
 
 use super::{ServiceError, origin};
 use crate::clock::Clock;
@@ -20,6 +20,8 @@ use crate::evaluation::EvalCache;
 #[derive(Clone)]
 pub(crate) struct FlagService {
     store: Store,
+    /// The environment every call reads and changes.
+    environment: EnvironmentId,
     clock: Arc<dyn Clock>,
     dispatcher: DispatcherHandle,
     cache: Arc<EvalCache>,
@@ -28,12 +30,14 @@ pub(crate) struct FlagService {
 impl FlagService {
     pub(crate) fn new(
         store: Store,
+        environment: EnvironmentId,
         clock: Arc<dyn Clock>,
         dispatcher: DispatcherHandle,
         cache: Arc<EvalCache>,
     ) -> FlagService {
         FlagService {
             store,
+            environment,
             clock,
             dispatcher,
             cache,
@@ -48,7 +52,7 @@ impl FlagService {
     ) -> Result<Outcome, ServiceError> {
         let outcome = self
             .store
-            .mutate(DEFAULT_ENVIRONMENT, flag_id, command, &origin(&*self.clock, actor))
+            .mutate(self.environment, flag_id, command, &origin(&*self.clock, actor))
             .await?;
         self.committed(&outcome);
         Ok(outcome)
@@ -57,7 +61,7 @@ impl FlagService {
     pub(crate) async fn attach_tag(&self, actor: &str, flag_id: Id, value: &str) -> Result<Outcome, ServiceError> {
         let outcome = self
             .store
-            .attach_tag(DEFAULT_ENVIRONMENT, flag_id, value, &origin(&*self.clock, actor))
+            .attach_tag(self.environment, flag_id, value, &origin(&*self.clock, actor))
             .await?;
         self.committed(&outcome);
         Ok(outcome)
@@ -76,24 +80,24 @@ impl FlagService {
     pub(crate) async fn live_flag(&self, id: Id) -> Result<Option<StoredFlag>, ServiceError> {
         Ok(self
             .store
-            .flag(DEFAULT_ENVIRONMENT, id)
+            .flag(self.environment, id)
             .await?
             .filter(|flag| !flag.deleted))
     }
 
     /// A flag whether deleted or not, for the child listings that Flagr answers either way.
     pub(crate) async fn any_flag(&self, id: Id) -> Result<Option<StoredFlag>, ServiceError> {
-        Ok(self.store.flag(DEFAULT_ENVIRONMENT, id).await?)
+        Ok(self.store.flag(self.environment, id).await?)
     }
 
     /// Every live flag, ordered by id.
     pub(crate) async fn live_flags(&self) -> Result<Vec<StoredFlag>, ServiceError> {
-        Ok(self.store.flags(DEFAULT_ENVIRONMENT, false).await?)
+        Ok(self.store.flags(self.environment, false).await?)
     }
 
     /// The flags `filter` selects, ordered by id: Flagr's `GET /flags`.
     pub(crate) async fn find(&self, filter: &FlagFilter) -> Result<Vec<Flag>, ServiceError> {
-        let flags = self.store.flags(DEFAULT_ENVIRONMENT, filter.deleted).await?;
+        let flags = self.store.flags(self.environment, filter.deleted).await?;
         let description_like = filter.description_like.as_deref().map(str::to_lowercase);
         Ok(flags
             .into_iter()
@@ -123,7 +127,7 @@ impl FlagService {
 
     /// Every entity type flags have used, sorted.
     pub(crate) async fn entity_types(&self) -> Result<Vec<String>, ServiceError> {
-        Ok(self.store.entity_types(DEFAULT_ENVIRONMENT).await?)
+        Ok(self.store.entity_types(self.environment).await?)
     }
 
     /// Tags, optionally those whose value contains `value_like` (any case).
@@ -133,7 +137,7 @@ impl FlagService {
         limit: Option<i64>,
         offset: i64,
     ) -> Result<Vec<Tag>, ServiceError> {
-        Ok(self.store.tags(DEFAULT_ENVIRONMENT, value_like, limit, offset).await?)
+        Ok(self.store.tags(self.environment, value_like, limit, offset).await?)
     }
 
     /// A page of the change log.

@@ -9,7 +9,7 @@ use bunting_core::webhook::config::{
     ConfiguredWebhook, NewWebhook, Webhook, WebhookCommand, WebhookPatch, webhook_not_found,
 };
 use bunting_core::webhook::signature::generate_secret;
-use bunting_store::{DEFAULT_ENVIRONMENT, RedeliverError, Store, StoreError};
+use bunting_store::{EnvironmentId, RedeliverError, Store, StoreError};
 
 use super::{ServiceError, origin};
 use crate::clock::Clock;
@@ -21,6 +21,8 @@ pub(crate) use bunting_store::{Attempt, Delivery, DeliveryQuery, DeliveryStatus,
 #[derive(Clone)]
 pub(crate) struct WebhookService {
     store: Store,
+    /// The environment every call reads and changes.
+    environment: EnvironmentId,
     clock: Arc<dyn Clock>,
     dispatcher: DispatcherHandle,
     /// How long a rotated-out secret keeps signing.
@@ -30,12 +32,14 @@ pub(crate) struct WebhookService {
 impl WebhookService {
     pub(crate) fn new(
         store: Store,
+        environment: EnvironmentId,
         clock: Arc<dyn Clock>,
         dispatcher: DispatcherHandle,
         secret_overlap: Duration,
     ) -> WebhookService {
         WebhookService {
             store,
+            environment,
             clock,
             dispatcher,
             secret_overlap,
@@ -43,17 +47,17 @@ impl WebhookService {
     }
 
     pub(crate) async fn list(&self) -> Result<Vec<WebhookSummary>, ServiceError> {
-        Ok(self.store.webhooks(DEFAULT_ENVIRONMENT).await?)
+        Ok(self.store.webhooks(self.environment).await?)
     }
 
     pub(crate) async fn get(&self, id: Id) -> Result<WebhookSummary, ServiceError> {
-        let found = self.store.webhook_summary(DEFAULT_ENVIRONMENT, id).await?;
+        let found = self.store.webhook_summary(self.environment, id).await?;
         found.ok_or_else(|| StoreError::from(webhook_not_found(id)).into())
     }
 
     /// Refuses with not-found unless webhook `id` exists, before reading or changing its log.
     async fn exists(&self, id: Id) -> Result<(), ServiceError> {
-        match self.store.webhook(DEFAULT_ENVIRONMENT, id).await? {
+        match self.store.webhook(self.environment, id).await? {
             Some(_) => Ok(()),
             None => Err(StoreError::from(webhook_not_found(id)).into()),
         }
@@ -114,7 +118,7 @@ impl WebhookService {
     /// Brings the webhook `FLAGR_NOTIFICATION_WEBHOOK_*` configures in line with the settings:
     /// created or updated when notifications are on, disabled (its log kept) when they are off.
     pub(crate) async fn sync_configured(&self, legacy: Option<&LegacyNotification>) -> Result<(), ServiceError> {
-        let existing = self.store.configured_webhook_id(DEFAULT_ENVIRONMENT).await?;
+        let existing = self.store.configured_webhook_id(self.environment).await?;
         let configured = match (legacy, existing) {
             (Some(legacy), _) => ConfiguredWebhook {
                 url: legacy.url.clone(),
@@ -124,7 +128,7 @@ impl WebhookService {
                 detailed: legacy.detailed,
             },
             (None, Some(id)) => {
-                let Some(current) = self.store.webhook(DEFAULT_ENVIRONMENT, id).await? else {
+                let Some(current) = self.store.webhook(self.environment, id).await? else {
                     return Ok(());
                 };
                 ConfiguredWebhook {
@@ -145,7 +149,7 @@ impl WebhookService {
     async fn change(&self, actor: &str, id: Option<Id>, command: WebhookCommand) -> Result<Webhook, ServiceError> {
         let outcome = self
             .store
-            .mutate_webhook(DEFAULT_ENVIRONMENT, id, command, &origin(&*self.clock, actor))
+            .mutate_webhook(self.environment, id, command, &origin(&*self.clock, actor))
             .await?;
         if outcome.changed() {
             self.dispatcher.wake();
