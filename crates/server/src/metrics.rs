@@ -22,9 +22,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bunting_core::eval::EvalResult;
 use bunting_core::webhook::retry::ErrorClass;
-use bunting_store::{DEFAULT_ENVIRONMENT, Store, WebhookSummary};
 
 use crate::evaluation::EvalCache;
+use crate::service::webhooks::{WebhookService, WebhookSummary};
 
 /// Prometheus' default buckets, in seconds, as Flagr's histogram uses them.
 const LATENCY_BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
@@ -168,12 +168,13 @@ pub(crate) async fn count_requests(State(metrics): State<Arc<Metrics>>, request:
 pub(crate) struct Scrape {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) cache: Arc<EvalCache>,
-    pub(crate) store: Option<Store>,
+    /// The webhooks, when there is a database.
+    pub(crate) webhooks: Option<WebhookService>,
 }
 
 pub(crate) async fn scrape(State(scrape): State<Scrape>) -> Response {
-    let webhooks = match &scrape.store {
-        Some(store) => match store.webhooks(DEFAULT_ENVIRONMENT).await {
+    let webhooks = match &scrape.webhooks {
+        Some(webhooks) => match webhooks.list().await {
             Ok(webhooks) => webhooks,
             Err(error) => {
                 // The counters are still worth serving; the gauges are left out of this scrape.

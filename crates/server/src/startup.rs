@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
-use bunting_store::{DEFAULT_ENVIRONMENT, Store};
+use bunting_store::{DEFAULT_ENVIRONMENT, EnvironmentId, Store};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -42,6 +42,7 @@ pub struct Application {
 enum Background {
     Managed {
         store: Store,
+        environment: EnvironmentId,
         dispatcher: Box<Dispatcher>,
         deliveries: DispatcherHandle,
     },
@@ -56,14 +57,6 @@ impl Background {
     fn deliveries(&self) -> Option<&DispatcherHandle> {
         match self {
             Background::Managed { deliveries, .. } => Some(deliveries),
-            Background::EvalOnly { .. } => None,
-        }
-    }
-
-    /// The database, when there is one.
-    fn store(&self) -> Option<&Store> {
-        match self {
-            Background::Managed { store, .. } => Some(store),
             Background::EvalOnly { .. } => None,
         }
     }
@@ -85,6 +78,8 @@ impl Application {
             .map(|settings| Arc::new(Metrics::new(settings.latency_histogram)));
         let (management, cache, background) = match &config.storage {
             Storage::Database(url) => {
+                // The one place the environment is chosen: every service and task below is bound to it.
+                let environment = DEFAULT_ENVIRONMENT;
                 let store = bunting_store::connect(url)
                     .await
                     .context("opening the database")?
@@ -92,10 +87,11 @@ impl Application {
                 // The sequence is read first: a change racing the load is applied again by the
                 // follower, never missed.
                 let seq = store.max_change_seq().await?;
-                let cache = Arc::new(EvalCache::new(store.flags(DEFAULT_ENVIRONMENT, false).await?, seq));
+                let cache = Arc::new(EvalCache::new(store.flags(environment, false).await?, seq));
                 let wake = DispatcherHandle::default();
                 let webhooks = WebhookService::new(
                     store.clone(),
+                    environment,
                     clock.clone(),
                     wake.clone(),
                     config.webhooks.secret_overlap,
@@ -113,7 +109,7 @@ impl Application {
                     .await
                     .context("applying FLAGR_NOTIFICATION_WEBHOOK_* settings")?;
                 let state = AppState {
-                    flags: FlagService::new(store.clone(), clock.clone(), wake.clone(), cache.clone()),
+                    flags: FlagService::new(store.clone(), environment, clock.clone(), wake.clone(), cache.clone()),
                     webhooks,
                     identity: Arc::new(config.identity.clone()),
                 };
@@ -122,6 +118,7 @@ impl Application {
                     cache,
                     Background::Managed {
                         store,
+                        environment,
                         dispatcher: Box::new(dispatcher),
                         deliveries: wake,
                     },
@@ -147,7 +144,7 @@ impl Application {
                 Scrape {
                     metrics: metrics.clone(),
                     cache: cache.clone(),
-                    store: background.store().cloned(),
+                    webhooks: management.as_ref().map(|state| state.webhooks.clone()),
                 },
             )),
             _ => None,
@@ -189,7 +186,12 @@ impl Application {
         let (stop, stopped) = watch::channel(false);
         let interval = self.config.evaluation.refresh_interval;
         let (tasks, store): (Vec<JoinHandle<()>>, Option<Store>) = match self.background {
-            Background::Managed { store, dispatcher, .. } => {
+            Background::Managed {
+                store,
+                environment,
+                dispatcher,
+                ..
+            } => {
                 let tasks = vec![
                     tokio::spawn(dispatcher.run(stopped.clone())),
                     tokio::spawn(prune_periodically(
@@ -198,7 +200,13 @@ impl Application {
                         self.config.webhooks.retention,
                         stopped.clone(),
                     )),
-                    tokio::spawn(follow_store(store.clone(), self.cache.clone(), interval, stopped)),
+                    tokio::spawn(follow_store(
+                        store.clone(),
+                        environment,
+                        self.cache.clone(),
+                        interval,
+                        stopped,
+                    )),
                 ];
                 (tasks, Some(store))
             }

@@ -12,7 +12,7 @@ pub(crate) fn micros(at: OffsetDateTime) -> i64 {
 
 pub(crate) fn from_micros(micros: i64) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
-        .map_err(|error| StoreError::Database(format!("stored time {micros} is out of range: {error}")))
+        .map_err(|error| StoreError::unreadable(format!("stored time {micros} is out of range: {error}")))
 }
 
 /// Text as both backends can store it. PostgreSQL refuses NUL in `text` and in `jsonb`

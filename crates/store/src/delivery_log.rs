@@ -149,7 +149,7 @@ fn delivery(row: &AnyRow, with_body: bool) -> Result<Delivery, StoreError> {
         flag_id: row.try_get("flag_id")?,
         flag_key: row.try_get("flag_key")?,
         status: DeliveryStatus::from_name(&status)
-            .ok_or_else(|| StoreError::Database(format!("unknown delivery status {status}")))?,
+            .ok_or_else(|| StoreError::unreadable(format!("unknown delivery status {status}")))?,
         attempts: row.try_get("attempts")?,
         next_attempt_at: optional_time("next_attempt_at")?,
         created_at: from_micros(row.try_get("created_at")?)?,
@@ -179,7 +179,7 @@ fn attempt(row: &AnyRow) -> Result<Attempt, StoreError> {
 
 fn error_class(name: Option<String>) -> Result<Option<ErrorClass>, StoreError> {
     name.map(|name| {
-        ErrorClass::from_name(&name).ok_or_else(|| StoreError::Database(format!("unknown error class {name}")))
+        ErrorClass::from_name(&name).ok_or_else(|| StoreError::unreadable(format!("unknown error class {name}")))
     })
     .transpose()
 }

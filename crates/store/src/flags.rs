@@ -97,8 +97,9 @@ impl Store {
             .before
             .as_ref()
             .is_none_or(|before| before.flag.key != after.flag.key);
+        // Invalid, not Conflict: Flagr answers a taken key with 400, and so does Bunting.
         if key_changed && key_taken(&mut **tx, environment, &after.flag.key).await? {
-            return Err(StoreError::Conflict(format!(
+            return Err(StoreError::Invalid(format!(
                 "cannot {verb} flag. flag key already exists"
             )));
         }
@@ -170,7 +171,7 @@ impl Store {
             }
         }
         if !taken.is_empty() {
-            return Err(StoreError::Conflict(format!(
+            return Err(StoreError::Invalid(format!(
                 "cannot import into a database that already holds these flags: {}",
                 taken.join("; ")
             )));

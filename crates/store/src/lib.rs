@@ -36,6 +36,8 @@ pub use webhooks::WebhookSummary;
 
 use std::time::Duration;
 
+use bunting_core::mutation::MutationError;
+use bunting_core::webhook::config::WebhookError;
 use sqlx::AnyPool;
 use time::OffsetDateTime;
 
@@ -44,35 +46,94 @@ pub const DEFAULT_ENVIRONMENT: EnvironmentId = 1;
 
 pub type EnvironmentId = i64;
 
-/// Why a store call failed.
+/// Why a store call failed. Each case is one kind of answer: not found, conflict, invalid, or
+/// the database failing.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The command was refused by a domain rule (unknown id, invalid value).
-    #[error(transparent)]
-    Mutation(#[from] bunting_core::mutation::MutationError),
-    /// A webhook command was refused (unknown id, invalid value).
-    #[error(transparent)]
-    Webhook(#[from] bunting_core::webhook::config::WebhookError),
-    /// A redelivery was refused.
-    #[error(transparent)]
-    Redeliver(#[from] queue::RedeliverError),
-    /// A unique value (a flag key) is already taken.
+    /// The object named does not exist (an unknown flag, segment, webhook or delivery id).
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is valid but the object's state forbids it now (a delivery being attempted).
     #[error("{0}")]
     Conflict(String),
+    /// A domain rule refused the command (an invalid value, a flag key already taken).
+    #[error("{0}")]
+    Invalid(String),
     /// The database failed or held data this version cannot read.
+    #[error(transparent)]
+    Database(#[from] DatabaseError),
+}
+
+impl StoreError {
+    /// Stored data this version cannot read.
+    pub(crate) fn unreadable(what: String) -> StoreError {
+        DatabaseError(Cause::Unreadable(what)).into()
+    }
+
+    /// The database could not be opened.
+    pub(crate) fn opening(what: String, source: sqlx::Error) -> StoreError {
+        DatabaseError(Cause::Open { what, source }).into()
+    }
+}
+
+/// The database failing, with what failed as its `source()`; opaque so that no sqlx type
+/// leaves this crate.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct DatabaseError(Cause);
+
+#[derive(Debug, thiserror::Error)]
+enum Cause {
+    #[error("database error")]
+    Sqlx(#[source] sqlx::Error),
+    #[error("cannot open the {what}")]
+    Open {
+        what: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("stored document is not valid")]
+    Document(#[source] serde_json::Error),
     #[error("database error: {0}")]
-    Database(String),
+    Unreadable(String),
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
-        StoreError::Database(error.to_string())
+        DatabaseError(Cause::Sqlx(error)).into()
     }
 }
 
 impl From<serde_json::Error> for StoreError {
     fn from(error: serde_json::Error) -> Self {
-        StoreError::Database(format!("stored document is not valid: {error}"))
+        DatabaseError(Cause::Document(error)).into()
+    }
+}
+
+impl From<MutationError> for StoreError {
+    fn from(error: MutationError) -> Self {
+        match error {
+            MutationError::NotFound(message) => StoreError::NotFound(message),
+            MutationError::Invalid(message) => StoreError::Invalid(message),
+        }
+    }
+}
+
+impl From<WebhookError> for StoreError {
+    fn from(error: WebhookError) -> Self {
+        match error {
+            WebhookError::NotFound(message) => StoreError::NotFound(message),
+            WebhookError::Invalid(message) => StoreError::Invalid(message),
+        }
+    }
+}
+
+impl From<RedeliverError> for StoreError {
+    fn from(error: RedeliverError) -> Self {
+        match error {
+            RedeliverError::NotFound(_) => StoreError::NotFound(error.to_string()),
+            RedeliverError::InFlight(_) => StoreError::Conflict(error.to_string()),
+        }
     }
 }
 

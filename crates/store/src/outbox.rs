@@ -134,7 +134,7 @@ pub(crate) async fn enqueue(
                     });
                 }
             }
-            None => return Err(StoreError::Database(format!("unknown payload format {format}"))),
+            None => return Err(StoreError::unreadable(format!("unknown payload format {format}"))),
         }
     }
     insert(tx, &messages.built, &deliveries, change, first_attempt_at).await

@@ -156,7 +156,7 @@ async fn open(url: &DatabaseUrl, options: AnyPoolOptions, access: Access) -> Res
     options
         .connect(&url.sqlx_url())
         .await
-        .map_err(|error| StoreError::Database(format!("cannot open the {url}: {error}")))
+        .map_err(|source| StoreError::opening(url.to_string(), source))
 }
 
 #[cfg(test)]

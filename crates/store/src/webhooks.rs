@@ -83,7 +83,22 @@ impl Store {
 
     /// Every webhook of the environment by id, with delivery statistics.
     pub async fn webhooks(&self, environment: EnvironmentId) -> Result<Vec<WebhookSummary>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        self.summaries(environment, None).await
+    }
+
+    /// One webhook with its delivery statistics.
+    pub async fn webhook_summary(
+        &self,
+        environment: EnvironmentId,
+        id: Id,
+    ) -> Result<Option<WebhookSummary>, StoreError> {
+        Ok(self.summaries(environment, Some(id)).await?.pop())
+    }
+
+    /// The environment's webhooks with delivery statistics, or only webhook `id`.
+    async fn summaries(&self, environment: EnvironmentId, id: Option<Id>) -> Result<Vec<WebhookSummary>, StoreError> {
+        let only = if id.is_some() { "AND w.id = $2" } else { "" };
+        let query = format!(
             "SELECT {WEBHOOK_COLUMNS}, \
              (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') \
                 AS pending_deliveries, \
@@ -92,11 +107,13 @@ impl Store {
              (SELECT d.status FROM webhook_deliveries d WHERE d.webhook_id = w.id \
                 ORDER BY d.created_at DESC, d.id DESC LIMIT 1) AS last_delivery_status, \
              (SELECT MAX(d.created_at) FROM webhook_deliveries d WHERE d.webhook_id = w.id) AS last_delivery_at \
-             FROM webhooks w WHERE environment_id = $1 ORDER BY id"
-        )))
-        .bind(environment)
-        .fetch_all(&self.reads)
-        .await?;
+             FROM webhooks w WHERE environment_id = $1 {only} ORDER BY id"
+        );
+        let mut query = sqlx::query(AssertSqlSafe(query)).bind(environment);
+        if let Some(id) = id {
+            query = query.bind(id);
+        }
+        let rows = query.fetch_all(&self.reads).await?;
         rows.iter()
             .map(|row| {
                 Ok(WebhookSummary {
@@ -188,12 +205,12 @@ pub(crate) fn webhook(row: &AnyRow) -> Result<Webhook, StoreError> {
         events: serde_json::from_str(&row.try_get::<String, _>("events")?)?,
         enabled: row.try_get::<i64, _>("enabled")? != 0,
         timeout_seconds: u32::try_from(timeout)
-            .map_err(|_| StoreError::Database(format!("stored timeout {timeout} is out of range")))?,
+            .map_err(|_| StoreError::unreadable(format!("stored timeout {timeout} is out of range")))?,
         secret: row.try_get::<Option<String>, _>("secret")?.map(Secret::new),
         previous_secret,
         disabled_reason: row.try_get("disabled_reason")?,
         format: PayloadFormat::from_name(&format)
-            .ok_or_else(|| StoreError::Database(format!("unknown payload format {format}")))?,
+            .ok_or_else(|| StoreError::unreadable(format!("unknown payload format {format}")))?,
         headers: serde_json::from_str(&row.try_get::<String, _>("headers")?)?,
         managed_by_config: row.try_get::<i64, _>("managed_by_config")? != 0,
         created_at: from_micros(row.try_get("created_at")?)?,

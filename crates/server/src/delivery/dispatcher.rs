@@ -602,6 +602,7 @@ mod tests {
             store: store.clone(),
             webhooks: WebhookService::new(
                 store.clone(),
+                DEFAULT_ENVIRONMENT,
                 clock.clone(),
                 DispatcherHandle::default(),
                 Duration::ZERO,

@@ -5,12 +5,12 @@ use axum::extract::State;
 use axum::middleware;
 use axum::routing::get;
 use axum::{Json, Router};
-use bunting_store::{ChangeQuery, SortOrder};
 use serde_json::value::RawValue;
 
 use super::AppState;
 use super::error::{ApiError, schema_violation_as_bad_request};
 use super::input::{QueryParams, one_of};
+use crate::service::{ChangeQuery, SortOrder};
 
 /// A page holds at most this many changes, so one request cannot read the whole log.
 const MAX_LIMIT: i64 = 1000;
@@ -33,7 +33,6 @@ async fn list_changes(State(state): State<AppState>, query: QueryParams) -> Resu
     }
     let changes = state
         .flags
-        .store()
         .changes(&ChangeQuery {
             flag_id: query.id("flag_id")?,
             after_seq: query.count("after")?,

@@ -9,10 +9,9 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use bunting_core::mutation::MutationError;
-use bunting_core::webhook::config::WebhookError;
-use bunting_store::{RedeliverError, StoreError};
 use serde_json::json;
+
+use crate::service::ServiceError;
 
 /// go-openapi's validation codes, which Flagr clients see in 422 bodies.
 pub(crate) mod code {
@@ -56,20 +55,27 @@ impl ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
         match error {
-            StoreError::Mutation(MutationError::NotFound(message)) => ApiError::NotFound(message),
-            StoreError::Mutation(MutationError::Invalid(message)) | StoreError::Conflict(message) => {
-                ApiError::BadRequest(message)
-            }
-            StoreError::Webhook(WebhookError::NotFound(message)) => ApiError::NotFound(message),
-            StoreError::Webhook(WebhookError::Invalid(message)) => ApiError::BadRequest(message),
-            StoreError::Redeliver(error @ RedeliverError::NotFound(_)) => ApiError::NotFound(error.to_string()),
-            StoreError::Redeliver(error @ RedeliverError::InFlight(_)) => ApiError::Conflict(error.to_string()),
-            StoreError::Database(message) => ApiError::Internal(message),
+            ServiceError::NotFound(message) => ApiError::NotFound(message),
+            ServiceError::Conflict(message) => ApiError::Conflict(message),
+            ServiceError::Invalid(message) => ApiError::BadRequest(message),
+            ServiceError::Internal(_) => ApiError::Internal(error_chain(&error)),
         }
     }
+}
+
+/// An error and every source under it, `outer: inner: ...`, for the log line of a 500.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
 }
 
 impl IntoResponse for ApiError {

@@ -8,7 +8,6 @@ use axum::{Json, Router};
 use bunting_core::change::{ChangeEvent, raw, rfc3339};
 use bunting_core::flag::{Flag, Loaded};
 use bunting_core::mutation::{Command, FlagPatch, Outcome, flag_not_found};
-use bunting_store::{ChangeQuery, DEFAULT_ENVIRONMENT, SortOrder};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -17,6 +16,8 @@ use super::error::ApiError;
 use super::identity::Actor;
 use super::input::{JsonBody, PathIds, QueryParams, one_of};
 use super::{AppState, empty_ok};
+use crate::service::flags::FlagFilter;
+use crate::service::{ChangeQuery, SortOrder};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -35,38 +36,23 @@ fn respond(outcome: Outcome, loaded: Loaded) -> Json<Flag> {
 }
 
 async fn find_flags(State(state): State<AppState>, query: QueryParams) -> Result<Json<Vec<Flag>>, ApiError> {
-    let deleted = query.bool("deleted")?.unwrap_or(false);
-    let enabled = query.bool("enabled")?;
+    let filter = FlagFilter {
+        deleted: query.bool("deleted")?.unwrap_or(false),
+        enabled: query.bool("enabled")?,
+        description: query.string("description").map(str::to_owned),
+        description_like: query.string("description_like").map(str::to_owned),
+        key: query.string("key").map(str::to_owned),
+        tags: query
+            .string("tags")
+            .map(|tags| tags.split(',').filter(|t| !t.is_empty()).map(str::to_owned).collect())
+            .unwrap_or_default(),
+        limit: query.count("limit")?,
+        offset: query.count("offset")?.unwrap_or(0),
+    };
     let preload = query.bool("preload")?.unwrap_or(false);
-    let limit = query.count("limit")?;
-    let offset = query.count("offset")?.unwrap_or(0);
-    let description = query.string("description");
-    let description_like = query.string("description_like").map(str::to_lowercase);
-    let key = query.string("key");
-    let tags: Vec<&str> = query
-        .string("tags")
-        .map(|tags| tags.split(',').filter(|t| !t.is_empty()).collect())
-        .unwrap_or_default();
-
-    let flags = state.flags.store().flags(DEFAULT_ENVIRONMENT, deleted).await?;
     let loaded = if preload { Loaded::Everything } else { Loaded::TagsOnly };
-    let matching = flags
-        .into_iter()
-        .map(|stored| stored.flag)
-        .filter(|flag| enabled.is_none_or(|enabled| flag.enabled == enabled))
-        .filter(|flag| description.is_none_or(|description| flag.description == description))
-        .filter(|flag| {
-            description_like
-                .as_deref()
-                .is_none_or(|like| flag.description.to_lowercase().contains(like))
-        })
-        .filter(|flag| key.is_none_or(|key| flag.key == key))
-        .filter(|flag| tags.is_empty() || flag.tags.iter().any(|tag| tags.contains(&tag.value.as_str())))
-        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-        .take(limit.map_or(usize::MAX, |limit| usize::try_from(limit).unwrap_or(usize::MAX)))
-        .map(|flag| flag.loaded(loaded))
-        .collect();
-    Ok(Json(matching))
+    let flags = state.flags.find(&filter).await?;
+    Ok(Json(flags.into_iter().map(|flag| flag.loaded(loaded)).collect()))
 }
 
 async fn create_flag(
@@ -173,11 +159,11 @@ async fn set_flag_enabled(
 }
 
 async fn get_entity_types(State(state): State<AppState>) -> Result<Json<Vec<String>>, ApiError> {
-    Ok(Json(state.flags.store().entity_types(DEFAULT_ENVIRONMENT).await?))
+    Ok(Json(state.flags.entity_types().await?))
 }
 
 async fn get_snapshot_max_id(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({ "maxID": state.flags.store().max_change_seq().await? })))
+    Ok(Json(json!({ "maxID": state.flags.max_change_seq().await? })))
 }
 
 async fn get_flag_snapshots(
@@ -189,7 +175,6 @@ async fn get_flag_snapshots(
     one_of("sort", sort, &["ASC", "DESC"])?;
     let changes = state
         .flags
-        .store()
         .changes(&ChangeQuery {
             flag_id: Some(ids.get("flagID")),
             order: if sort == "ASC" {

@@ -17,6 +17,7 @@ mod jwt;
 mod openapi;
 mod problems;
 mod recording;
+mod request_span;
 mod segments;
 mod tags;
 mod variants;
@@ -87,6 +88,7 @@ pub(crate) fn router(surface: Surface) -> Router {
         ),
         None => api.fallback(not_in_eval_only_mode),
     };
+    let api = api.route_layer(middleware::from_fn(request_span::record_route));
     let app = Router::new().nest("/api/v1", api);
     let app = if surface.ui_enabled {
         app.merge(ui::router())
@@ -130,15 +132,17 @@ pub(crate) fn router(surface: Surface) -> Router {
         Some(settings) => app.layer(middleware::from_fn_with_state(Arc::new(settings), cors::cors)),
         None => app,
     };
-    // Outermost, as in Flagr: every other request is counted, and the scrape needs no
-    // credentials and is not under the web prefix.
-    match surface.metrics {
+    // Outermost but for the request span, as in Flagr: every other request is counted, and the
+    // scrape needs no credentials and is not under the web prefix.
+    let app = match surface.metrics {
         Some((path, scrape)) => Router::new()
             .route(&path, get(metrics::scrape))
             .with_state(scrape.clone())
             .fallback_service(app.layer(middleware::from_fn_with_state(scrape.metrics, metrics::count_requests))),
         None => app,
-    }
+    };
+    // Around everything, so every log line of every request names it.
+    app.layer(middleware::from_fn(request_span::request_span))
 }
 
 /// Every route but health, evaluation, the export and the API document in eval-only mode (Flagr answers 501 too).

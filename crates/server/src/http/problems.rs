@@ -9,7 +9,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use bunting_core::eval::{Severity, check_flag};
 use bunting_core::flag::Id;
-use bunting_store::DEFAULT_ENVIRONMENT;
 use serde::Serialize;
 
 use super::AppState;
@@ -43,7 +42,7 @@ struct ProblemView {
 async fn find_problems(State(state): State<AppState>, query: QueryParams) -> Result<Json<Vec<ProblemView>>, ApiError> {
     let flags = match query.id("flag_id")? {
         Some(id) => state.flags.live_flag(id).await?.into_iter().collect(),
-        None => state.flags.store().flags(DEFAULT_ENVIRONMENT, false).await?,
+        None => state.flags.live_flags().await?,
     };
     let problems = flags
         .iter()

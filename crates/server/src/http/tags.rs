@@ -6,7 +6,6 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use bunting_core::flag::Tag;
 use bunting_core::mutation::Command;
-use bunting_store::DEFAULT_ENVIRONMENT;
 
 use super::error::ApiError;
 use super::identity::Actor;
@@ -49,9 +48,7 @@ async fn delete_tag(State(state): State<AppState>, ids: PathIds, Actor(actor): A
 async fn find_all_tags(State(state): State<AppState>, query: QueryParams) -> Result<Json<Vec<Tag>>, ApiError> {
     let tags = state
         .flags
-        .store()
         .tags(
-            DEFAULT_ENVIRONMENT,
             query.string("value_like"),
             query.count("limit")?,
             query.count("offset")?.unwrap_or(0),

@@ -10,7 +10,6 @@ use bunting_core::change::rfc3339;
 use bunting_core::secret::Secret;
 use bunting_core::webhook::catalogue::{CATALOGUE, EventInfo};
 use bunting_core::webhook::config::{DEFAULT_TIMEOUT_SECONDS, NewWebhook, WebhookPatch};
-use bunting_store::{Attempt, Delivery, DeliveryQuery, DeliveryStatus, WebhookSummary};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -18,6 +17,7 @@ use super::error::{ApiError, code, schema_violation_as_bad_request};
 use super::identity::Actor;
 use super::input::{JsonBody, Object, PathIds, QueryParams, one_of};
 use super::{AppState, empty_ok};
+use crate::service::webhooks::{Attempt, Delivery, DeliveryQuery, DeliveryStatus, WebhookSummary};
 
 const FIELDS: &[&str] = &["url", "events", "secret", "description", "enabled", "timeoutSeconds"];
 /// The delivery log's page size, default and largest.

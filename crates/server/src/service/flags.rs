@@ -2,22 +2,25 @@
 //!
 //! Every change goes through [`FlagService::mutate`] or [`FlagService::attach_tag`], which stamp
 //! who and when, hand the command to the store's single transaction, and after a commit update
-//! the evaluation cache and wake the webhook dispatcher.
+//! the evaluation cache and wake the webhook dispatcher. Reads (flags, tags, entity types, the
+//! change log) are answered here too, so the HTTP layer never reaches the store.
 
 use std::sync::Arc;
 
-use bunting_core::flag::{Id, StoredFlag};
+use bunting_core::change::ChangeEvent;
+use bunting_core::flag::{Flag, Id, StoredFlag, Tag};
 use bunting_core::mutation::{Command, Outcome};
-use bunting_store::{DEFAULT_ENVIRONMENT, Store, StoreError};
+use bunting_store::{ChangeQuery, EnvironmentId, Store};
 
-use super::DispatcherHandle;
-use super::origin;
+use super::{DispatcherHandle, ServiceError, origin};
 use crate::clock::Clock;
 use crate::evaluation::EvalCache;
 
 #[derive(Clone)]
 pub(crate) struct FlagService {
     store: Store,
+    /// The environment every call reads and changes.
+    environment: EnvironmentId,
     clock: Arc<dyn Clock>,
     dispatcher: DispatcherHandle,
     cache: Arc<EvalCache>,
@@ -26,20 +29,18 @@ pub(crate) struct FlagService {
 impl FlagService {
     pub(crate) fn new(
         store: Store,
+        environment: EnvironmentId,
         clock: Arc<dyn Clock>,
         dispatcher: DispatcherHandle,
         cache: Arc<EvalCache>,
     ) -> FlagService {
         FlagService {
             store,
+            environment,
             clock,
             dispatcher,
             cache,
         }
-    }
-
-    pub(crate) fn store(&self) -> &Store {
-        &self.store
     }
 
     pub(crate) async fn mutate(
@@ -47,19 +48,19 @@ impl FlagService {
         actor: &str,
         flag_id: Option<Id>,
         command: Command,
-    ) -> Result<Outcome, StoreError> {
+    ) -> Result<Outcome, ServiceError> {
         let outcome = self
             .store
-            .mutate(DEFAULT_ENVIRONMENT, flag_id, command, &origin(&*self.clock, actor))
+            .mutate(self.environment, flag_id, command, &origin(&*self.clock, actor))
             .await?;
         self.committed(&outcome);
         Ok(outcome)
     }
 
-    pub(crate) async fn attach_tag(&self, actor: &str, flag_id: Id, value: &str) -> Result<Outcome, StoreError> {
+    pub(crate) async fn attach_tag(&self, actor: &str, flag_id: Id, value: &str) -> Result<Outcome, ServiceError> {
         let outcome = self
             .store
-            .attach_tag(DEFAULT_ENVIRONMENT, flag_id, value, &origin(&*self.clock, actor))
+            .attach_tag(self.environment, flag_id, value, &origin(&*self.clock, actor))
             .await?;
         self.committed(&outcome);
         Ok(outcome)
@@ -75,16 +76,93 @@ impl FlagService {
     }
 
     /// A flag that is not soft-deleted.
-    pub(crate) async fn live_flag(&self, id: Id) -> Result<Option<StoredFlag>, StoreError> {
+    pub(crate) async fn live_flag(&self, id: Id) -> Result<Option<StoredFlag>, ServiceError> {
         Ok(self
             .store
-            .flag(DEFAULT_ENVIRONMENT, id)
+            .flag(self.environment, id)
             .await?
             .filter(|flag| !flag.deleted))
     }
 
     /// A flag whether deleted or not, for the child listings that Flagr answers either way.
-    pub(crate) async fn any_flag(&self, id: Id) -> Result<Option<StoredFlag>, StoreError> {
-        self.store.flag(DEFAULT_ENVIRONMENT, id).await
+    pub(crate) async fn any_flag(&self, id: Id) -> Result<Option<StoredFlag>, ServiceError> {
+        Ok(self.store.flag(self.environment, id).await?)
     }
+
+    /// Every live flag, ordered by id.
+    pub(crate) async fn live_flags(&self) -> Result<Vec<StoredFlag>, ServiceError> {
+        Ok(self.store.flags(self.environment, false).await?)
+    }
+
+    /// The flags `filter` selects, ordered by id: Flagr's `GET /flags`.
+    pub(crate) async fn find(&self, filter: &FlagFilter) -> Result<Vec<Flag>, ServiceError> {
+        let flags = self.store.flags(self.environment, filter.deleted).await?;
+        let description_like = filter.description_like.as_deref().map(str::to_lowercase);
+        Ok(flags
+            .into_iter()
+            .map(|stored| stored.flag)
+            .filter(|flag| filter.enabled.is_none_or(|enabled| flag.enabled == enabled))
+            .filter(|flag| {
+                filter
+                    .description
+                    .as_ref()
+                    .is_none_or(|description| &flag.description == description)
+            })
+            .filter(|flag| {
+                description_like
+                    .as_deref()
+                    .is_none_or(|like| flag.description.to_lowercase().contains(like))
+            })
+            .filter(|flag| filter.key.as_ref().is_none_or(|key| &flag.key == key))
+            .filter(|flag| filter.tags.is_empty() || flag.tags.iter().any(|tag| filter.tags.contains(&tag.value)))
+            .skip(usize::try_from(filter.offset).unwrap_or(usize::MAX))
+            .take(
+                filter
+                    .limit
+                    .map_or(usize::MAX, |limit| usize::try_from(limit).unwrap_or(usize::MAX)),
+            )
+            .collect())
+    }
+
+    /// Every entity type flags have used, sorted.
+    pub(crate) async fn entity_types(&self) -> Result<Vec<String>, ServiceError> {
+        Ok(self.store.entity_types(self.environment).await?)
+    }
+
+    /// Tags, optionally those whose value contains `value_like` (any case).
+    pub(crate) async fn tags(
+        &self,
+        value_like: Option<&str>,
+        limit: Option<i64>,
+        offset: i64,
+    ) -> Result<Vec<Tag>, ServiceError> {
+        Ok(self.store.tags(self.environment, value_like, limit, offset).await?)
+    }
+
+    /// A page of the change log.
+    pub(crate) async fn changes(&self, query: &ChangeQuery) -> Result<Vec<ChangeEvent>, ServiceError> {
+        Ok(self.store.changes(query).await?)
+    }
+
+    /// The latest change's sequence, 0 before the first.
+    pub(crate) async fn max_change_seq(&self) -> Result<i64, ServiceError> {
+        Ok(self.store.max_change_seq().await?)
+    }
+}
+
+/// Flagr's filters on `GET /flags`; `None` and empty filter nothing.
+#[derive(Debug, Default)]
+pub(crate) struct FlagFilter {
+    /// Only soft-deleted flags instead of live ones.
+    pub(crate) deleted: bool,
+    pub(crate) enabled: Option<bool>,
+    /// The exact description.
+    pub(crate) description: Option<String>,
+    /// A substring of the description, any case.
+    pub(crate) description_like: Option<String>,
+    pub(crate) key: Option<String>,
+    /// Flags carrying any of these tags.
+    pub(crate) tags: Vec<String>,
+    pub(crate) limit: Option<i64>,
+    pub(crate) offset: i64,
 }

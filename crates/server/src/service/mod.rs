@@ -1,5 +1,7 @@
 //! Use cases: each takes what the HTTP layer parsed, calls the store once and does what must
-//! follow a committed change (wake the dispatcher). Must not build HTTP responses.
+//! follow a committed change (wake the dispatcher). Must not build HTTP responses. The HTTP
+//! layer reaches the store only through here: the store's query types it needs are re-exported
+//! and store errors become [`ServiceError`].
 
 pub(crate) mod flags;
 pub(crate) mod webhooks;
@@ -8,11 +10,42 @@ use std::sync::{Arc, Mutex};
 
 use bunting_core::mutation::Origin;
 use bunting_core::validation::{RANDOM_KEY_ALPHABET, RANDOM_KEY_SUFFIX_LENGTH};
+use bunting_store::{DatabaseError, StoreError};
 use rand::Rng;
 use tokio::sync::futures::Notified;
 use tokio::sync::{Notify, oneshot};
 
 use crate::clock::Clock;
+
+pub(crate) use bunting_store::{ChangeQuery, SortOrder};
+
+/// Why a service call failed: each case is one kind of answer.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ServiceError {
+    /// The object asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is valid but the object's state forbids it now.
+    #[error("{0}")]
+    Conflict(String),
+    /// The request was refused by a domain rule.
+    #[error("{0}")]
+    Invalid(String),
+    /// The database failed; the source chain says how.
+    #[error(transparent)]
+    Internal(DatabaseError),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound(message) => ServiceError::NotFound(message),
+            StoreError::Conflict(message) => ServiceError::Conflict(message),
+            StoreError::Invalid(message) => ServiceError::Invalid(message),
+            StoreError::Database(error) => ServiceError::Internal(error),
+        }
+    }
+}
 
 /// Wakes the webhook dispatcher after a change that may have enqueued deliveries, and lets a
 /// caller wait until it has settled. It lives with the services that wake it rather than in

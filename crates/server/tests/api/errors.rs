@@ -297,3 +297,64 @@ async fn nul_in_text_is_refused_with_a_400_on_every_backend() {
     let stored = app.get(&format!("/flags/{flag}")).await.ok();
     assert_eq!(stored["variants"][0]["attachment"]["note"], "a\u{0}b");
 }
+
+#[tokio::test]
+async fn a_500_says_nothing_to_the_client_and_its_log_line_names_the_request() {
+    crate::logs::capture();
+    let app = spawn_app().await;
+    // A database this version cannot read: the entity types' table is gone.
+    app.execute_sql("DROP TABLE entity_types").await;
+    let request_id = format!("test-{}", uuid::Uuid::new_v4().simple());
+    let reply = app
+        .send(
+            app.client
+                .get(format!("{}/api/v1/flags/entity_types", app.base))
+                .header("X-Request-Id", &request_id),
+        )
+        .await;
+    assert_eq!(reply.status, 500);
+    assert_eq!(reply.body, json!({"message": "internal server error"}), "no internals");
+    assert_eq!(
+        reply.headers["x-request-id"],
+        request_id.as_str(),
+        "the client's id comes back"
+    );
+
+    let logged = crate::logs::lines(|line| line["span"]["request_id"] == request_id.as_str());
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    let line = &logged[0];
+    assert_eq!(line["level"], "ERROR");
+    assert_eq!(line["span"]["method"], "GET");
+    assert_eq!(line["span"]["route"], "/api/v1/flags/entity_types");
+    let error = line["error"].as_str().unwrap();
+    assert!(
+        error.contains("entity_types"),
+        "the database's own error is kept: {error}"
+    );
+}
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id() {
+    let app = spawn_app().await;
+    let first = app.get("/flags").await;
+    let second = app.get("/nowhere").await;
+    let ids: Vec<&str> = [&first, &second]
+        .iter()
+        .map(|reply| reply.headers["x-request-id"].to_str().unwrap())
+        .collect();
+    assert!(ids.iter().all(|id| id.len() == 32), "{ids:?}");
+    assert_ne!(ids[0], ids[1]);
+    let unusable = "x".repeat(200);
+    let reply = app
+        .send(
+            app.client
+                .get(format!("{}/api/v1/flags", app.base))
+                .header("X-Request-Id", &unusable),
+        )
+        .await;
+    assert_ne!(
+        reply.headers["x-request-id"],
+        unusable.as_str(),
+        "an id too long to log is replaced"
+    );
+}
