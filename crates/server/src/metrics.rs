@@ -9,22 +9,17 @@
 //! read from the evaluation snapshot at each scrape.
 //!
 //! Counting costs nothing when metrics are off: every caller holds an `Option<Arc<Metrics>>`.
+//! This module only counts and renders; the HTTP layer serves the scrape and counts requests
+//! (`http::metrics`), reading what the gauges need from the services.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
+use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::http::header;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use bunting_core::eval::EvalResult;
 use bunting_core::webhook::retry::ErrorClass;
-
-use crate::evaluation::EvalCache;
-use crate::service::webhooks::{WebhookService, WebhookSummary};
 
 /// Prometheus' default buckets, in seconds, as Flagr's histogram uses them.
 const LATENCY_BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
@@ -38,6 +33,13 @@ const ABSENT: &str = "null";
 const MAX_PATHS: usize = 1000;
 const MAX_ENTITY_TYPES: usize = 100;
 const OTHER: &str = "(other)";
+
+/// One webhook's deliveries waiting for an attempt and given up on, as the delivery log says.
+pub(crate) struct DeliveryBacklog {
+    pub(crate) webhook_id: i64,
+    pub(crate) pending: i64,
+    pub(crate) failed: i64,
+}
 
 pub(crate) struct Metrics {
     eval_results: Counters,
@@ -83,7 +85,7 @@ impl Metrics {
         self.webhook_attempts.increment(&[&webhook_id.to_string(), result]);
     }
 
-    fn record_request(&self, status: &str, path: &str, method: &str, took: Duration) {
+    pub(crate) fn record_request(&self, status: &str, path: &str, method: &str, took: Duration) {
         let labels = [status, self.paths.label(path), method];
         self.requests.increment(&labels);
         if let Some(latencies) = &self.latencies {
@@ -92,7 +94,7 @@ impl Metrics {
     }
 
     /// The scrape: every series in Prometheus' text format.
-    fn render(&self, webhooks: &[WebhookSummary], flags_with_invalid_constraints: usize) -> String {
+    pub(crate) fn render(&self, backlogs: &[DeliveryBacklog], flags_with_invalid_constraints: usize) -> String {
         let mut text = String::new();
         self.eval_results.render_counter(
             &mut text,
@@ -120,7 +122,7 @@ impl Metrics {
             "Webhook delivery attempts made by this instance, by outcome (delivered or the failure's class)",
             &["webhook_id", "result"],
         );
-        if !webhooks.is_empty() {
+        if !backlogs.is_empty() {
             let name = "bunting_webhook_deliveries";
             header(
                 &mut text,
@@ -128,12 +130,9 @@ impl Metrics {
                 "Deliveries waiting for an attempt or given up on, per webhook",
                 "gauge",
             );
-            for summary in webhooks {
-                let id = summary.webhook.id.to_string();
-                for (status, count) in [
-                    ("pending", summary.pending_deliveries),
-                    ("failed", summary.failed_deliveries),
-                ] {
+            for backlog in backlogs {
+                let id = backlog.webhook_id.to_string();
+                for (status, count) in [("pending", backlog.pending), ("failed", backlog.failed)] {
                     series_line(&mut text, name, &[("webhook_id", &id), ("status", status)], count);
                 }
             }
@@ -149,48 +148,6 @@ impl Metrics {
         let _ = writeln!(text, "{name} {flags_with_invalid_constraints}");
         text
     }
-}
-
-/// Counts requests by status, path and method (and times them for the histogram), as Flagr's
-/// middleware does for every request but the scrape itself.
-pub(crate) async fn count_requests(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let response = next.run(request).await;
-    metrics.record_request(response.status().as_str(), &path, method.as_str(), started.elapsed());
-    response
-}
-
-/// What a scrape reads: the counters, the evaluation snapshot, and the delivery log when
-/// there is a database.
-#[derive(Clone)]
-pub(crate) struct Scrape {
-    pub(crate) metrics: Arc<Metrics>,
-    pub(crate) cache: Arc<EvalCache>,
-    /// The webhooks, when there is a database.
-    pub(crate) webhooks: Option<WebhookService>,
-}
-
-pub(crate) async fn scrape(State(scrape): State<Scrape>) -> Response {
-    let webhooks = match &scrape.webhooks {
-        Some(webhooks) => match webhooks.list().await {
-            Ok(webhooks) => webhooks,
-            Err(error) => {
-                // The counters are still worth serving; the gauges are left out of this scrape.
-                tracing::warn!(%error, "cannot read the delivery log for metrics");
-                Vec::new()
-            }
-        },
-        None => Vec::new(),
-    };
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        scrape
-            .metrics
-            .render(&webhooks, scrape.cache.snapshot().flags_with_invalid_constraints()),
-    )
-        .into_response()
 }
 
 /// A label whose values come from clients: the first `limit` distinct values are kept, the

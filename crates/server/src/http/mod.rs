@@ -14,6 +14,7 @@ mod health;
 mod identity;
 mod input;
 mod jwt;
+mod metrics;
 mod openapi;
 mod problems;
 mod recording;
@@ -22,6 +23,8 @@ mod segments;
 mod tags;
 mod variants;
 mod webhooks;
+
+pub(crate) use metrics::Scrape;
 
 use std::sync::Arc;
 
@@ -34,7 +37,6 @@ use axum::routing::get;
 
 use crate::config::{CorsSettings, IdentityConfig};
 use crate::evaluation::Evaluator;
-use crate::metrics::{self, Scrape};
 use crate::service::flags::FlagService;
 use crate::service::webhooks::WebhookService;
 use crate::ui;
@@ -62,7 +64,7 @@ pub(crate) struct Surface {
     pub(crate) cors: Option<CorsSettings>,
     pub(crate) max_body_bytes: usize,
     /// The scrape path and what it reads; `None` unless `FLAGR_PROMETHEUS_ENABLED`.
-    pub(crate) metrics: Option<(String, Scrape)>,
+    pub(crate) metrics: Option<(String, metrics::Scrape)>,
 }
 
 /// The whole HTTP surface, under the web prefix when one is configured.
