@@ -9,8 +9,8 @@ use bunting_core::webhook::config::PayloadFormat;
 use bunting_core::webhook::filter::EventFilter;
 use bunting_core::webhook::integrations::{self, Context};
 use bunting_core::webhook::payload;
-use std::collections::HashMap;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+use std::collections::HashMap;
 use time::OffsetDateTime;
 
 use crate::codec::{micros, placeholders};
@@ -65,7 +65,11 @@ impl Messages<'_> {
             (PayloadFormat::Flagsmith, _) => integrations::flagsmith_body(change)?,
             (PayloadFormat::FlagsmithAudit, Some(event)) => {
                 let context = self.context(tx).await?;
-                Some(integrations::flagsmith_audit_body(change, &change.events[event], context)?)
+                Some(integrations::flagsmith_audit_body(
+                    change,
+                    &change.events[event],
+                    context,
+                )?)
             }
             (PayloadFormat::Slack, _) => {
                 let context = self.context(tx).await?;
@@ -144,7 +148,11 @@ pub(crate) async fn enqueue(
         let sends: Vec<(usize, MessageKey)> = if per_event {
             matching.iter().map(|&index| (index, (format, Some(index)))).collect()
         } else {
-            matching.first().map(|&index| (index, (format, None))).into_iter().collect()
+            matching
+                .first()
+                .map(|&index| (index, (format, None)))
+                .into_iter()
+                .collect()
         };
         for (index, key) in sends {
             let Some(message) = messages.get(tx, key).await? else {
@@ -242,11 +250,10 @@ impl Store {
                 integrations::slack_text(&integrations::slack_escape(&integrations::test_sentence(webhook_id)))?
             }
             Some(PayloadFormat::FlagsmithAudit) => {
-                let environment_key: Option<String> =
-                    sqlx::query_scalar("SELECT key FROM environments WHERE id = $1")
-                        .bind(environment_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
+                let environment_key: Option<String> = sqlx::query_scalar("SELECT key FROM environments WHERE id = $1")
+                    .bind(environment_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
                 let context = Context {
                     environment_key: environment_key.as_deref().unwrap_or_default(),
                     public_url: self.public_url.as_deref(),

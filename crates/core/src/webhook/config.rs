@@ -611,11 +611,17 @@ mod tests {
         let mut new = new_webhook();
         new.format = PayloadFormat::Slack;
         assert_eq!(created_with(new).unwrap().format, PayloadFormat::Slack);
-        for legacy in [PayloadFormat::FlagrNotification, PayloadFormat::FlagrNotificationDetailed] {
+        for legacy in [
+            PayloadFormat::FlagrNotification,
+            PayloadFormat::FlagrNotificationDetailed,
+        ] {
             let mut new = new_webhook();
             new.format = legacy;
             let error = created_with(new).unwrap_err().to_string();
-            assert!(error.contains("bunting, flagsmith, flagsmith_audit, slack, sentry"), "{error}");
+            assert!(
+                error.contains("bunting, flagsmith, flagsmith_audit, slack, sentry"),
+                "{error}"
+            );
         }
         assert!(PayloadFormat::settable("nope").is_err());
     }

@@ -108,11 +108,16 @@ pub fn flagsmith_body(change: &ChangeEvent) -> Result<Option<String>, serde_json
         return Ok(None);
     }
     let deleted = change.events.iter().any(|event| event.kind == EventType::FlagDeleted);
-    let state = |json| Ok::<_, serde_json::Error>(read_flag(json)?.map(|flag| feature_state(flag, change.environment_id)));
+    let state =
+        |json| Ok::<_, serde_json::Error>(read_flag(json)?.map(|flag| feature_state(flag, change.environment_id)));
     let body = FlagsmithEvent {
         data: FlagsmithData {
             changed_by: change.actor.clone(),
-            new_state: if deleted { None } else { state(change.current.as_deref())? },
+            new_state: if deleted {
+                None
+            } else {
+                state(change.current.as_deref())?
+            },
             previous_state: if deleted {
                 state(change.current.as_deref())?
             } else {
@@ -254,7 +259,12 @@ pub fn flagsmith_audit_test_body(
         actor,
         environment_id,
     };
-    audit_record(occurrence, context, test_sentence(webhook_id), (Some(webhook_id), "WEBHOOK"))
+    audit_record(
+        occurrence,
+        context,
+        test_sentence(webhook_id),
+        (Some(webhook_id), "WEBHOOK"),
+    )
 }
 
 /// What a test delivery says in the formats that carry a sentence.
@@ -437,7 +447,10 @@ mod tests {
         assert_eq!(body.event_type, "FLAG_UPDATED");
         let (new, old) = (body.data.new_state.unwrap(), body.data.previous_state.unwrap());
         assert!(new.enabled && !old.enabled);
-        assert_eq!((new.feature.name.as_str(), new.feature.kind.as_str(), new.id), ("checkout", "CONFIG", 7));
+        assert_eq!(
+            (new.feature.name.as_str(), new.feature.kind.as_str(), new.id),
+            ("checkout", "CONFIG", 7)
+        );
         assert_eq!(new.environment, 1);
         let created = change(EventType::FlagCreated, None, Some(flag_json(false)));
         let body: SeedEvent = serde_json::from_str(&flagsmith_body(&created).unwrap().unwrap()).unwrap();
@@ -473,7 +486,10 @@ mod tests {
             component: Component::new(ComponentType::Segment, Some(3), None),
         };
         let body: Value = serde_json::from_str(&flagsmith_audit_body(&enabled, &segment, CONTEXT).unwrap()).unwrap();
-        assert_eq!((body["related_object_id"].as_i64(), body["related_object_type"].as_str()), (Some(3), Some("SEGMENT")));
+        assert_eq!(
+            (body["related_object_id"].as_i64(), body["related_object_type"].as_str()),
+            (Some(3), Some("SEGMENT"))
+        );
         let mut anonymous = enabled.clone();
         anonymous.actor = "bob".into();
         let body: Value =

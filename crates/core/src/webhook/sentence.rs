@@ -23,9 +23,7 @@ pub fn sentence(change: &ChangeEvent, event: &Event) -> String {
     match event.kind {
         EventType::FlagUpdated if component.kind == ComponentType::Tag => {
             let tag = component.key.as_deref().unwrap_or_default();
-            let attached = after
-                .as_ref()
-                .is_some_and(|flag| flag.tags.iter().any(|t| t.id == id));
+            let attached = after.as_ref().is_some_and(|flag| flag.tags.iter().any(|t| t.id == id));
             if attached {
                 format!("Tag {tag} added to {key}")
             } else {
@@ -135,20 +133,19 @@ fn segment(flag: &Option<Flag>, id: Id) -> Option<&Segment> {
 }
 
 fn constraint(flag: &Option<Flag>, id: Id) -> Option<(Id, &Constraint)> {
-    flag.as_ref()?.segments.iter().find_map(|segment| {
-        segment
-            .constraints
-            .iter()
-            .find(|c| c.id == id)
-            .map(|c| (segment.id, c))
-    })
+    flag.as_ref()?
+        .segments
+        .iter()
+        .find_map(|segment| segment.constraints.iter().find(|c| c.id == id).map(|c| (segment.id, c)))
 }
 
 /// The segment (after the change) whose distribution differs from before.
 fn changed_distribution<'a>(before: &Option<Flag>, after: &'a Option<Flag>) -> Option<&'a Segment> {
-    after.as_ref()?.segments.iter().find(|segment| {
-        self::segment(before, segment.id).is_none_or(|old| old.distributions != segment.distributions)
-    })
+    after
+        .as_ref()?
+        .segments
+        .iter()
+        .find(|segment| self::segment(before, segment.id).is_none_or(|old| old.distributions != segment.distributions))
 }
 
 #[cfg(test)]
@@ -193,8 +190,16 @@ mod tests {
         let flag = |kind| Component::new(kind, Some(7), Some("checkout"));
         let (off, on) = (Some(flag_json(false, 20, "on")), Some(flag_json(true, 50, "on")));
         let cases = [
-            (EventType::FlagEnabled, flag(ComponentType::Flag), "Flag checkout enabled"),
-            (EventType::FlagCreated, flag(ComponentType::Flag), "Flag checkout created"),
+            (
+                EventType::FlagEnabled,
+                flag(ComponentType::Flag),
+                "Flag checkout enabled",
+            ),
+            (
+                EventType::FlagCreated,
+                flag(ComponentType::Flag),
+                "Flag checkout created",
+            ),
             (
                 EventType::SegmentRolloutPercentUpdated,
                 Component::new(ComponentType::Segment, Some(3), None),
