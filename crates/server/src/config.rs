@@ -119,6 +119,8 @@ pub struct WebhookSettings {
     pub disable_after: Duration,
     /// Flagr's single legacy notification webhook (`FLAGR_NOTIFICATION_*`).
     pub legacy: Option<LegacyNotification>,
+    /// `BUNTING_PUBLIC_URL`: where users reach the UI, for links in Slack messages.
+    pub public_url: Option<String>,
 }
 
 /// `FLAGR_NOTIFICATION_WEBHOOK_*`: Flagr's notifier, kept working on the durable machinery.
@@ -143,6 +145,7 @@ impl Default for WebhookSettings {
             poll_interval: Duration::from_secs(1),
             disable_after: Duration::from_secs(5 * 24 * 3600),
             legacy: None,
+            public_url: None,
         }
     }
 }
@@ -600,7 +603,19 @@ fn webhooks(env: &Env<'_>) -> anyhow::Result<WebhookSettings> {
             .max(Duration::from_millis(10)),
         disable_after: env.duration("BUNTING_WEBHOOK_DISABLE_AFTER", defaults.disable_after)?,
         legacy: legacy_notification(env)?,
+        public_url: public_url(env)?,
     })
+}
+
+fn public_url(env: &Env<'_>) -> anyhow::Result<Option<String>> {
+    let Some(url) = env.get("BUNTING_PUBLIC_URL").filter(|url| !url.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let url = url.trim().trim_end_matches('/').to_owned();
+    if !(url.starts_with("http://") || url.starts_with("https://")) || reqwest::Url::parse(&url).is_err() {
+        bail!("BUNTING_PUBLIC_URL must be an http:// or https:// URL, such as https://flags.example.com, not {url:?}");
+    }
+    Ok(Some(url))
 }
 
 fn legacy_notification(env: &Env<'_>) -> anyhow::Result<Option<LegacyNotification>> {

@@ -84,7 +84,8 @@ impl Application {
                 let store = bunting_store::connect(url)
                     .await
                     .context("opening the database")?
-                    .with_first_delivery_delay(config.webhooks.retry_schedule.first_attempt_delay());
+                    .with_first_delivery_delay(config.webhooks.retry_schedule.first_attempt_delay())
+                    .with_public_url(config.webhooks.public_url.clone());
                 // The sequence is read first: a change racing the load is applied again by the
                 // follower, never missed.
                 let seq = store.max_change_seq().await?;

@@ -219,6 +219,21 @@ function webhookForm(webhook, catalogue, saved) {
   const description = h('input', { id: 'webhook-description', value: webhook?.description ?? '', autocomplete: 'off' });
   const timeout = h('input', { id: 'webhook-timeout', type: 'number', min: 1, max: 30, step: 1, value: webhook?.timeoutSeconds ?? 10, class: 'percent' });
   const secret = h('input', { id: 'webhook-secret', autocomplete: 'off', spellcheck: 'false', class: 'mono' });
+  // The formats the API sets (docs/webhooks.md); a config-managed webhook shows its own.
+  const formats = [
+    ['bunting', 'Bunting (signed event payload)'],
+    ['flagsmith', 'Flagsmith FLAG_UPDATED'],
+    ['flagsmith_audit', 'Flagsmith audit log'],
+    ['slack', 'Slack / Mattermost message'],
+    ['sentry', 'Sentry change tracking'],
+  ];
+  const current = webhook?.format ?? 'bunting';
+  if (!formats.some(([name]) => name === current)) formats.push([current, current]);
+  const format = h(
+    'select',
+    { id: 'webhook-format', value: current },
+    formats.map(([name, label]) => h('option', { value: name }, label)),
+  );
   const events = eventChecklist(catalogue, webhook?.events ?? ['*']);
   // The server's refusals start with the body field they are about ("url \"…\" must start
   // with…", "timeoutSeconds must be…", "unknown events: …"); each is shown at that field.
@@ -228,6 +243,7 @@ function webhookForm(webhook, catalogue, saved) {
     [/^description\b/, description],
     [/^secret\b/, secret],
     [/^timeoutSeconds\b/, timeout],
+    [/^format\b/, format],
     [/^(events\b|unknown events)/, events.other],
   ].map(([pattern, control]) => ({ pattern, ...fieldProblem(control) }));
   const form = h(
@@ -244,6 +260,7 @@ function webhookForm(webhook, catalogue, saved) {
               description: description.value,
               events: events.patterns(),
               timeoutSeconds: Number(timeout.value),
+              format: format.value,
               enabled: form.querySelector('#webhook-enabled').checked,
             };
             if (!body.events.length) throw new Error('Pick at least one event.');
@@ -289,6 +306,7 @@ function webhookForm(webhook, catalogue, saved) {
             : 'Signs every delivery (webhook-signature header) so the receiver can check it came from Bunting. You can also generate one later.',
         ),
         field('Timeout (seconds)', timeout, 'Per attempt, 1 to 30.'),
+        field('Body format', format, 'What the receiver expects: Bunting’s payload, or a format other tools read as they are.'),
       ),
       webhook?.hasSecret ? checkbox('webhook-remove-secret', 'Remove the secret (send unsigned deliveries)', false) : null,
       checkbox('webhook-enabled', 'Enabled', webhook?.enabled ?? true),

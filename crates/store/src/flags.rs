@@ -146,7 +146,7 @@ impl Store {
         }
         let event = outcome.change_event(environment, origin, document)?;
         changes::append(tx, &event).await?;
-        outbox::enqueue(tx, &event, self.first_attempt_at(origin.at)).await
+        outbox::enqueue(tx, &event, self.first_attempt_at(origin.at), self.public_url.as_deref()).await
     }
 
     /// Loads flags exported from Flagr or Bunting, keeping every id: bucketing is salted with the

@@ -149,12 +149,20 @@ pub struct Store {
     /// How long after a change its webhook deliveries become due (the retry schedule's first
     /// entry; zero by default).
     first_delivery_delay: Duration,
+    /// Where the UI is served (`BUNTING_PUBLIC_URL`), for links in webhook messages.
+    public_url: Option<String>,
 }
 
 impl Store {
     /// Sets how long after a change its webhook deliveries become due.
     pub fn with_first_delivery_delay(mut self, delay: Duration) -> Store {
         self.first_delivery_delay = delay;
+        self
+    }
+
+    /// Links in webhook messages (Slack) point at the UI served at `url`.
+    pub fn with_public_url(mut self, url: Option<String>) -> Store {
+        self.public_url = url;
         self
     }
 

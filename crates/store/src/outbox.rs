@@ -1,14 +1,16 @@
 //! The outbox: the webhook deliveries a change causes, written in the change's own transaction
-//! (one per enabled webhook and matching event; one per change for Flagr's notification format,
-//! which has no event types), so nothing is lost between a commit and a send. Each event's body
-//! is stored once, however many webhooks receive it. Also the test deliveries a user asks for.
+//! (one per enabled webhook and matching event, or one per change for the formats that describe a
+//! whole change), so nothing is lost between a commit and a send. Each body is stored once,
+//! however many webhooks receive it. Also the test deliveries a user asks for.
 
 use bunting_core::change::ChangeEvent;
 use bunting_core::flag::Id;
 use bunting_core::webhook::config::PayloadFormat;
 use bunting_core::webhook::filter::EventFilter;
+use bunting_core::webhook::integrations::{self, Context};
 use bunting_core::webhook::payload;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+use std::collections::HashMap;
 use time::OffsetDateTime;
 
 use crate::codec::{micros, placeholders};
@@ -33,54 +35,81 @@ struct Message {
     body: String,
 }
 
+/// Which message of a change: its format, and for per-event formats the event's index.
+type MessageKey = (PayloadFormat, Option<usize>);
+
 /// The messages of one change, each built the first time a webhook needs it.
 struct Messages<'c> {
     change: &'c ChangeEvent,
+    /// Where the UI is served, for links in chat messages.
+    public_url: Option<&'c str>,
+    /// The change's environment key, read when a format first needs it.
+    environment_key: Option<String>,
     built: Vec<Message>,
-    /// For each of the change's events, its message in `built`.
-    events: Vec<Option<usize>>,
-    /// Flagr's notification for the change, plain and detailed.
-    notifications: [Option<usize>; 2],
+    index: HashMap<MessageKey, Option<usize>>,
 }
 
 impl Messages<'_> {
-    /// The message of the change's `index`-th event; the same for every webhook receiving it.
-    fn event(&mut self, index: usize) -> Result<usize, StoreError> {
-        if let Some(built) = self.events[index] {
+    /// The message `key` names, the same for every webhook receiving it; `None` when the format
+    /// has nothing to say about this change (Flagr and Flagsmith say nothing of webhook changes).
+    async fn get(&mut self, tx: &mut Transaction<'static, Any>, key: MessageKey) -> Result<Option<usize>, StoreError> {
+        if let Some(&built) = self.index.get(&key) {
             return Ok(built);
         }
+        let change = self.change;
         let id = uuid::Uuid::new_v4().to_string();
-        let body = payload::event_body(self.change, &self.change.events[index], &id)?;
-        self.built.push(Message { id, body });
-        self.events[index] = Some(self.built.len() - 1);
-        Ok(self.built.len() - 1)
+        let body = match key {
+            (PayloadFormat::Bunting, Some(event)) => Some(payload::event_body(change, &change.events[event], &id)?),
+            (PayloadFormat::FlagrNotification, _) => payload::flagr_notification_body(change, false)?,
+            (PayloadFormat::FlagrNotificationDetailed, _) => payload::flagr_notification_body(change, true)?,
+            (PayloadFormat::Flagsmith, _) => integrations::flagsmith_body(change)?,
+            (PayloadFormat::FlagsmithAudit, Some(event)) => {
+                let context = self.context(tx).await?;
+                Some(integrations::flagsmith_audit_body(
+                    change,
+                    &change.events[event],
+                    context,
+                )?)
+            }
+            (PayloadFormat::Slack, _) => {
+                let context = self.context(tx).await?;
+                Some(integrations::slack_body(change, context)?)
+            }
+            (PayloadFormat::Sentry, _) => integrations::sentry_body(change)?,
+            (PayloadFormat::Bunting | PayloadFormat::FlagsmithAudit, None) => None,
+        };
+        let built = body.map(|body| {
+            self.built.push(Message { id, body });
+            self.built.len() - 1
+        });
+        self.index.insert(key, built);
+        Ok(built)
     }
 
-    /// Flagr's notification for the change, if Flagr would send one.
-    fn notification(&mut self, detailed: bool) -> Result<Option<usize>, StoreError> {
-        let slot = usize::from(detailed);
-        if let Some(built) = self.notifications[slot] {
-            return Ok(Some(built));
+    async fn context(&mut self, tx: &mut Transaction<'static, Any>) -> Result<Context<'_>, StoreError> {
+        if self.environment_key.is_none() {
+            let key: Option<String> = sqlx::query_scalar("SELECT key FROM environments WHERE id = $1")
+                .bind(self.change.environment_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+            self.environment_key = Some(key.unwrap_or_default());
         }
-        let Some(body) = payload::flagr_notification_body(self.change, detailed)? else {
-            return Ok(None);
-        };
-        self.built.push(Message {
-            id: uuid::Uuid::new_v4().to_string(),
-            body,
-        });
-        self.notifications[slot] = Some(self.built.len() - 1);
-        Ok(Some(self.built.len() - 1))
+        Ok(Context {
+            environment_key: self.environment_key.as_deref().unwrap_or_default(),
+            public_url: self.public_url,
+        })
     }
 }
 
 /// Enqueues one delivery per enabled webhook of the change's environment and matching event
-/// (one per change for Flagr's notification format, which has no event types). Each event's
-/// body is stored once, however many webhooks receive it.
+/// (one per change for the formats that describe a whole change: Flagr's notification,
+/// Flagsmith's `FLAG_UPDATED`, Slack and Sentry). Each body is stored once, however many
+/// webhooks receive it.
 pub(crate) async fn enqueue(
     tx: &mut Transaction<'static, Any>,
     change: &ChangeEvent,
     first_attempt_at: OffsetDateTime,
+    public_url: Option<&str>,
 ) -> Result<(), StoreError> {
     let rows = sqlx::query("SELECT id, events, format FROM webhooks WHERE environment_id = $1 AND enabled = 1")
         .bind(change.environment_id)
@@ -91,9 +120,10 @@ pub(crate) async fn enqueue(
     }
     let mut messages = Messages {
         change,
+        public_url,
+        environment_key: None,
         built: Vec::new(),
-        events: vec![None; change.events.len()],
-        notifications: [None; 2],
+        index: HashMap::new(),
     };
     let mut deliveries = Vec::new();
     for row in &rows {
@@ -104,37 +134,38 @@ pub(crate) async fn enqueue(
             continue;
         };
         let format: String = row.try_get("format")?;
+        let Some(format) = PayloadFormat::from_name(&format) else {
+            return Err(StoreError::unreadable(format!("unknown payload format {format}")));
+        };
+        // An audit stream is complete: for it `*` covers the webhook events too.
+        let everything = format == PayloadFormat::FlagsmithAudit && patterns.iter().any(|pattern| pattern == "*");
         let matching: Vec<usize> = (0..change.events.len())
-            .filter(|&index| filter.matches(change.events[index].kind.name()))
+            .filter(|&index| everything || filter.matches(change.events[index].kind.name()))
             .collect();
-        match PayloadFormat::from_name(&format) {
-            Some(PayloadFormat::Bunting) => {
-                for index in matching {
-                    let message = messages.event(index)?;
-                    deliveries.push(NewDelivery {
-                        id: uuid::Uuid::new_v4().to_string(),
-                        webhook_id,
-                        event: change.events[index].kind.name(),
-                        event_id: Some(messages.built[message].id.clone()),
-                        message,
-                    });
-                }
-            }
-            Some(format @ (PayloadFormat::FlagrNotification | PayloadFormat::FlagrNotificationDetailed)) => {
-                let detailed = format == PayloadFormat::FlagrNotificationDetailed;
-                if let Some(&index) = matching.first()
-                    && let Some(message) = messages.notification(detailed)?
-                {
-                    deliveries.push(NewDelivery {
-                        id: uuid::Uuid::new_v4().to_string(),
-                        webhook_id,
-                        event: change.events[index].kind.name(),
-                        event_id: None,
-                        message,
-                    });
-                }
-            }
-            None => return Err(StoreError::unreadable(format!("unknown payload format {format}"))),
+        let per_event = matches!(format, PayloadFormat::Bunting | PayloadFormat::FlagsmithAudit);
+        // Per-event formats get one delivery per matching event; the others one per change,
+        // named by its first matching event.
+        let sends: Vec<(usize, MessageKey)> = if per_event {
+            matching.iter().map(|&index| (index, (format, Some(index)))).collect()
+        } else {
+            matching
+                .first()
+                .map(|&index| (index, (format, None)))
+                .into_iter()
+                .collect()
+        };
+        for (index, key) in sends {
+            let Some(message) = messages.get(tx, key).await? else {
+                continue;
+            };
+            deliveries.push(NewDelivery {
+                id: uuid::Uuid::new_v4().to_string(),
+                webhook_id,
+                event: change.events[index].kind.name(),
+                // Bunting's payload carries its message id as the event id.
+                event_id: (format == PayloadFormat::Bunting).then(|| messages.built[message].id.clone()),
+                message,
+            });
         }
     }
     insert(tx, &messages.built, &deliveries, change, first_attempt_at).await
@@ -200,8 +231,37 @@ impl Store {
     ) -> Result<Delivery, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
         let event_id = uuid::Uuid::new_v4().to_string();
-        let body = payload::test_body(webhook_id, &event_id, actor, at)?;
         let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("SELECT format, environment_id FROM webhooks WHERE id = $1")
+            .bind(webhook_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let (format, environment_id) = match &row {
+            Some(row) => (
+                PayloadFormat::from_name(&row.try_get::<String, _>("format")?),
+                row.try_get::<i64, _>("environment_id")?,
+            ),
+            None => (None, 0),
+        };
+        // The formats read as sentences say the test in their own words; the others get
+        // Bunting's test event, as Flagsmith and Sentry have no test message of their own.
+        let body = match format {
+            Some(PayloadFormat::Slack) => {
+                integrations::slack_text(&integrations::slack_escape(&integrations::test_sentence(webhook_id)))?
+            }
+            Some(PayloadFormat::FlagsmithAudit) => {
+                let environment_key: Option<String> = sqlx::query_scalar("SELECT key FROM environments WHERE id = $1")
+                    .bind(environment_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let context = Context {
+                    environment_key: environment_key.as_deref().unwrap_or_default(),
+                    public_url: self.public_url.as_deref(),
+                };
+                integrations::flagsmith_audit_test_body(webhook_id, environment_id, actor, at, context)?
+            }
+            _ => payload::test_body(webhook_id, &event_id, actor, at)?,
+        };
         sqlx::query("INSERT INTO webhook_messages (id, body, created_at) VALUES ($1, $2, $3)")
             .bind(&event_id)
             .bind(&body)

@@ -110,6 +110,7 @@ pub async fn connect(url: &DatabaseUrl) -> Result<Store, StoreError> {
         pool,
         backend,
         first_delivery_delay: Duration::ZERO,
+        public_url: None,
     };
     store.migrate().await?;
     // In WAL mode SQLite readers never wait for the writer, so reads (the API's lists, the

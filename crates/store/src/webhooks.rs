@@ -62,7 +62,13 @@ impl Store {
         }
         let event = outcome.change_event(ids.next_change(), environment, origin);
         changes::append(&mut tx, &event).await?;
-        outbox::enqueue(&mut tx, &event, self.first_attempt_at(origin.at)).await?;
+        outbox::enqueue(
+            &mut tx,
+            &event,
+            self.first_attempt_at(origin.at),
+            self.public_url.as_deref(),
+        )
+        .await?;
         counters::write(&mut tx, &ids).await?;
         tx.commit().await?;
         Ok(outcome)

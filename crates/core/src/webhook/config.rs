@@ -35,6 +35,36 @@ crate::named! {
         FlagrNotification => "flagr_notification",
         /// The same with the flag before and after (`FLAGR_NOTIFICATION_DETAILED_DIFF_ENABLED`).
         FlagrNotificationDetailed => "flagr_notification_detailed",
+        /// Flagsmith's environment webhook: `FLAG_UPDATED` with the feature state before and after.
+        Flagsmith => "flagsmith",
+        /// Flagsmith's audit-log webhook: one record with a readable sentence per event.
+        FlagsmithAudit => "flagsmith_audit",
+        /// A Slack or Mattermost incoming-webhook message.
+        Slack => "slack",
+        /// Sentry's generic feature-flag change tracking.
+        Sentry => "sentry",
+    }
+}
+
+impl PayloadFormat {
+    /// The formats a webhook may be given through the API; Flagr's notification formats belong
+    /// to the webhook `FLAGR_NOTIFICATION_WEBHOOK_*` configures.
+    pub const SETTABLE: [PayloadFormat; 5] = [
+        PayloadFormat::Bunting,
+        PayloadFormat::Flagsmith,
+        PayloadFormat::FlagsmithAudit,
+        PayloadFormat::Slack,
+        PayloadFormat::Sentry,
+    ];
+
+    /// The settable format called `name`, or an error listing them.
+    pub fn settable(name: &str) -> Result<PayloadFormat, WebhookError> {
+        PayloadFormat::from_name(name)
+            .filter(|format| PayloadFormat::SETTABLE.contains(format))
+            .ok_or_else(|| {
+                let names: Vec<&str> = PayloadFormat::SETTABLE.iter().map(|format| format.name()).collect();
+                WebhookError::Invalid(format!("format {name:?} is not one of {}", names.join(", ")))
+            })
     }
 }
 
@@ -77,6 +107,7 @@ pub struct NewWebhook {
     pub secret: Option<Secret>,
     pub enabled: bool,
     pub timeout_seconds: u32,
+    pub format: PayloadFormat,
 }
 
 /// What `PUT /webhooks/{id}` asks for; `None` keeps a field.
@@ -89,6 +120,7 @@ pub struct WebhookPatch {
     pub secret: Option<Option<Secret>>,
     pub enabled: Option<bool>,
     pub timeout_seconds: Option<u32>,
+    pub format: Option<PayloadFormat>,
 }
 
 /// The settings of the webhook `FLAGR_NOTIFICATION_WEBHOOK_*` configures.
@@ -276,6 +308,7 @@ fn create(new: NewWebhook, id: Id, at: OffsetDateTime) -> Result<Webhook, Webhoo
             secret: Some(new.secret),
             enabled: Some(new.enabled),
             timeout_seconds: Some(new.timeout_seconds),
+            format: Some(new.format),
         },
     )?;
     Ok(webhook)
@@ -311,6 +344,9 @@ fn update(webhook: &mut Webhook, patch: WebhookPatch) -> Result<(), WebhookError
     }
     if let Some(timeout) = patch.timeout_seconds {
         webhook.timeout_seconds = check_timeout(timeout)?;
+    }
+    if let Some(format) = patch.format {
+        webhook.format = PayloadFormat::settable(format.name())?;
     }
     Ok(())
 }
@@ -486,6 +522,7 @@ mod tests {
             secret: Some("whsec_YWJj".into()),
             enabled: true,
             timeout_seconds: DEFAULT_TIMEOUT_SECONDS,
+            format: PayloadFormat::Bunting,
         }
     }
 
@@ -567,6 +604,30 @@ mod tests {
                 .to_string()
                 .contains("flag.exploded")
         );
+    }
+
+    #[test]
+    fn only_the_api_formats_can_be_set() {
+        let mut new = new_webhook();
+        new.format = PayloadFormat::Slack;
+        assert_eq!(created_with(new).unwrap().format, PayloadFormat::Slack);
+        for legacy in [
+            PayloadFormat::FlagrNotification,
+            PayloadFormat::FlagrNotificationDetailed,
+        ] {
+            let mut new = new_webhook();
+            new.format = legacy;
+            let error = created_with(new).unwrap_err().to_string();
+            assert!(
+                error.contains("bunting, flagsmith, flagsmith_audit, slack, sentry"),
+                "{error}"
+            );
+        }
+        assert!(PayloadFormat::settable("nope").is_err());
+    }
+
+    fn created_with(new: NewWebhook) -> Result<Webhook, WebhookError> {
+        apply(None, WebhookCommand::Create(new), || 1, AT).map(|outcome| outcome.after)
     }
 
     #[test]

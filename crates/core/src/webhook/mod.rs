@@ -9,6 +9,8 @@
 //! - [`config`]: a webhook's settings and every change to them.
 //! - [`filter`]: a webhook's event subscription (`flag.*`, `*`, exact names).
 //! - [`payload`]: the bodies deliveries carry.
+//! - [`integrations`]: bodies in Flagsmith's, Slack's and Sentry's formats.
+//! - [`sentence`]: the readable sentence for an event ("Flag checkout enabled").
 //! - [`signature`]: `X-Flagr-Signature` and Standard Webhooks signatures, secrets, rotation.
 //! - [`retry`]: the retry schedule and the decision after each attempt.
 //! - [`address`]: which resolved IP addresses a delivery may connect to (SSRF policy).
@@ -17,6 +19,8 @@ pub mod address;
 pub mod catalogue;
 pub mod config;
 pub mod filter;
+pub mod integrations;
 pub mod payload;
 pub mod retry;
+pub mod sentence;
 pub mod signature;

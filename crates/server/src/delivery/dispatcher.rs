@@ -531,7 +531,7 @@ mod tests {
     use crate::clock::ManualClock;
     use crate::service::origin;
     use bunting_core::mutation::Command;
-    use bunting_core::webhook::config::{NewWebhook, WebhookCommand};
+    use bunting_core::webhook::config::{NewWebhook, PayloadFormat, WebhookCommand};
     use bunting_store::{DEFAULT_ENVIRONMENT, DatabaseUrl, DeliveryStatus};
     use time::macros::datetime;
 
@@ -565,6 +565,7 @@ mod tests {
                 secret: None,
                 enabled: true,
                 timeout_seconds: 10,
+                format: PayloadFormat::Bunting,
             };
             let command = WebhookCommand::Create(webhook);
             let origin = origin(&*clock, "test");

@@ -1,11 +1,11 @@
 //! The headers of one attempt: content type, event and delivery ids, the webhook's own headers,
 //! and the signatures (`X-Flagr-Signature`, Standard Webhooks' `webhook-*`) computed for this
-//! attempt's timestamp. Also the record of what was sent, for the delivery log: signatures are
+//! attempt's timestamp, plus Flagsmith's or Sentry's signature header for those formats. Also the record of what was sent, for the delivery log: signatures are
 //! shown, secrets never exist in it, and configured header values are redacted because they
 //! often carry credentials.
 
-use bunting_core::webhook::config::Webhook;
-use bunting_core::webhook::signature::{flagr_signature_header, standard_signature_header};
+use bunting_core::webhook::config::{PayloadFormat, Webhook};
+use bunting_core::webhook::signature::{flagr_signature, flagr_signature_header, standard_signature_header};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -42,6 +42,16 @@ pub(crate) fn attempt_headers(
             "webhook-signature".into(),
             standard_signature_header(current, &previous, delivery_id, timestamp, body.as_bytes()),
         ));
+        // Flagsmith's and Sentry's receivers verify one hex signature with the one secret they
+        // know: the current secret's, also during a rotation.
+        let foreign = match webhook.format {
+            PayloadFormat::Flagsmith | PayloadFormat::FlagsmithAudit => Some("x-flagsmith-signature"),
+            PayloadFormat::Sentry => Some("x-sentry-signature"),
+            _ => None,
+        };
+        if let Some(name) = foreign {
+            sent.push((name.into(), flagr_signature(current, body.as_bytes())));
+        }
     }
     let mut headers = HeaderMap::new();
     let mut logged = Map::new();
@@ -76,7 +86,7 @@ fn insert(headers: &mut HeaderMap, name: &str, value: &str) -> bool {
 mod tests {
     use super::*;
     use bunting_core::secret::Secret;
-    use bunting_core::webhook::config::{PayloadFormat, PreviousSecret};
+    use bunting_core::webhook::config::PreviousSecret;
     use bunting_core::webhook::signature::{standard_signature, verify_flagr_signature};
     use time::macros::datetime;
 
@@ -137,6 +147,24 @@ mod tests {
             b"{}",
             after["x-flagr-signature"].to_str().unwrap()
         ));
+    }
+
+    #[test]
+    fn flagsmith_and_sentry_formats_carry_their_signature_header() {
+        let now = datetime!(2026-12-01 10:00 UTC);
+        for (format, name) in [
+            (PayloadFormat::Flagsmith, "x-flagsmith-signature"),
+            (PayloadFormat::FlagsmithAudit, "x-flagsmith-signature"),
+            (PayloadFormat::Sentry, "x-sentry-signature"),
+        ] {
+            let mut signed = webhook(Some("s3cret"));
+            signed.format = format;
+            let (headers, _) = attempt_headers(&signed, "d-1", "flag.updated", "{}", now);
+            assert_eq!(headers[name], flagr_signature("s3cret", b"{}"), "{format}");
+            assert!(headers.get("x-flagr-signature").is_some());
+        }
+        let (bunting, _) = attempt_headers(&webhook(Some("s3cret")), "d-1", "flag.updated", "{}", now);
+        assert!(bunting.get("x-flagsmith-signature").is_none() && bunting.get("x-sentry-signature").is_none());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use bunting_core::change::rfc3339;
 use bunting_core::secret::Secret;
 use bunting_core::webhook::catalogue::{CATALOGUE, EventInfo};
-use bunting_core::webhook::config::{DEFAULT_TIMEOUT_SECONDS, NewWebhook, WebhookPatch};
+use bunting_core::webhook::config::{DEFAULT_TIMEOUT_SECONDS, NewWebhook, PayloadFormat, WebhookPatch};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -19,7 +19,15 @@ use super::input::{JsonBody, Object, PathIds, QueryParams, one_of};
 use super::{AppState, empty_ok};
 use crate::service::webhooks::{Attempt, Delivery, DeliveryQuery, DeliveryStatus, WebhookSummary};
 
-const FIELDS: &[&str] = &["url", "events", "secret", "description", "enabled", "timeoutSeconds"];
+const FIELDS: &[&str] = &[
+    "url",
+    "events",
+    "secret",
+    "description",
+    "enabled",
+    "timeoutSeconds",
+    "format",
+];
 /// The delivery log's page size, default and largest.
 const DEFAULT_DELIVERIES: i64 = 50;
 const MAX_DELIVERIES: i64 = 500;
@@ -71,6 +79,7 @@ async fn create_webhook(
         secret: body.optional_string("secret")?.map(Secret::new),
         enabled: body.optional_bool("enabled")?.unwrap_or(true),
         timeout_seconds: timeout(&body)?.unwrap_or(DEFAULT_TIMEOUT_SECONDS),
+        format: format(&body)?.unwrap_or(PayloadFormat::Bunting),
     };
     let webhook = state.webhooks.create(&actor, new).await?;
     Ok(Json(webhook.public_json()))
@@ -97,6 +106,7 @@ async fn put_webhook(
         },
         enabled: body.optional_bool("enabled")?,
         timeout_seconds: timeout(&body)?,
+        format: format(&body)?,
     };
     let webhook = state.webhooks.update(&actor, ids.get("webhookID"), patch).await?;
     Ok(Json(webhook.public_json()))
@@ -179,6 +189,13 @@ fn timeout(body: &Object) -> Result<Option<u32>, ApiError> {
     // The range rule (1–30) is the domain's; here only the type is checked.
     let seconds = body.optional_integer("timeoutSeconds", 0, i64::from(u32::MAX))?;
     Ok(seconds.map(|seconds| u32::try_from(seconds).unwrap_or(u32::MAX)))
+}
+
+/// The body format, one of those the API may set.
+fn format(body: &Object) -> Result<Option<PayloadFormat>, ApiError> {
+    body.optional_string("format")?
+        .map(|name| PayloadFormat::settable(&name).map_err(|error| ApiError::BadRequest(error.to_string())))
+        .transpose()
 }
 
 /// A webhook with what its delivery log says, as lists and reads return it.

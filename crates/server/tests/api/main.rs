@@ -28,4 +28,5 @@ mod tags;
 mod variants_and_distributions;
 mod webhook_delivery;
 mod webhook_events;
+mod webhook_formats;
 mod webhooks;
