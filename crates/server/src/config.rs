@@ -782,7 +782,7 @@ mod tests {
         assert_eq!(
             ok.storage,
             Storage::Database(DatabaseUrl::Postgres(
-                "postgres://flagr:db%2Dpass@127.0.0.1:5432/flagr?sslmode=disable".into()
+                "postgres://flagr:db-pass@127.0.0.1:5432/flagr?sslmode=disable".into()
             ))
         );
         let typo = config(&[

@@ -7,7 +7,7 @@ use std::fmt;
 use std::net::Ipv6Addr;
 
 use bunting_core::secret::Secret;
-use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 use crate::DatabaseUrl;
 
@@ -15,6 +15,13 @@ use crate::DatabaseUrl;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct DsnError(String);
+
+/// What a URL part keeps as it is: letters, digits and RFC 3986's other unreserved characters.
+const URL_PART: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+fn encode(part: &str) -> String {
+    utf8_percent_encode(part, URL_PART).to_string()
+}
 
 fn fail<T>(message: impl Into<String>) -> Result<T, DsnError> {
     Err(DsnError(message.into()))
@@ -185,7 +192,6 @@ fn postgres_url(settings: &[(String, String)]) -> Result<String, DsnError> {
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
     };
-    let encode = |value: &str| utf8_percent_encode(value, NON_ALPHANUMERIC).to_string();
     let mut url = "postgres://".to_owned();
     let user = setting("user").map(encode);
     let password = setting("password").map(encode);
@@ -265,7 +271,6 @@ pub enum MysqlAddress {
 impl MysqlDsn {
     /// The `mysql://` URL sqlx connects with; it holds the password.
     pub fn url(&self) -> String {
-        let encode = |value: &str| utf8_percent_encode(value, NON_ALPHANUMERIC).to_string();
         let mut url = format!("mysql://{}", encode(&self.user));
         if let Some(password) = &self.password {
             url.push(':');
@@ -633,7 +638,7 @@ mod tests {
         assert_eq!(dsn.address, MysqlAddress::Unix("/run/mysqld/mysqld.sock".into()));
         assert_eq!(
             dsn.url(),
-            "mysql://flagr@localhost/flagr?socket=%2Frun%2Fmysqld%2Fmysqld%2Esock"
+            "mysql://flagr@localhost/flagr?socket=%2Frun%2Fmysqld%2Fmysqld.sock"
         );
 
         let dsn = mysql("/flagr").unwrap();
