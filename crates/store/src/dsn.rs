@@ -64,7 +64,8 @@ const POSTGRES_SETTINGS: [&str; 13] = [
     "connect_timeout",
 ];
 
-/// sqlx's own URL parameter names, which Bunting's URLs have always accepted.
+/// sqlx's own URL parameter names, which Bunting's URLs have always accepted (and
+/// `options[name]=value` for one server setting).
 const SQLX_POSTGRES_PARAMETERS: [&str; 6] = [
     "ssl-mode",
     "ssl-root-cert",
@@ -96,7 +97,8 @@ fn check_postgres_url(connection: &str) -> Result<(), DsnError> {
     let url =
         url::Url::parse(connection).or_else(|error| fail(format!("the PostgreSQL URL cannot be read: {error}")))?;
     for (key, value) in url.query_pairs() {
-        if !POSTGRES_SETTINGS.contains(&&*key) && !SQLX_POSTGRES_PARAMETERS.contains(&&*key) {
+        let sqlx_parameter = SQLX_POSTGRES_PARAMETERS.contains(&&*key) || key.starts_with("options[");
+        if !POSTGRES_SETTINGS.contains(&&*key) && !sqlx_parameter {
             return fail(format!(
                 "in the PostgreSQL URL, \"{key}\" is not a connection setting; use {}",
                 POSTGRES_SETTINGS.join(", ")
@@ -553,6 +555,7 @@ mod tests {
             "postgres://u:p@host:5432/flagr?sslmode=disable",
             "postgresql://host/flagr",
             "postgres://u@127.0.0.1:5432/db?statement-cache-capacity=10&connect_timeout=5",
+            "postgres://h/db?options[search_path]=flags",
         ] {
             assert_eq!(postgres_url_of(url), url);
         }
