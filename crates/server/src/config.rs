@@ -14,6 +14,7 @@ use anyhow::{Context, bail};
 use bunting_core::secret::Secret;
 use bunting_core::webhook::retry::{RetrySchedule, parse_duration};
 use bunting_store::DatabaseUrl;
+use bunting_store::dsn::{self, DsnError};
 use rsa::pkcs1::DecodeRsaPublicKey;
 use rsa::pkcs1v15::VerifyingKey;
 use rsa::pkcs8::DecodePublicKey;
@@ -398,14 +399,22 @@ fn storage(env: &Env<'_>) -> anyhow::Result<Storage> {
     let connection = env.get("FLAGR_DB_DBCONNECTIONSTR");
     let driver = env.get("FLAGR_DB_DBDRIVER").unwrap_or_else(|| "sqlite3".to_owned());
     let storage = match driver.as_str() {
-        "sqlite3" | "sqlite" => Storage::Database(DatabaseUrl::Sqlite(
-            connection.unwrap_or_else(|| "bunting.sqlite".to_owned()),
-        )),
+        "sqlite3" | "sqlite" => {
+            Storage::Database(dsn::sqlite(connection.as_deref().unwrap_or("bunting.sqlite")).map_err(connection_error)?)
+        }
         "postgres" | "postgresql" => {
-            let url = connection
-                .filter(|url| url.starts_with("postgres://") || url.starts_with("postgresql://"))
-                .context("FLAGR_DB_DBCONNECTIONSTR must hold a postgres:// URL when FLAGR_DB_DBDRIVER=postgres")?;
-            Storage::Database(DatabaseUrl::Postgres(url))
+            let connection = connection.context(
+                "FLAGR_DB_DBCONNECTIONSTR must hold a postgres:// URL or key=value settings when FLAGR_DB_DBDRIVER=postgres",
+            )?;
+            Storage::Database(dsn::postgres(&connection).map_err(connection_error)?)
+        }
+        "mysql" => {
+            let connection =
+                connection.context("FLAGR_DB_DBCONNECTIONSTR must hold a MySQL DSN when FLAGR_DB_DBDRIVER=mysql")?;
+            let dsn = dsn::mysql(&connection).map_err(connection_error)?;
+            bail!(
+                "FLAGR_DB_DBCONNECTIONSTR was understood ({dsn}), but this version of Bunting has no MySQL/MariaDB backend yet; use FLAGR_DB_DBDRIVER=sqlite3 or postgres"
+            )
         }
         "json_file" => Storage::JsonFile(
             connection
@@ -418,7 +427,7 @@ fn storage(env: &Env<'_>) -> anyhow::Result<Storage> {
                 .context("FLAGR_DB_DBCONNECTIONSTR must hold an http(s):// URL when FLAGR_DB_DBDRIVER=json_http")?,
         ),
         other => bail!(
-            "FLAGR_DB_DBDRIVER={other} is not supported; use sqlite3 (the default), postgres, json_file or json_http"
+            "FLAGR_DB_DBDRIVER={other} is not supported; use sqlite3 (the default), postgres, mysql (not available yet), json_file or json_http"
         ),
     };
     if env.bool("FLAGR_EVAL_ONLY_MODE", false)? && matches!(storage, Storage::Database(_)) {
@@ -427,6 +436,10 @@ fn storage(env: &Env<'_>) -> anyhow::Result<Storage> {
         );
     }
     Ok(storage)
+}
+
+fn connection_error(error: DsnError) -> anyhow::Error {
+    anyhow::anyhow!("FLAGR_DB_DBCONNECTIONSTR: {error}")
 }
 
 fn jwt(env: &Env<'_>) -> anyhow::Result<Option<JwtAuth>> {
@@ -769,6 +782,74 @@ mod tests {
             ok.storage,
             Storage::Database(DatabaseUrl::Postgres("postgres://u@h/db".into()))
         );
+    }
+
+    #[test]
+    fn postgres_takes_flagrs_key_value_form() {
+        let ok = config(&[
+            ("FLAGR_DB_DBDRIVER", "postgres"),
+            (
+                "FLAGR_DB_DBCONNECTIONSTR",
+                "host=127.0.0.1 port=5432 user=flagr password=db-pass dbname=flagr sslmode=disable",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            ok.storage,
+            Storage::Database(DatabaseUrl::Postgres(
+                "postgres://flagr:db-pass@127.0.0.1:5432/flagr?sslmode=disable".into()
+            ))
+        );
+        let typo = config(&[
+            ("FLAGR_DB_DBDRIVER", "postgres"),
+            ("FLAGR_DB_DBCONNECTIONSTR", "host=h password=db-pass sslmod=disable"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            typo.starts_with("FLAGR_DB_DBCONNECTIONSTR: in key=value form, \"sslmod\" is not a connection setting"),
+            "{typo}"
+        );
+        assert!(!typo.contains("db-pass"), "{typo}");
+    }
+
+    #[test]
+    fn sqlite_takes_flagrs_file_uris() {
+        let ok = config(&[("FLAGR_DB_DBCONNECTIONSTR", "file:/data/flagr.sqlite?cache=shared")]).unwrap();
+        assert_eq!(
+            ok.storage,
+            Storage::Database(DatabaseUrl::Sqlite("/data/flagr.sqlite".into()))
+        );
+    }
+
+    #[test]
+    fn a_mysql_dsn_is_understood_and_refused_without_its_password() {
+        let refused = config(&[
+            ("FLAGR_DB_DBDRIVER", "mysql"),
+            (
+                "FLAGR_DB_DBCONNECTIONSTR",
+                "root:db-pass@tcp(db:3306)/flagr?parseTime=true",
+            ),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            refused.contains("was understood (MySQL database db:3306/flagr)"),
+            "{refused}"
+        );
+        assert!(refused.contains("no MySQL/MariaDB backend yet"), "{refused}");
+        assert!(!refused.contains("db-pass"), "{refused}");
+        let unreadable = config(&[
+            ("FLAGR_DB_DBDRIVER", "mysql"),
+            ("FLAGR_DB_DBCONNECTIONSTR", "root:db-pass@tcp(db:3306/flagr"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            unreadable.contains("\"tcp(db:3306\" misses its closing parenthesis"),
+            "{unreadable}"
+        );
+        assert!(!unreadable.contains("db-pass"), "{unreadable}");
     }
 
     #[test]

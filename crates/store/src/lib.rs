@@ -21,6 +21,7 @@ mod changes;
 mod codec;
 mod counters;
 mod delivery_log;
+pub mod dsn;
 mod flags;
 mod migrations;
 mod outbox;

@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Once;
 use std::time::Duration;
 
+use percent_encoding::percent_decode_str;
 use sqlx::AnyPool;
 use sqlx::Executor;
 use sqlx::any::AnyPoolOptions;
@@ -77,7 +78,9 @@ fn postgres_location(url: &str) -> String {
     let rest = rest.split_once('?').map_or(rest, |(location, _)| location);
     let (authority, database) = rest.split_once('/').unwrap_or((rest, ""));
     let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-    format!("{host}/{database}")
+    // A socket directory and a database name may be percent-encoded; shown as written.
+    let decode = |part: &str| percent_decode_str(part).decode_utf8_lossy().into_owned();
+    format!("{}/{}", decode(host), decode(database))
 }
 
 /// Opens the pools and brings the schema up to date.
@@ -176,6 +179,10 @@ mod tests {
                 "db.internal/flags",
             ),
             ("postgres://user@127.0.0.1:5432/flags", "127.0.0.1:5432/flags"),
+            (
+                "postgres://u:p@%2Fvar%2Frun%2Fpostgresql/my%20flags",
+                "/var/run/postgresql/my flags",
+            ),
         ];
         for (url, location) in cases {
             let url = DatabaseUrl::Postgres(url.to_owned());

@@ -228,3 +228,98 @@ async fn the_start_up_log_names_the_database_without_secrets_or_colours() {
         "colour codes in a log that is not a terminal:\n{log}"
     );
 }
+
+/// The test database written as Flagr's deployments write it: libpq's `key=value` form with a
+/// quoted password (which trust authentication ignores) for PostgreSQL, a `file:` URI with
+/// go-sqlite3 parameters for SQLite. Also what the log must name.
+fn in_flagrs_form(database: &DatabaseUrl, password: &str) -> (String, String) {
+    match database {
+        DatabaseUrl::Sqlite(path) => (format!("file:{path}?cache=shared&_busy_timeout=5000"), path.clone()),
+        DatabaseUrl::Postgres(url) => {
+            let (_, rest) = url.split_once("://").expect("a URL");
+            let (user, rest) = rest.split_once('@').expect("TEST_POSTGRES_URL names a user");
+            let (address, name) = rest.split_once('/').expect("a database name");
+            let (host, port) = address.split_once(':').unwrap_or((address, "5432"));
+            (
+                format!("host={host} port={port} user={user} password='{password}' dbname={name} sslmode=disable"),
+                format!("{host}:{port}/{name}"),
+            )
+        }
+    }
+}
+
+#[tokio::test]
+async fn flagrs_connection_string_serves_and_its_password_stays_out_of_the_log() {
+    let database = test_database().await;
+    let password = "s3 cret's";
+    let (connection, expected) = in_flagrs_form(&database.url, &password.replace('\'', "\\'"));
+    let mut command = bunting(&database.url, "serve");
+    command.env("FLAGR_DB_DBCONNECTIONSTR", &connection);
+    let server = until_serving(command.spawn().expect("the binary starts")).unwrap();
+    let log = server.log.join("\n");
+    assert!(log.contains(&expected), "the log names {expected}:\n{log}");
+    assert!(!log.contains("s3 cret"), "the log shows the password:\n{log}");
+
+    // The database is the test's: what the server writes, a server on the same database reads.
+    let flag = TestApp::at(&server.base).create_flag("from_flagrs_setting").await;
+    let other = crate::helpers::spawn_app_on_database(&database.url).await;
+    other.get(&format!("/flags/{}", flag["id"])).await.ok();
+}
+
+#[test]
+fn a_mysql_dsn_is_understood_then_refused_without_its_password_or_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = DatabaseUrl::Sqlite("unused.sqlite".to_owned());
+    let start = |connection: &str| {
+        bunting(&database, "serve")
+            .env("FLAGR_DB_DBDRIVER", "mysql")
+            .env("FLAGR_DB_DBCONNECTIONSTR", connection)
+            .current_dir(dir.path())
+            .output()
+            .expect("the binary runs")
+    };
+
+    let output = start("flagr:s3cret@tcp(127.0.0.1:3306)/flagr?parseTime=true&charset=utf8mb4");
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("was understood (MySQL database 127.0.0.1:3306/flagr)")
+            && stderr.contains("no MySQL/MariaDB backend yet"),
+        "{}",
+        describe(&output)
+    );
+
+    let unreadable = start("flagr:s3cret@tcp(127.0.0.1:3306/flagr");
+    assert_eq!(unreadable.status.code(), Some(1), "{}", describe(&unreadable));
+    assert!(
+        String::from_utf8_lossy(&unreadable.stderr).contains("\"tcp(127.0.0.1:3306\" misses its closing parenthesis"),
+        "{}",
+        describe(&unreadable)
+    );
+
+    for output in [&output, &unreadable] {
+        assert!(!describe(output).contains("s3cret"), "{}", describe(output));
+    }
+    let created: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(created.is_empty(), "files were created: {created:?}");
+}
+
+#[test]
+fn a_misspelt_postgres_setting_is_named_at_start_up() {
+    let database = DatabaseUrl::Postgres("postgres://unused@127.0.0.1:5432/unused".to_owned());
+    let output = bunting(&database, "serve")
+        .env(
+            "FLAGR_DB_DBCONNECTIONSTR",
+            "host=127.0.0.1 user=flagr password=s3cret dbname=flagr sslmod=disable",
+        )
+        .output()
+        .expect("the binary runs");
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("FLAGR_DB_DBCONNECTIONSTR: in key=value form, \"sslmod\" is not a connection setting"),
+        "{}",
+        describe(&output)
+    );
+    assert!(!describe(&output).contains("s3cret"), "{}", describe(&output));
+}
