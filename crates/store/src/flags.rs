@@ -121,10 +121,10 @@ impl Store {
         let document = serde_json::to_string(&after.flag)?;
         let deleted_at = after.deleted.then(|| micros(origin.at));
         let statement = if creates {
-            "INSERT INTO flags (key, deleted_at, snapshot_id, document, id, environment_id) \
+            "INSERT INTO bunting_flags (key, deleted_at, snapshot_id, document, id, environment_id) \
              VALUES ($1, $2, $3, $4, $5, $6)"
         } else {
-            "UPDATE flags SET key = $1, deleted_at = $2, snapshot_id = $3, document = $4 \
+            "UPDATE bunting_flags SET key = $1, deleted_at = $2, snapshot_id = $3, document = $4 \
              WHERE id = $5 AND environment_id = $6"
         };
         sqlx::query(statement)
@@ -226,7 +226,7 @@ impl Store {
             "deleted_at IS NULL"
         };
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {FLAG_COLUMNS} FROM flags WHERE environment_id = $1 AND {condition} ORDER BY id"
+            "SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE environment_id = $1 AND {condition} ORDER BY id"
         )))
         .bind(environment)
         .fetch_all(&self.reads)
@@ -251,7 +251,7 @@ impl Store {
             return Ok((Vec::new(), after));
         };
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {FLAG_COLUMNS} FROM flags WHERE environment_id = $1 AND id IN \
+            "SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE environment_id = $1 AND id IN \
              (SELECT flag_id FROM change_events WHERE seq > $2 AND seq <= $3)"
         )))
         .bind(environment)
@@ -272,7 +272,7 @@ impl Store {
     ) -> Result<Vec<Tag>, StoreError> {
         let pattern = format!("%{}%", value_like.unwrap_or("").to_lowercase());
         let rows = sqlx::query(
-            "SELECT id, value FROM tags WHERE environment_id = $1 AND LOWER(value) LIKE $2 \
+            "SELECT id, value FROM bunting_tags WHERE environment_id = $1 AND LOWER(value) LIKE $2 \
              ORDER BY id LIMIT $3 OFFSET $4",
         )
         .bind(environment)
@@ -306,7 +306,7 @@ where
     E: sqlx::Executor<'e, Database = Any>,
 {
     let row = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {FLAG_COLUMNS} FROM flags WHERE id = $1 AND environment_id = $2"
+        "SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE id = $1 AND environment_id = $2"
     )))
     .bind(id)
     .bind(environment)
@@ -319,7 +319,7 @@ async fn key_taken<'e, E>(executor: E, environment: EnvironmentId, key: &str) ->
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM flags WHERE environment_id = $1 AND key = $2")
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM bunting_flags WHERE environment_id = $1 AND key = $2")
         .bind(environment)
         .bind(key)
         .fetch_one(executor)
@@ -356,7 +356,7 @@ async fn tag_for(
     value: &str,
     ids: &mut IdCounters,
 ) -> Result<Tag, StoreError> {
-    let existing = sqlx::query("SELECT id FROM tags WHERE environment_id = $1 AND value = $2")
+    let existing = sqlx::query("SELECT id FROM bunting_tags WHERE environment_id = $1 AND value = $2")
         .bind(environment)
         .bind(value)
         .fetch_optional(&mut **tx)
@@ -371,7 +371,7 @@ async fn tag_for(
         id: ids.next_tag(),
         value: value.to_owned(),
     };
-    sqlx::query("INSERT INTO tags (id, environment_id, value) VALUES ($1, $2, $3)")
+    sqlx::query("INSERT INTO bunting_tags (id, environment_id, value) VALUES ($1, $2, $3)")
         .bind(tag.id)
         .bind(environment)
         .bind(&tag.value)

@@ -9,6 +9,8 @@
 //! - [`connect`](connect()): pool set-up per backend (`pool`).
 //! - `migrations`: the append-only schema history.
 //! - `flags`: flag mutations (read, apply a core command, write, append the change event) and reads.
+//! - `flagr`: adopting a database Flagr wrote: its rows brought into Bunting's tables, its
+//!   tables left as they are.
 //! - `changes`: the change log: appending in a mutation's transaction, and reads (history,
 //!   Flagr's snapshots).
 //! - `webhooks`: webhook configuration changes and reads.
@@ -22,6 +24,7 @@ mod codec;
 mod counters;
 mod delivery_log;
 pub mod dsn;
+mod flagr;
 mod flags;
 mod migrations;
 mod outbox;

@@ -272,7 +272,7 @@ async fn a_stored_regex_that_does_not_compile_is_surfaced_not_dropped_silently()
         .ok();
     // As an older version, which did not compile patterns on write, stored it.
     writer
-        .execute_sql("UPDATE flags SET document = REPLACE(document, 'zz-legacy', '(')")
+        .execute_sql("UPDATE bunting_flags SET document = REPLACE(document, 'zz-legacy', '(')")
         .await;
     let app = spawn_app_on(&writer, |config| {
         config.prometheus = Some(PrometheusSettings {

@@ -164,6 +164,22 @@ pub(crate) async fn test_database() -> TestDatabase {
     }
 }
 
+/// Runs `sql` (statements separated by `;`) on the database, outside any server.
+pub(crate) async fn execute_sql_on(database: &DatabaseUrl, sql: &str) {
+    sqlx::any::install_default_drivers();
+    let url = match database {
+        DatabaseUrl::Sqlite(path) => format!("sqlite://{path}?mode=rwc"),
+        DatabaseUrl::Postgres(url) => url.clone(),
+    };
+    let mut connection = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+        .await
+        .expect("the test database accepts connections");
+    connection
+        .execute(sqlx::AssertSqlSafe(sql.to_owned()))
+        .await
+        .expect("the statement runs");
+}
+
 fn uuid_like() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
@@ -222,18 +238,7 @@ impl TestApp {
     /// Runs `sql` straight on the app's database, bypassing every check of the API: data as an
     /// older version may have left it.
     pub(crate) async fn execute_sql(&self, sql: &str) {
-        sqlx::any::install_default_drivers();
-        let url = match &self.database.as_ref().expect("the app owns a test database").url {
-            DatabaseUrl::Sqlite(path) => format!("sqlite://{path}"),
-            DatabaseUrl::Postgres(url) => url.clone(),
-        };
-        let mut connection = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
-            .await
-            .expect("the test database accepts connections");
-        connection
-            .execute(sqlx::AssertSqlSafe(sql.to_owned()))
-            .await
-            .expect("the statement runs");
+        execute_sql_on(&self.database.as_ref().expect("the app owns a test database").url, sql).await;
     }
 
     pub(crate) async fn request(&self, method: Method, path: &str, body: Option<Value>) -> Reply {

@@ -16,6 +16,7 @@ mod crash;
 mod errors;
 mod eval_only;
 mod evaluation;
+mod flagr_adoption;
 mod flags;
 mod import;
 mod metrics;

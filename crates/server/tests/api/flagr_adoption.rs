@@ -1,0 +1,234 @@
+//! Adopting Flagr's database in place (issue 11): a database holding Flagr's schema is brought
+//! into Bunting's tables at start-up, with every id, deleted flag and snapshot; Flagr's tables
+//! stay exactly as they were; a restart does not adopt again; a database of a third kind is
+//! refused with nothing written. Fixtures: `tests/data/flagr/`.
+
+use bunting::Config;
+use bunting::config::Storage;
+use bunting_store::DatabaseUrl;
+use serde_json::{Value, json};
+use sqlx::{Connection, Row};
+
+use crate::helpers::{TestApp, execute_sql_on, spawn_app_on_database, spawn_eval_only, test_database};
+
+const COUNTRIES: [&str; 4] = ["NZ", "FR", "DE", "US"];
+const DATA: &str = include_str!("../data/flagr/data.sql");
+const FLAGR_TABLES: [&str; 10] = [
+    "flags",
+    "segments",
+    "variants",
+    "constraints",
+    "distributions",
+    "tags",
+    "flags_tags",
+    "flag_snapshots",
+    "flag_entity_types",
+    "users",
+];
+
+fn schema(database: &DatabaseUrl) -> &'static str {
+    match database {
+        DatabaseUrl::Sqlite(_) => include_str!("../data/flagr/schema_sqlite.sql"),
+        DatabaseUrl::Postgres(_) => include_str!("../data/flagr/schema_postgres.sql"),
+    }
+}
+
+async fn connect(database: &DatabaseUrl) -> sqlx::AnyConnection {
+    sqlx::any::install_default_drivers();
+    let url = match database {
+        DatabaseUrl::Sqlite(path) => format!("sqlite://{path}"),
+        DatabaseUrl::Postgres(url) => url.clone(),
+    };
+    sqlx::AnyConnection::connect(&url).await.unwrap()
+}
+
+/// Every row of Flagr's tables as text, to compare before and after.
+async fn flagr_dump(database: &DatabaseUrl) -> Vec<String> {
+    let mut connection = connect(database).await;
+    let mut dump = Vec::new();
+    for table in FLAGR_TABLES {
+        let query = match database {
+            DatabaseUrl::Postgres(_) => format!("SELECT CAST(t.* AS TEXT) AS r FROM {table} t ORDER BY 1"),
+            DatabaseUrl::Sqlite(_) => {
+                let columns: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT name FROM pragma_table_info('{table}')"
+                )))
+                .fetch_all(&mut connection)
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| format!("quote({})", row.get::<String, _>("name")))
+                .collect();
+                format!("SELECT {} AS r FROM {table} ORDER BY 1", columns.join(" || '|' || "))
+            }
+        };
+        for row in sqlx::query(sqlx::AssertSqlSafe(query))
+            .fetch_all(&mut connection)
+            .await
+            .unwrap()
+        {
+            dump.push(format!("{table}: {}", row.get::<String, _>("r")));
+        }
+    }
+    dump
+}
+
+async fn tables(database: &DatabaseUrl) -> Vec<String> {
+    let query = match database {
+        DatabaseUrl::Sqlite(_) => "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+        DatabaseUrl::Postgres(_) => {
+            "SELECT CAST(table_name AS TEXT) AS name FROM information_schema.tables \
+             WHERE table_schema = current_schema() ORDER BY name"
+        }
+    };
+    let mut connection = connect(database).await;
+    sqlx::query(query)
+        .fetch_all(&mut connection)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get("name"))
+        .collect()
+}
+
+/// Each entity's (segment, variant, attachment) for both flags, from one batch evaluation.
+async fn assignments(app: &TestApp) -> Vec<Value> {
+    let entities: Vec<Value> = (0..300)
+        .map(|n| {
+            json!({"entityID": format!("user-{n}"), "entityContext": {
+                "country": COUNTRIES[n % 4],
+                "age": n % 80,
+                "email": if n % 5 == 0 { "blocked@example.com".to_owned() } else { format!("u{n}@example.com") },
+                "tier": if n % 2 == 0 { "gold" } else { "silver" },
+            }})
+        })
+        .collect();
+    let results = app
+        .post("/evaluation/batch", json!({"entities": entities, "flagIDs": [3, 7]}))
+        .await
+        .ok()["evaluationResults"]
+        .clone();
+    results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|result| {
+            json!([
+                result["evalContext"]["entityID"],
+                result["flagID"],
+                result["segmentID"],
+                result["variantID"],
+                result["variantKey"],
+                result["variantAttachment"]
+            ])
+        })
+        .collect()
+}
+
+fn ids(flags: &Value) -> Vec<i64> {
+    flags
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|flag| flag["id"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_flagr_database_is_adopted_once_with_its_tables_left_as_they_were() {
+    let database = test_database().await;
+    execute_sql_on(&database.url, schema(&database.url)).await;
+    execute_sql_on(&database.url, DATA).await;
+    let before = flagr_dump(&database.url).await;
+
+    let app = spawn_app_on_database(&database.url).await;
+    assert_eq!(ids(&app.get("/flags").await.ok()), [3, 7]);
+    assert_eq!(ids(&app.get("/flags?deleted=true").await.ok()), [4]);
+    let checkout = app.get("/flags/3").await.ok();
+    assert_eq!(checkout["key"], "checkout");
+    assert_eq!(checkout["enabled"], true);
+    assert_eq!(checkout["notes"], "# notes");
+    assert_eq!(checkout["dataRecordsEnabled"], true);
+    assert_eq!(
+        checkout["tags"],
+        json!([{"id": 1, "value": "web"}, {"id": 2, "value": "mobile"}])
+    );
+    let segments: Vec<(i64, usize, usize)> = checkout["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|segment| {
+            (
+                segment["id"].as_i64().unwrap(),
+                segment["constraints"].as_array().unwrap().len(),
+                segment["distributions"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(segments, [(9, 1, 1), (12, 6, 1), (10, 5, 2)]);
+    assert_eq!(
+        checkout["variants"][0]["attachment"],
+        json!({"color": "blue", "size": 2})
+    );
+    assert_eq!(checkout["variants"].as_array().unwrap().len(), 2);
+    let mut types = app.get("/flags/entity_types").await.ok();
+    types.as_array_mut().unwrap().sort_by_key(|value| value.to_string());
+    assert_eq!(types, json!(["account", "device", "user"]));
+    // The deleted flag's key stays reserved.
+    app.post("/flags", json!({"key": "banner", "description": "again"}))
+        .await
+        .expect(400);
+    // Flagr's snapshots continue: their count, ids, times and actors.
+    let snapshots = app.get("/flags/3/snapshots").await.ok();
+    let snapshot_ids: Vec<i64> = ids(&snapshots);
+    assert_eq!(snapshot_ids, [5, 2, 1]);
+    assert_eq!(snapshots[0]["updatedBy"], "bob@example.com");
+    assert_eq!(snapshots[0]["flag"]["notes"], "# notes");
+    assert_eq!(app.get("/flags/4/snapshots").await.ok().as_array().unwrap().len(), 2);
+
+    // Evaluation as Flagr's export of the same flags evaluates.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("flags.json");
+    std::fs::write(&file, include_str!("../data/flagr/flags.json")).unwrap();
+    let flagr = spawn_eval_only(Storage::JsonFile(file), |_| {}).await;
+    app.put("/flags/7/enabled", json!({"enabled": false})).await.ok();
+    let adopted = assignments(&app).await;
+    assert_eq!(adopted, assignments(&flagr).await);
+    let segments_hit: std::collections::BTreeSet<String> = adopted.iter().map(|row| row[2].to_string()).collect();
+    assert!(
+        segments_hit.len() >= 2,
+        "the fixture exercises several segments: {segments_hit:?}"
+    );
+    drop(app);
+
+    // A restart does not adopt again, and new changes carry on from Flagr's ids.
+    let again = spawn_app_on_database(&database.url).await;
+    assert_eq!(ids(&again.get("/flags/3/snapshots").await.ok()), [5, 2, 1]);
+    let created = again
+        .post("/flags", json!({"key": "fresh", "description": "new"}))
+        .await
+        .ok();
+    assert_eq!(created["id"], 8);
+    assert_eq!(flagr_dump(&database.url).await, before);
+}
+
+#[tokio::test]
+async fn a_database_of_a_third_kind_is_refused_with_nothing_written() {
+    let database = test_database().await;
+    execute_sql_on(
+        &database.url,
+        "CREATE TABLE invoices (id BIGINT PRIMARY KEY, total BIGINT)",
+    )
+    .await;
+    let error = bunting::Application::build(Config::for_database(database.url.clone()))
+        .await
+        .err()
+        .expect("start-up refuses the database");
+    let message = format!("{error:#}");
+    assert!(
+        message.contains("neither empty, nor Bunting's, nor Flagr's"),
+        "{message}"
+    );
+    assert!(message.contains("invoices"), "{message}");
+    assert_eq!(tables(&database.url).await, ["invoices"]);
+}

@@ -1,0 +1,547 @@
+//! Adopting a database Flagr wrote (issue 11): Flagr's rows are read, never written, and brought
+//! into Bunting's tables in the migration's transaction, which creates those tables.
+//!
+//! Flagr's rows become the eval-cache JSON Flagr would export (`{"Flags":[...]}`), which
+//! `bunting_core::eval::import` maps to Bunting's flags: one mapping from Flagr's shape, shared
+//! with `bunting import`. Every id is kept (bucketing is salted with the flag id), soft-deleted
+//! flags come over as deleted (their keys stay reserved), and each `flag_snapshots` row becomes
+//! the change event of the same sequence, so Flagr's snapshot ids carry on.
+//!
+//! Must not touch: Flagr's tables (a user can go back to Flagr), and Bunting's migrations.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use bunting_core::change::{ChangeEvent, ComponentType, Event, EventType};
+use bunting_core::flag::{Flag, Id};
+use serde_json::{Map, Value, json};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::codec::micros;
+use crate::{DEFAULT_ENVIRONMENT, StoreError, changes};
+
+/// The tables that make a database Flagr's (`flagr-spec.md` §2).
+pub(crate) const TABLES: [&str; 9] = [
+    "flags",
+    "segments",
+    "variants",
+    "constraints",
+    "distributions",
+    "tags",
+    "flags_tags",
+    "flag_snapshots",
+    "flag_entity_types",
+];
+
+/// What an adoption brought over.
+#[derive(Debug)]
+pub(crate) struct Adoption {
+    flags: usize,
+    deleted: usize,
+    snapshots: usize,
+}
+
+impl fmt::Display for Adoption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} flags ({} of them deleted) and {} snapshots",
+            self.flags, self.deleted, self.snapshots
+        )
+    }
+}
+
+/// Brings Flagr's flags, tags, entity types and snapshots into Bunting's freshly created
+/// tables, and records the adoption.
+pub(crate) async fn adopt(tx: &mut Transaction<'static, Any>) -> Result<Adoption, StoreError> {
+    let rows = FlagrRows::read(tx).await?;
+    let deleted: BTreeMap<Id, i64> = rows
+        .flags
+        .iter()
+        .filter_map(|row| Some((row.id, row.deleted_at?)))
+        .collect();
+    let document = json!({ "Flags": rows.flags.iter().map(|row| rows.flag_json(row)).collect::<Vec<_>>() });
+    let flags = load(&document)?;
+    for row in &rows.tags {
+        sqlx::query("INSERT INTO bunting_tags (id, environment_id, value) VALUES ($1, $2, $3)")
+            .bind(row.0)
+            .bind(DEFAULT_ENVIRONMENT)
+            .bind(&row.1)
+            .execute(&mut **tx)
+            .await?;
+    }
+    let mut entity_types: Vec<&str> = rows.entity_types.iter().map(String::as_str).collect();
+    for flag in &flags {
+        let row = rows.flags.iter().find(|row| row.id == flag.id);
+        sqlx::query(
+            "INSERT INTO bunting_flags (id, environment_id, key, deleted_at, snapshot_id, document) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(flag.id)
+        .bind(DEFAULT_ENVIRONMENT)
+        .bind(&flag.key)
+        .bind(deleted.get(&flag.id).copied())
+        .bind(row.map_or(0, |row| row.snapshot_id))
+        .bind(serde_json::to_string(flag)?)
+        .execute(&mut **tx)
+        .await?;
+        entity_types.push(&flag.entity_type);
+    }
+    for key in entity_types.into_iter().filter(|key| !key.is_empty()) {
+        sqlx::query("INSERT INTO entity_types (environment_id, key) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(DEFAULT_ENVIRONMENT)
+            .bind(key)
+            .execute(&mut **tx)
+            .await?;
+    }
+    let snapshots = adopt_snapshots(tx, &rows.snapshots).await?;
+    let counters = &rows.largest_ids;
+    sqlx::query(
+        "UPDATE id_counters SET change_seq = $1, flag_id = $2, tag_id = $3, segment_id = $4, \
+         variant_id = $5, constraint_id = $6, distribution_id = $7 WHERE id = 1",
+    )
+    .bind(counters[&"flag_snapshots"])
+    .bind(counters[&"flags"])
+    .bind(counters[&"tags"])
+    .bind(counters[&"segments"])
+    .bind(counters[&"variants"])
+    .bind(counters[&"constraints"])
+    .bind(counters[&"distributions"])
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("INSERT INTO flagr_adoption (id, adopted_at, fingerprint) VALUES (1, $1, $2)")
+        .bind(micros(OffsetDateTime::now_utc()))
+        .bind(fingerprint(tx).await?)
+        .execute(&mut **tx)
+        .await?;
+    Ok(Adoption {
+        flags: flags.len(),
+        deleted: deleted.len(),
+        snapshots,
+    })
+}
+
+/// Says so when Flagr's tables changed since Bunting adopted them: the flags served are then
+/// older than Flagr's.
+pub(crate) async fn check_unchanged(tx: &mut Transaction<'static, Any>) -> Result<(), StoreError> {
+    let Some(row) = sqlx::query("SELECT fingerprint FROM flagr_adoption WHERE id = 1")
+        .fetch_optional(&mut **tx)
+        .await?
+    else {
+        return Ok(());
+    };
+    let adopted: String = row.try_get("fingerprint")?;
+    if fingerprint(tx).await? != adopted {
+        tracing::warn!(
+            "Flagr wrote to its tables in this database after Bunting adopted them; Bunting serves \
+             the flags as they were at the adoption. Run `bunting import --from-flagr-db` to \
+             adopt them again"
+        );
+    }
+    Ok(())
+}
+
+/// The eval-cache JSON document as Bunting's flags, with Flagr's load errors refused.
+fn load(document: &Value) -> Result<Vec<Flag>, StoreError> {
+    let imported = bunting_core::eval::import(&document.to_string())
+        .map_err(|error| StoreError::Invalid(format!("cannot adopt Flagr's database: {error}")))?;
+    for warning in &imported.warnings {
+        tracing::warn!("adopting Flagr's database: {warning}");
+    }
+    Ok(imported.flags.into_iter().map(|stored| stored.flag).collect())
+}
+
+/// Each snapshot as the change event of its id: its time, its `updated_by` as the actor, its
+/// flag (as Bunting's flag document) as the state, and the flag's previous snapshot as the
+/// state before. Returns how many were brought over.
+async fn adopt_snapshots(tx: &mut Transaction<'static, Any>, snapshots: &[SnapshotRow]) -> Result<usize, StoreError> {
+    let mut latest: BTreeMap<Id, String> = BTreeMap::new();
+    let mut adopted = 0;
+    for snapshot in snapshots {
+        let mut flag: Value = serde_json::from_str(&snapshot.flag)?;
+        // Deleted flags are snapshotted too; the change event says so by its type, not the state.
+        if let Value::Object(members) = &mut flag {
+            members.retain(|name, _| !name.eq_ignore_ascii_case("deletedat"));
+        }
+        let state = load(&json!({ "Flags": [flag] }))?;
+        let Some(state) = state.first() else {
+            continue;
+        };
+        let document = serde_json::to_string(state)?;
+        let previous = latest.insert(snapshot.flag_id, document.clone());
+        let kind = if previous.is_none() {
+            EventType::FlagCreated
+        } else {
+            EventType::FlagUpdated
+        };
+        let event = ChangeEvent {
+            seq: snapshot.id,
+            event_id: uuid::Uuid::new_v4().to_string(),
+            occurred_at: snapshot.created_at,
+            actor: snapshot.updated_by.clone(),
+            environment_id: DEFAULT_ENVIRONMENT,
+            flag_id: Some(snapshot.flag_id),
+            flag_key: Some(state.key.clone()),
+            events: vec![Event::new(kind, ComponentType::Flag, Some(state.id), Some(&state.key))],
+            previous,
+            current: Some(document),
+        };
+        changes::append(tx, &event).await?;
+        adopted += 1;
+    }
+    Ok(adopted)
+}
+
+/// What Flagr's tables hold, summed up so that a later write shows: per table the row count and
+/// the latest update and soft delete.
+async fn fingerprint(tx: &mut Transaction<'static, Any>) -> Result<String, StoreError> {
+    let mut parts = Vec::new();
+    for table in TABLES {
+        let times = if table == "flags_tags" {
+            "'' AS updated, '' AS deleted"
+        } else {
+            "COALESCE(MAX(CAST(updated_at AS TEXT)), '') AS updated, \
+             COALESCE(MAX(CAST(deleted_at AS TEXT)), '') AS deleted"
+        };
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n, {times} FROM {table}"
+        )))
+        .fetch_one(&mut **tx)
+        .await?;
+        let (n, updated, deleted): (i64, String, String) =
+            (row.try_get("n")?, row.try_get("updated")?, row.try_get("deleted")?);
+        parts.push(format!("{table}:{n}:{updated}:{deleted}"));
+    }
+    Ok(parts.join(";"))
+}
+
+struct FlagRow {
+    id: Id,
+    key: String,
+    description: String,
+    created_by: String,
+    updated_by: String,
+    enabled: bool,
+    snapshot_id: i64,
+    notes: String,
+    data_records_enabled: bool,
+    entity_type: String,
+    updated_at: Option<OffsetDateTime>,
+    /// Unix microseconds of the soft delete.
+    deleted_at: Option<i64>,
+}
+
+struct SnapshotRow {
+    id: i64,
+    flag_id: Id,
+    updated_by: String,
+    flag: String,
+    created_at: OffsetDateTime,
+}
+
+/// Flagr's rows: flags deleted or not, and their live children in Flagr's orders.
+struct FlagrRows {
+    flags: Vec<FlagRow>,
+    /// Per flag id.
+    segments: BTreeMap<Id, Vec<Value>>,
+    variants: BTreeMap<Id, Vec<Value>>,
+    flag_tags: BTreeMap<Id, Vec<Value>>,
+    /// Per segment id.
+    constraints: BTreeMap<Id, Vec<Value>>,
+    distributions: BTreeMap<Id, Vec<Value>>,
+    /// Live tags: (id, value).
+    tags: Vec<(Id, String)>,
+    entity_types: Vec<String>,
+    snapshots: Vec<SnapshotRow>,
+    /// The largest id per table, soft-deleted rows included, so new ids never reuse one.
+    largest_ids: BTreeMap<&'static str, i64>,
+}
+
+/// Text columns GORM may have left NULL read as empty, as Flagr reads them.
+fn text(row: &AnyRow, column: &str) -> Result<String, StoreError> {
+    Ok(row.try_get::<Option<String>, _>(column)?.unwrap_or_default())
+}
+
+fn number(row: &AnyRow, column: &str) -> Result<i64, StoreError> {
+    Ok(row.try_get::<Option<i64>, _>(column)?.unwrap_or_default())
+}
+
+/// A time as the backend prints it (`CAST(... AS TEXT)`): `2024-01-02 03:04:05.123+00` on
+/// PostgreSQL, Go's `2024-01-02 03:04:05.123456789+00:00` in SQLite.
+fn time_column(row: &AnyRow, column: &str) -> Result<Option<OffsetDateTime>, StoreError> {
+    let Some(printed) = row.try_get::<Option<String>, _>(column)? else {
+        return Ok(None);
+    };
+    parse_time(&printed)
+        .map(Some)
+        .ok_or_else(|| StoreError::unreadable(format!("Flagr's {column} {printed:?} is not a time")))
+}
+
+fn parse_time(printed: &str) -> Option<OffsetDateTime> {
+    let text = printed.trim().replacen(' ', "T", 1);
+    if text.ends_with('Z') {
+        return OffsetDateTime::parse(&text, &Rfc3339).ok();
+    }
+    // The offset as RFC 3339 wants it: `+HH:MM`.
+    let sign = text.rfind(['+', '-']).filter(|&at| at > 10)?;
+    let offset: String = text[sign + 1..].chars().filter(char::is_ascii_digit).collect();
+    let offset = match offset.len() {
+        2 => format!("{offset}:00"),
+        4 => format!("{}:{}", &offset[..2], &offset[2..]),
+        _ => return None,
+    };
+    OffsetDateTime::parse(&format!("{}{offset}", &text[..=sign]), &Rfc3339).ok()
+}
+
+const LIVE: &str = "deleted_at IS NULL";
+
+impl FlagrRows {
+    async fn read(tx: &mut Transaction<'static, Any>) -> Result<FlagrRows, StoreError> {
+        let mut flags = Vec::new();
+        for row in fetch(
+            tx,
+            "SELECT CAST(id AS BIGINT) AS id, key, description, created_by, updated_by, \
+             CASE WHEN enabled THEN 1 ELSE 0 END AS enabled, CAST(snapshot_id AS BIGINT) AS snapshot_id, \
+             notes, CASE WHEN data_records_enabled THEN 1 ELSE 0 END AS data_records_enabled, \
+             entity_type, CAST(updated_at AS TEXT) AS updated_at, CAST(deleted_at AS TEXT) AS deleted_at \
+             FROM flags ORDER BY id",
+        )
+        .await?
+        {
+            flags.push(FlagRow {
+                id: number(&row, "id")?,
+                key: text(&row, "key")?,
+                description: text(&row, "description")?,
+                created_by: text(&row, "created_by")?,
+                updated_by: text(&row, "updated_by")?,
+                enabled: number(&row, "enabled")? == 1,
+                snapshot_id: number(&row, "snapshot_id")?,
+                notes: text(&row, "notes")?,
+                data_records_enabled: number(&row, "data_records_enabled")? == 1,
+                entity_type: text(&row, "entity_type")?,
+                updated_at: time_column(&row, "updated_at")?,
+                deleted_at: time_column(&row, "deleted_at")?.map(micros),
+            });
+        }
+        let mut segments: BTreeMap<Id, Vec<Value>> = BTreeMap::new();
+        for row in fetch(
+            tx,
+            &format!(
+                "SELECT CAST(id AS BIGINT) AS id, CAST(flag_id AS BIGINT) AS flag_id, description, \
+                 CAST(rank AS BIGINT) AS rank, CAST(rollout_percent AS BIGINT) AS rollout_percent \
+                 FROM segments WHERE {LIVE} ORDER BY rank, id"
+            ),
+        )
+        .await?
+        {
+            segments.entry(number(&row, "flag_id")?).or_default().push(json!({
+                "ID": number(&row, "id")?,
+                "Description": text(&row, "description")?,
+                "Rank": number(&row, "rank")?,
+                "RolloutPercent": number(&row, "rollout_percent")?,
+            }));
+        }
+        let mut constraints: BTreeMap<Id, Vec<Value>> = BTreeMap::new();
+        for row in fetch(
+            tx,
+            &format!(
+                "SELECT CAST(id AS BIGINT) AS id, CAST(segment_id AS BIGINT) AS segment_id, property, \
+                 operator, value FROM constraints WHERE {LIVE} ORDER BY created_at, id"
+            ),
+        )
+        .await?
+        {
+            constraints.entry(number(&row, "segment_id")?).or_default().push(json!({
+                "ID": number(&row, "id")?,
+                "Property": text(&row, "property")?,
+                "Operator": text(&row, "operator")?,
+                "Value": text(&row, "value")?,
+            }));
+        }
+        let mut distributions: BTreeMap<Id, Vec<Value>> = BTreeMap::new();
+        for row in fetch(
+            tx,
+            &format!(
+                "SELECT CAST(id AS BIGINT) AS id, CAST(segment_id AS BIGINT) AS segment_id, \
+                 CAST(variant_id AS BIGINT) AS variant_id, variant_key, CAST(percent AS BIGINT) AS percent \
+                 FROM distributions WHERE {LIVE} ORDER BY variant_id, id"
+            ),
+        )
+        .await?
+        {
+            distributions
+                .entry(number(&row, "segment_id")?)
+                .or_default()
+                .push(json!({
+                    "ID": number(&row, "id")?,
+                    "VariantID": number(&row, "variant_id")?,
+                    "VariantKey": text(&row, "variant_key")?,
+                    "Percent": number(&row, "percent")?,
+                }));
+        }
+        let mut variants: BTreeMap<Id, Vec<Value>> = BTreeMap::new();
+        for row in fetch(
+            tx,
+            &format!(
+                "SELECT CAST(id AS BIGINT) AS id, CAST(flag_id AS BIGINT) AS flag_id, key, attachment \
+                 FROM variants WHERE {LIVE} ORDER BY id"
+            ),
+        )
+        .await?
+        {
+            let attachment = text(&row, "attachment")?;
+            let attachment: Value = if attachment.trim().is_empty() {
+                Value::Object(Map::new())
+            } else {
+                serde_json::from_str(&attachment)?
+            };
+            variants.entry(number(&row, "flag_id")?).or_default().push(json!({
+                "ID": number(&row, "id")?,
+                "Key": text(&row, "key")?,
+                "Attachment": attachment,
+            }));
+        }
+        let mut flag_tags: BTreeMap<Id, Vec<Value>> = BTreeMap::new();
+        for row in fetch(
+            tx,
+            "SELECT CAST(flags_tags.flag_id AS BIGINT) AS flag_id, CAST(tags.id AS BIGINT) AS id, tags.value \
+             FROM flags_tags JOIN tags ON tags.id = flags_tags.tag_id \
+             WHERE tags.deleted_at IS NULL ORDER BY tags.id",
+        )
+        .await?
+        {
+            flag_tags
+                .entry(number(&row, "flag_id")?)
+                .or_default()
+                .push(json!({"ID": number(&row, "id")?, "Value": text(&row, "value")?}));
+        }
+        let mut tags = Vec::new();
+        for row in fetch(
+            tx,
+            &format!("SELECT CAST(id AS BIGINT) AS id, value FROM tags WHERE {LIVE} ORDER BY id"),
+        )
+        .await?
+        {
+            tags.push((number(&row, "id")?, text(&row, "value")?));
+        }
+        let mut entity_types = Vec::new();
+        for row in fetch(
+            tx,
+            &format!("SELECT key FROM flag_entity_types WHERE {LIVE} ORDER BY key"),
+        )
+        .await?
+        {
+            entity_types.push(text(&row, "key")?);
+        }
+        let mut snapshots = Vec::new();
+        for row in fetch(
+            tx,
+            &format!(
+                "SELECT CAST(id AS BIGINT) AS id, CAST(flag_id AS BIGINT) AS flag_id, updated_by, flag, \
+                 CAST(created_at AS TEXT) AS created_at FROM flag_snapshots WHERE {LIVE} ORDER BY id"
+            ),
+        )
+        .await?
+        {
+            snapshots.push(SnapshotRow {
+                id: number(&row, "id")?,
+                flag_id: number(&row, "flag_id")?,
+                updated_by: text(&row, "updated_by")?,
+                flag: text(&row, "flag")?,
+                created_at: time_column(&row, "created_at")?.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            });
+        }
+        let mut largest_ids = BTreeMap::new();
+        for table in TABLES.into_iter().filter(|&table| table != "flags_tags") {
+            let rows = fetch(
+                tx,
+                &format!("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) AS id FROM {table}"),
+            )
+            .await?;
+            let largest = rows.first().map(|row| number(row, "id")).transpose()?;
+            largest_ids.insert(table, largest.unwrap_or(0));
+        }
+        Ok(FlagrRows {
+            flags,
+            segments,
+            variants,
+            flag_tags,
+            constraints,
+            distributions,
+            tags,
+            entity_types,
+            snapshots,
+            largest_ids,
+        })
+    }
+
+    /// A flag as Flagr's eval-cache export gives it (deleted or not; the caller keeps which).
+    fn flag_json(&self, row: &FlagRow) -> Value {
+        let children = |map: &BTreeMap<Id, Vec<Value>>, id: Id| map.get(&id).cloned().unwrap_or_default();
+        let segments: Vec<Value> = children(&self.segments, row.id)
+            .into_iter()
+            .map(|mut segment| {
+                let id = segment["ID"].as_i64().unwrap_or_default();
+                segment["Constraints"] = Value::Array(children(&self.constraints, id));
+                segment["Distributions"] = Value::Array(children(&self.distributions, id));
+                segment
+            })
+            .collect();
+        let updated_at = row
+            .updated_at
+            .and_then(|at| at.format(&Rfc3339).ok())
+            .map_or(Value::Null, Value::String);
+        json!({
+            "ID": row.id,
+            "Key": row.key,
+            "Description": row.description,
+            "CreatedBy": row.created_by,
+            "UpdatedBy": row.updated_by,
+            "Enabled": row.enabled,
+            "SnapshotID": row.snapshot_id,
+            "Notes": row.notes,
+            "DataRecordsEnabled": row.data_records_enabled,
+            "EntityType": row.entity_type,
+            "UpdatedAt": updated_at,
+            "Segments": segments,
+            "Variants": children(&self.variants, row.id),
+            "Tags": children(&self.flag_tags, row.id),
+        })
+    }
+}
+
+async fn fetch(tx: &mut Transaction<'static, Any>, query: &str) -> Result<Vec<AnyRow>, StoreError> {
+    Ok(sqlx::query(AssertSqlSafe(query.to_owned()))
+        .fetch_all(&mut **tx)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_time;
+    use time::macros::datetime;
+
+    #[test]
+    fn times_as_either_backend_prints_them() {
+        assert_eq!(
+            parse_time("2024-01-02 03:04:05+00"),
+            Some(datetime!(2024-01-02 03:04:05 UTC))
+        );
+        assert_eq!(
+            parse_time("2024-01-02 03:04:05.123456789+00:00"),
+            Some(datetime!(2024-01-02 03:04:05.123456789 UTC))
+        );
+        assert_eq!(
+            parse_time("2024-01-02 05:34:05.5+05:30"),
+            Some(datetime!(2024-01-02 00:04:05.5 UTC))
+        );
+        assert_eq!(
+            parse_time("2024-01-02T03:04:05Z"),
+            Some(datetime!(2024-01-02 03:04:05 UTC))
+        );
+        assert_eq!(parse_time("yesterday"), None);
+    }
+}
