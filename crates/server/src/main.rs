@@ -32,13 +32,28 @@ enum Command {
     /// Run the server (the default).
     Serve,
     /// Apply database migrations and exit.
-    Migrate,
+    Migrate {
+        /// Adopt Flagr's database (as start-up does), refusing any other kind of database.
+        #[arg(long)]
+        from_flagr: bool,
+        /// With --from-flagr: print what adopting would bring over, and write nothing.
+        #[arg(long, requires = "from_flagr")]
+        dry_run: bool,
+    },
     /// Load flags from a Flagr eval-cache JSON file (Flagr's or Bunting's
     /// /api/v1/export/eval_cache/json) into the database, keeping their ids so bucketing is
-    /// unchanged, and exit.
+    /// unchanged, and exit. With --from-flagr-db, adopt the Flagr database Bunting runs on again.
     Import {
         /// The JSON file, `{"Flags": [...]}`.
-        file: PathBuf,
+        #[arg(required_unless_present = "from_flagr_db", conflicts_with = "from_flagr_db")]
+        file: Option<PathBuf>,
+        /// Replace Bunting's flags with Flagr's as they are now in the database Bunting adopted.
+        #[arg(long)]
+        from_flagr_db: bool,
+        /// With --from-flagr-db: replace them even when flags were changed in Bunting since the
+        /// adoption (those changes are lost).
+        #[arg(long, requires = "from_flagr_db")]
+        force: bool,
     },
 }
 
@@ -87,18 +102,14 @@ async fn run() -> anyhow::Result<()> {
         config.port = port;
     }
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Migrate => {
-            let Storage::Database(url) = &config.storage else {
-                anyhow::bail!("there is no database to migrate: FLAGR_DB_DBDRIVER selects eval-only mode");
-            };
-            bunting_store::connect(url)
-                .await
-                .context("migrating the database")?
-                .close()
-                .await;
-            tracing::info!("database is up to date");
-        }
-        Command::Import { file } => import(&config.storage, &file).await?,
+        Command::Migrate { from_flagr, dry_run } => migrate(&config.storage, from_flagr, dry_run).await?,
+        Command::Import {
+            from_flagr_db: true,
+            force,
+            ..
+        } => readopt(&config.storage, force).await?,
+        Command::Import { file: Some(file), .. } => import(&config.storage, &file).await?,
+        Command::Import { file: None, .. } => anyhow::bail!("bunting import needs a file or --from-flagr-db"),
         Command::Serve => {
             let (prefix, ui_enabled) = (config.web_prefix.clone(), config.ui_enabled);
             let app = Application::build(config).await?;
@@ -111,6 +122,47 @@ async fn run() -> anyhow::Result<()> {
             tracing::info!("stopped");
         }
     }
+    Ok(())
+}
+
+/// `bunting migrate`, with `--from-flagr` refusing a database that is not Flagr's, and with
+/// `--dry-run` printing what adopting it would bring over instead.
+async fn migrate(storage: &Storage, from_flagr: bool, dry_run: bool) -> anyhow::Result<()> {
+    let Storage::Database(url) = storage else {
+        anyhow::bail!("there is no database to migrate: FLAGR_DB_DBDRIVER selects eval-only mode");
+    };
+    if dry_run {
+        let plan = bunting_store::preview_flagr_adoption(url)
+            .await
+            .context("looking at Flagr's database")?;
+        println!("{plan}");
+        return Ok(());
+    }
+    let expect = if from_flagr {
+        bunting_store::Expect::Flagr
+    } else {
+        bunting_store::Expect::Usable
+    };
+    bunting_store::connect_expecting(url, expect)
+        .await
+        .context("migrating the database")?
+        .close()
+        .await;
+    tracing::info!("database is up to date");
+    Ok(())
+}
+
+/// `bunting import --from-flagr-db`: Flagr's flags as they are now replace Bunting's, in one
+/// transaction.
+async fn readopt(storage: &Storage, force: bool) -> anyhow::Result<()> {
+    let Storage::Database(url) = storage else {
+        anyhow::bail!("there is no Flagr database to adopt: FLAGR_DB_DBDRIVER selects eval-only mode");
+    };
+    let store = bunting_store::connect(url).await.context("opening the database")?;
+    let readoption = store.readopt_flagr(force).await;
+    store.close().await;
+    let readoption = readoption.context("adopting Flagr's database again")?;
+    tracing::info!("adopted Flagr's database again: {readoption}");
     Ok(())
 }
 

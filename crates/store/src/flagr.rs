@@ -7,13 +7,17 @@
 //! flags come over as deleted (their keys stay reserved), and each `flag_snapshots` row becomes
 //! the change event of the same sequence, so Flagr's snapshot ids carry on.
 //!
+//! `bunting import --from-flagr-db` adopts again through the same reading and mapping
+//! ([`AdoptionPlan`]), writing each changed flag as a mutation does (change log, webhooks).
+//!
 //! Must not touch: Flagr's tables (a user can go back to Flagr), and Bunting's migrations.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use bunting_core::change::{ChangeEvent, ComponentType, Event, EventType};
-use bunting_core::flag::{Flag, Id};
+use bunting_core::flag::{Flag, Id, StoredFlag};
+use bunting_core::mutation::{Origin, Outcome};
 use serde_json::{Map, Value, json};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
@@ -21,7 +25,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::codec::micros;
-use crate::{DEFAULT_ENVIRONMENT, StoreError, changes};
+use crate::flags::fetch_flag;
+use crate::{DEFAULT_ENVIRONMENT, Store, StoreError, changes, counters};
 
 /// The tables that make a database Flagr's (`flagr-spec.md` §2).
 pub(crate) const TABLES: [&str; 9] = [
@@ -54,28 +59,81 @@ impl fmt::Display for Adoption {
     }
 }
 
+/// Flagr's tables read and mapped to Bunting's flags: what an adoption brings over. Reading it
+/// writes nothing, so it is also the dry run (`bunting migrate --from-flagr --dry-run`).
+pub struct AdoptionPlan {
+    rows: FlagrRows,
+    flags: Vec<Flag>,
+    /// Unix microseconds of each soft-deleted flag's deletion.
+    deleted: BTreeMap<Id, i64>,
+}
+
+impl AdoptionPlan {
+    /// Reads Flagr's tables; refuses a flag Flagr's loader would refuse.
+    pub(crate) async fn read(tx: &mut Transaction<'static, Any>) -> Result<AdoptionPlan, StoreError> {
+        let rows = FlagrRows::read(tx).await?;
+        let deleted = rows
+            .flags
+            .iter()
+            .filter_map(|row| Some((row.id, row.deleted_at?)))
+            .collect();
+        let document = json!({ "Flags": rows.flags.iter().map(|row| rows.flag_json(row)).collect::<Vec<_>>() });
+        let flags = load(&document)?;
+        Ok(AdoptionPlan { rows, flags, deleted })
+    }
+
+    fn is_deleted(&self, flag: &Flag) -> bool {
+        self.deleted.contains_key(&flag.id)
+    }
+
+    /// Flagr's flag row's `snapshot_id` (0 when Flagr never snapshotted it).
+    fn snapshot_id(&self, flag: &Flag) -> i64 {
+        self.rows
+            .flags
+            .iter()
+            .find(|row| row.id == flag.id)
+            .map_or(0, |row| row.snapshot_id)
+    }
+}
+
+/// The dry run's listing: every flag with its id and key, then the counts.
+impl fmt::Display for AdoptionPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let live = self.flags.iter().filter(|flag| !self.is_deleted(flag)).count();
+        writeln!(
+            f,
+            "Adopting Flagr's database would bring over {} flags ({live} live, {} deleted):",
+            self.flags.len(),
+            self.flags.len() - live
+        )?;
+        for flag in &self.flags {
+            let state = if self.is_deleted(flag) { "deleted" } else { "live" };
+            writeln!(f, "  {state:<7} id {:<6} key {}", flag.id, flag.key)?;
+        }
+        let segments = self.flags.iter().flat_map(|flag| &flag.segments);
+        let count = |of: fn(&bunting_core::flag::Segment) -> usize| segments.clone().map(of).sum::<usize>();
+        writeln!(
+            f,
+            "with {} segments, {} variants, {} constraints, {} distributions, {} tags, {} entity \
+             types, and {} snapshots (as change events).",
+            segments.clone().count(),
+            self.flags.iter().map(|flag| flag.variants.len()).sum::<usize>(),
+            count(|segment| segment.constraints.len()),
+            count(|segment| segment.distributions.len()),
+            self.rows.tags.len(),
+            self.rows.entity_types.len(),
+            self.rows.snapshots.len(),
+        )?;
+        write!(f, "This was a dry run: nothing was written.")
+    }
+}
+
 /// Brings Flagr's flags, tags, entity types and snapshots into Bunting's freshly created
 /// tables, and records the adoption.
 pub(crate) async fn adopt(tx: &mut Transaction<'static, Any>) -> Result<Adoption, StoreError> {
-    let rows = FlagrRows::read(tx).await?;
-    let deleted: BTreeMap<Id, i64> = rows
-        .flags
-        .iter()
-        .filter_map(|row| Some((row.id, row.deleted_at?)))
-        .collect();
-    let document = json!({ "Flags": rows.flags.iter().map(|row| rows.flag_json(row)).collect::<Vec<_>>() });
-    let flags = load(&document)?;
-    for row in &rows.tags {
-        sqlx::query("INSERT INTO bunting_tags (id, environment_id, value) VALUES ($1, $2, $3)")
-            .bind(row.0)
-            .bind(DEFAULT_ENVIRONMENT)
-            .bind(&row.1)
-            .execute(&mut **tx)
-            .await?;
-    }
-    let mut entity_types: Vec<&str> = rows.entity_types.iter().map(String::as_str).collect();
-    for flag in &flags {
-        let row = rows.flags.iter().find(|row| row.id == flag.id);
+    let plan = AdoptionPlan::read(tx).await?;
+    insert_tags(tx, &plan.rows.tags).await?;
+    for flag in &plan.flags {
         sqlx::query(
             "INSERT INTO bunting_flags (id, environment_id, key, deleted_at, snapshot_id, document) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -83,22 +141,15 @@ pub(crate) async fn adopt(tx: &mut Transaction<'static, Any>) -> Result<Adoption
         .bind(flag.id)
         .bind(DEFAULT_ENVIRONMENT)
         .bind(&flag.key)
-        .bind(deleted.get(&flag.id).copied())
-        .bind(row.map_or(0, |row| row.snapshot_id))
+        .bind(plan.deleted.get(&flag.id).copied())
+        .bind(plan.snapshot_id(flag))
         .bind(serde_json::to_string(flag)?)
         .execute(&mut **tx)
         .await?;
-        entity_types.push(&flag.entity_type);
     }
-    for key in entity_types.into_iter().filter(|key| !key.is_empty()) {
-        sqlx::query("INSERT INTO entity_types (environment_id, key) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(DEFAULT_ENVIRONMENT)
-            .bind(key)
-            .execute(&mut **tx)
-            .await?;
-    }
-    let snapshots = adopt_snapshots(tx, &rows.snapshots).await?;
-    let counters = &rows.largest_ids;
+    insert_entity_types(tx, &plan).await?;
+    let snapshots = adopt_snapshots(tx, &plan.rows.snapshots).await?;
+    let counters = &plan.rows.largest_ids;
     sqlx::query(
         "UPDATE id_counters SET change_seq = $1, flag_id = $2, tag_id = $3, segment_id = $4, \
          variant_id = $5, constraint_id = $6, distribution_id = $7 WHERE id = 1",
@@ -112,16 +163,222 @@ pub(crate) async fn adopt(tx: &mut Transaction<'static, Any>) -> Result<Adoption
     .bind(counters[&"distributions"])
     .execute(&mut **tx)
     .await?;
-    sqlx::query("INSERT INTO flagr_adoption (id, adopted_at, fingerprint) VALUES (1, $1, $2)")
+    sqlx::query("INSERT INTO flagr_adoption (id, adopted_at, fingerprint, change_seq) VALUES (1, $1, $2, $3)")
         .bind(micros(OffsetDateTime::now_utc()))
         .bind(fingerprint(tx).await?)
+        .bind(counters[&"flag_snapshots"])
         .execute(&mut **tx)
         .await?;
     Ok(Adoption {
-        flags: flags.len(),
-        deleted: deleted.len(),
+        flags: plan.flags.len(),
+        deleted: plan.deleted.len(),
         snapshots,
     })
+}
+
+/// Flagr's live tags, with their ids.
+async fn insert_tags(tx: &mut Transaction<'static, Any>, tags: &[(Id, String)]) -> Result<(), StoreError> {
+    for (id, value) in tags {
+        sqlx::query("INSERT INTO bunting_tags (id, environment_id, value) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(DEFAULT_ENVIRONMENT)
+            .bind(value)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Flagr's entity types and those its flags use.
+async fn insert_entity_types(tx: &mut Transaction<'static, Any>, plan: &AdoptionPlan) -> Result<(), StoreError> {
+    let used = plan.flags.iter().map(|flag| flag.entity_type.as_str());
+    let known = plan.rows.entity_types.iter().map(String::as_str);
+    for key in known.chain(used).filter(|key| !key.is_empty()) {
+        sqlx::query("INSERT INTO entity_types (environment_id, key) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(DEFAULT_ENVIRONMENT)
+            .bind(key)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// What a re-adoption changed.
+#[derive(Debug)]
+pub struct Readoption {
+    created: usize,
+    updated: usize,
+    removed: usize,
+    unchanged: usize,
+}
+
+impl fmt::Display for Readoption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} flags created, {} updated (deletions and restores included), {} removed, {} unchanged",
+            self.created, self.updated, self.removed, self.unchanged
+        )
+    }
+}
+
+/// Who re-adoption changes are recorded as, like `bunting import`'s.
+const ACTOR: &str = "import";
+
+impl Store {
+    /// Adopts Flagr's tables again (`bunting import --from-flagr-db`): in one transaction,
+    /// Bunting's flags and tags become what an adoption of Flagr's tables as they are now
+    /// gives. Each flag that changes is recorded in the change log (webhooks fire), flags that
+    /// are not Flagr's are recorded as deleted and removed, so their ids and keys are free for
+    /// Flagr's. Refuses, writing nothing, when flags were changed in Bunting since the adoption,
+    /// unless `force`: those changes would be lost.
+    pub async fn readopt_flagr(&self, force: bool) -> Result<Readoption, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut ids = counters::lock(&mut tx).await?;
+        let Some(adoption) = sqlx::query("SELECT change_seq FROM flagr_adoption WHERE id = 1")
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Err(StoreError::Invalid(
+                "this database was not adopted from Flagr, so there is nothing to adopt again; \
+                 nothing was written"
+                    .to_owned(),
+            ));
+        };
+        let adopted_seq: i64 = adoption.try_get("change_seq")?;
+        let changed_in_bunting: Vec<String> = sqlx::query(
+            "SELECT DISTINCT flag_key FROM change_events \
+             WHERE seq > $1 AND flag_key IS NOT NULL ORDER BY flag_key",
+        )
+        .bind(adopted_seq)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|row| row.try_get("flag_key"))
+        .collect::<Result<_, _>>()?;
+        if !changed_in_bunting.is_empty() && !force {
+            return Err(StoreError::Invalid(format!(
+                "flags were changed in Bunting since it adopted Flagr's database ({}); adopting \
+                 again replaces them with Flagr's, so nothing was written. Run it with --force to \
+                 replace them",
+                changed_in_bunting.join(", ")
+            )));
+        }
+        let plan = AdoptionPlan::read(&mut tx).await?;
+        let mut outcome = Readoption {
+            created: 0,
+            updated: 0,
+            removed: 0,
+            unchanged: 0,
+        };
+        let now = OffsetDateTime::now_utc();
+        // Flags that are not Flagr's first, so that Flagr's can take their keys.
+        for id in self.flag_ids(&mut tx).await? {
+            if plan.flags.iter().any(|flag| flag.id == id) {
+                continue;
+            }
+            let Some(before) = fetch_flag(&mut *tx, DEFAULT_ENVIRONMENT, id).await? else {
+                continue;
+            };
+            if !before.deleted {
+                let after = StoredFlag {
+                    flag: before.flag.clone(),
+                    deleted: true,
+                    snapshot_id: ids.next_change(),
+                };
+                self.record(&mut tx, Some(before), after, EventType::FlagDeleted, now)
+                    .await?;
+            }
+            sqlx::query("DELETE FROM bunting_flags WHERE id = $1 AND environment_id = $2")
+                .bind(id)
+                .bind(DEFAULT_ENVIRONMENT)
+                .execute(&mut *tx)
+                .await?;
+            outcome.removed += 1;
+        }
+        for flag in &plan.flags {
+            let deleted = plan.is_deleted(flag);
+            let before = fetch_flag(&mut *tx, DEFAULT_ENVIRONMENT, flag.id).await?;
+            let kind = match &before {
+                None => EventType::FlagCreated,
+                Some(before) if before.deleted == deleted && before.flag == *flag => {
+                    outcome.unchanged += 1;
+                    continue;
+                }
+                Some(before) if deleted && !before.deleted => EventType::FlagDeleted,
+                Some(before) if !deleted && before.deleted => EventType::FlagRestored,
+                Some(_) => EventType::FlagUpdated,
+            };
+            if kind == EventType::FlagCreated {
+                outcome.created += 1;
+            } else {
+                outcome.updated += 1;
+            }
+            let after = StoredFlag {
+                flag: flag.clone(),
+                deleted,
+                snapshot_id: ids.next_change(),
+            };
+            self.record(&mut tx, before, after, kind, now).await?;
+        }
+        sqlx::query("DELETE FROM bunting_tags WHERE environment_id = $1")
+            .bind(DEFAULT_ENVIRONMENT)
+            .execute(&mut *tx)
+            .await?;
+        insert_tags(&mut tx, &plan.rows.tags).await?;
+        insert_entity_types(&mut tx, &plan).await?;
+        // New ids carry on after both Bunting's and Flagr's largest.
+        let largest = &plan.rows.largest_ids;
+        ids.flag = ids.flag.max(largest[&"flags"]);
+        ids.tag = ids.tag.max(largest[&"tags"]);
+        ids.segment = ids.segment.max(largest[&"segments"]);
+        ids.variant = ids.variant.max(largest[&"variants"]);
+        ids.constraint = ids.constraint.max(largest[&"constraints"]);
+        ids.distribution = ids.distribution.max(largest[&"distributions"]);
+        counters::write(&mut tx, &ids).await?;
+        sqlx::query("UPDATE flagr_adoption SET adopted_at = $1, fingerprint = $2, change_seq = $3 WHERE id = 1")
+            .bind(micros(now))
+            .bind(fingerprint(&mut tx).await?)
+            .bind(ids.change)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn flag_ids(&self, tx: &mut Transaction<'static, Any>) -> Result<Vec<Id>, StoreError> {
+        let rows = sqlx::query("SELECT id FROM bunting_flags WHERE environment_id = $1 ORDER BY id")
+            .bind(DEFAULT_ENVIRONMENT)
+            .fetch_all(&mut **tx)
+            .await?;
+        rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
+    }
+
+    /// Writes a flag Flagr changed (created when there is no `before`) and records the change,
+    /// as a mutation would.
+    async fn record(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        before: Option<StoredFlag>,
+        after: StoredFlag,
+        kind: EventType,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let creates = before.is_none();
+        let event = Event::new(kind, ComponentType::Flag, Some(after.flag.id), Some(&after.flag.key));
+        let outcome = Outcome {
+            before,
+            after,
+            events: vec![event],
+        };
+        let origin = Origin {
+            actor: ACTOR.to_owned(),
+            at,
+            event_id: uuid::Uuid::new_v4().to_string(),
+            random_key: String::new(),
+        };
+        self.write(tx, DEFAULT_ENVIRONMENT, &outcome, &origin, creates).await
+    }
 }
 
 /// Says so when Flagr's tables changed since Bunting adopted them: the flags served are then

@@ -109,7 +109,7 @@ impl Store {
 
     /// Writes a changed flag (a new row when `creates`), registers its entity type, and records
     /// the change with its webhook deliveries.
-    async fn write(
+    pub(crate) async fn write(
         &self,
         tx: &mut Transaction<'static, Any>,
         environment: EnvironmentId,
@@ -301,7 +301,11 @@ impl Store {
     }
 }
 
-async fn fetch_flag<'e, E>(executor: E, environment: EnvironmentId, id: Id) -> Result<Option<StoredFlag>, StoreError>
+pub(crate) async fn fetch_flag<'e, E>(
+    executor: E,
+    environment: EnvironmentId,
+    id: Id,
+) -> Result<Option<StoredFlag>, StoreError>
 where
     E: sqlx::Executor<'e, Database = Any>,
 {

@@ -10,7 +10,7 @@
 //! - `migrations`: the append-only schema history.
 //! - `flags`: flag mutations (read, apply a core command, write, append the change event) and reads.
 //! - `flagr`: adopting a database Flagr wrote: its rows brought into Bunting's tables, its
-//!   tables left as they are.
+//!   tables left as they are; adopting them again on request, and the dry run's listing.
 //! - `changes`: the change log: appending in a mutation's transaction, and reads (history,
 //!   Flagr's snapshots).
 //! - `webhooks`: webhook configuration changes and reads.
@@ -34,7 +34,9 @@ mod webhooks;
 
 pub use changes::{ChangeQuery, SortOrder};
 pub use delivery_log::{Attempt, Delivery, DeliveryQuery, DeliveryStatus};
-pub use pool::{Backend, DatabaseUrl, connect};
+pub use flagr::{AdoptionPlan, Readoption};
+pub use migrations::{Expect, preview_flagr_adoption};
+pub use pool::{Backend, DatabaseUrl, connect, connect_expecting};
 pub use queue::{AttemptRecord, ClaimedDelivery, NextStep, RedeliverError};
 pub use webhooks::WebhookSummary;
 

@@ -42,6 +42,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "flagr_adoption",
         sql: include_str!("../migrations/0005_flagr_adoption.sql"),
     },
+    Migration {
+        version: 6,
+        name: "flagr_adoption_change_seq",
+        sql: include_str!("../migrations/0006_flagr_adoption_change_seq.sql"),
+    },
 ];
 
 /// The migration that renames Bunting's `flags` and `tags` tables.
@@ -55,6 +60,15 @@ enum Found {
     Flagr,
     /// Tables of neither, named.
     Other(Vec<String>),
+}
+
+/// What migrating must find (`bunting migrate` or `bunting migrate --from-flagr`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Any database Bunting can use: empty, its own, or Flagr's (adopted).
+    Usable,
+    /// Flagr's, adopted now or before; anything else is refused with nothing written.
+    Flagr,
 }
 
 fn classify(tables: &[String]) -> Found {
@@ -86,6 +100,54 @@ fn statements(migration: &Migration, beside_flagr: bool) -> Option<Cow<'static, 
     }
 }
 
+/// Whether Bunting adopted Flagr's tables in this database before: they sit beside its own.
+fn adopted_before(found: &Found, tables: &[String]) -> bool {
+    *found == Found::Bunting
+        && flagr::TABLES
+            .iter()
+            .all(|flagr| tables.iter().any(|table| table == flagr))
+}
+
+/// Refuses a database that is neither Flagr's nor adopted from Flagr, saying what it is.
+fn not_flagrs(found: &Found) -> StoreError {
+    let what = match found {
+        Found::Empty => "it is empty".to_owned(),
+        Found::Bunting => "it is Bunting's, and was not adopted from Flagr".to_owned(),
+        Found::Flagr => "it is".to_owned(),
+        Found::Other(tables) => format!("it holds the tables {}", tables.join(", ")),
+    };
+    StoreError::Invalid(format!(
+        "this is not Flagr's database ({what}; Flagr's has the tables {}); nothing was written",
+        flagr::TABLES.join(", ")
+    ))
+}
+
+/// What adopting Flagr's database would bring over, read in a read-only transaction that is
+/// rolled back: nothing is written, not even Bunting's migrations table.
+pub async fn preview_flagr_adoption(url: &crate::DatabaseUrl) -> Result<flagr::AdoptionPlan, StoreError> {
+    let pool = crate::pool::open_for_reading_only(url).await?;
+    let backend = url.backend();
+    let mut tx = match backend {
+        Backend::Sqlite => pool.begin().await?,
+        Backend::Postgres => pool.begin_with("BEGIN READ ONLY").await?,
+    };
+    let tables = tables(&mut tx, backend).await?;
+    let found = classify(&tables);
+    let plan = if found == Found::Flagr {
+        flagr::AdoptionPlan::read(&mut tx).await
+    } else if adopted_before(&found, &tables) {
+        Err(StoreError::Invalid(
+            "Bunting adopted this Flagr database already; `bunting import --from-flagr-db` adopts              it again"
+                .to_owned(),
+        ))
+    } else {
+        Err(not_flagrs(&found))
+    };
+    tx.rollback().await?;
+    pool.close().await;
+    plan
+}
+
 /// The tables of the database (PostgreSQL: of the current schema).
 async fn tables(tx: &mut Transaction<'static, Any>, backend: Backend) -> Result<Vec<String>, StoreError> {
     let query = match backend {
@@ -106,6 +168,12 @@ impl Store {
     /// migration lock from its first statement: instances starting together take turns, and each
     /// finds the schema as the one before it left it (creating the migrations table included).
     pub async fn migrate(&self) -> Result<(), StoreError> {
+        self.migrate_expecting(Expect::Usable).await
+    }
+
+    /// [`migrate`](Store::migrate), refusing with nothing written a database that is not what
+    /// `expect` says.
+    pub async fn migrate_expecting(&self, expect: Expect) -> Result<(), StoreError> {
         let mut tx = match self.backend {
             // The write lock at once, not at the first write: by then another process may have
             // migrated, and a transaction that read before that write cannot write any more.
@@ -127,6 +195,15 @@ impl Store {
                  one of its own, or Flagr's",
                 others.join(", ")
             )));
+        }
+        let adopted_before = adopted_before(&found, &tables);
+        if expect == Expect::Flagr && found != Found::Flagr && !adopted_before {
+            return Err(not_flagrs(&found));
+        }
+        if expect == Expect::Flagr && adopted_before {
+            tracing::info!(
+                "Bunting adopted this Flagr database already; `bunting import --from-flagr-db` adopts it again"
+            );
         }
         let beside_flagr = found == Found::Flagr;
         if beside_flagr {
@@ -159,11 +236,7 @@ impl Store {
         }
         let adopted = match found {
             Found::Flagr => Some(flagr::adopt(&mut tx).await?),
-            Found::Bunting
-                if flagr::TABLES
-                    .iter()
-                    .all(|flagr| tables.iter().any(|table| table == flagr)) =>
-            {
+            Found::Bunting if adopted_before => {
                 flagr::check_unchanged(&mut tx).await?;
                 None
             }

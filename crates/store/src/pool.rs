@@ -10,6 +10,7 @@ use sqlx::AnyPool;
 use sqlx::Executor;
 use sqlx::any::AnyPoolOptions;
 
+use crate::migrations::Expect;
 use crate::{Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +30,7 @@ pub enum DatabaseUrl {
 }
 
 impl DatabaseUrl {
-    fn backend(&self) -> Backend {
+    pub(crate) fn backend(&self) -> Backend {
         match self {
             DatabaseUrl::Sqlite(_) => Backend::Sqlite,
             DatabaseUrl::Postgres(_) => Backend::Postgres,
@@ -40,7 +41,8 @@ impl DatabaseUrl {
         matches!(self, DatabaseUrl::Sqlite(path) if path == ":memory:" || path.starts_with("file::memory:"))
     }
 
-    fn sqlx_url(&self) -> String {
+    /// The URL sqlx opens; a SQLite file is created when missing unless `access` only inspects.
+    fn sqlx_url(&self, access: Access) -> String {
         match self {
             DatabaseUrl::Sqlite(_) if self.is_memory() => "sqlite::memory:".to_owned(),
             DatabaseUrl::Sqlite(path) => {
@@ -48,7 +50,8 @@ impl DatabaseUrl {
                     .strip_prefix("sqlite://")
                     .or_else(|| path.strip_prefix("sqlite:"))
                     .unwrap_or(path);
-                format!("sqlite://{path}?mode=rwc")
+                let mode = if access == Access::Inspect { "ro" } else { "rwc" };
+                format!("sqlite://{path}?mode={mode}")
             }
             DatabaseUrl::Postgres(url) => url.clone(),
         }
@@ -83,10 +86,19 @@ fn postgres_location(url: &str) -> String {
     format!("{}/{}", decode(host), decode(database))
 }
 
-/// Opens the pools and brings the schema up to date.
-pub async fn connect(url: &DatabaseUrl) -> Result<Store, StoreError> {
+fn install_drivers() {
     static DRIVERS: Once = Once::new();
     DRIVERS.call_once(sqlx::any::install_default_drivers);
+}
+
+/// Opens the pools and brings the schema up to date.
+pub async fn connect(url: &DatabaseUrl) -> Result<Store, StoreError> {
+    connect_expecting(url, Expect::Usable).await
+}
+
+/// [`connect`](connect()), refusing a database that is not what `expect` says.
+pub async fn connect_expecting(url: &DatabaseUrl, expect: Expect) -> Result<Store, StoreError> {
+    install_drivers();
 
     let backend = url.backend();
     let pool = match backend {
@@ -115,7 +127,7 @@ pub async fn connect(url: &DatabaseUrl) -> Result<Store, StoreError> {
         first_delivery_delay: Duration::ZERO,
         public_url: None,
     };
-    store.migrate().await?;
+    store.migrate_expecting(expect).await?;
     // In WAL mode SQLite readers never wait for the writer, so reads (the API's lists, the
     // dispatcher's look at what is due) get connections of their own instead of queueing behind
     // every flag change and delivery record. An in-memory database exists only on its one
@@ -127,6 +139,13 @@ pub async fn connect(url: &DatabaseUrl) -> Result<Store, StoreError> {
     Ok(store)
 }
 
+/// One connection that cannot write, and leaves even a SQLite file's journal mode as it is: for
+/// looking at a database without changing it.
+pub(crate) async fn open_for_reading_only(url: &DatabaseUrl) -> Result<AnyPool, StoreError> {
+    install_drivers();
+    open(url, AnyPoolOptions::new().max_connections(1), Access::Inspect).await
+}
+
 /// Connections for reads on a SQLite file: one per core of the machines we size for.
 const READ_CONNECTIONS: u32 = 2;
 
@@ -134,6 +153,8 @@ const READ_CONNECTIONS: u32 = 2;
 enum Access {
     ReadWrite,
     ReadOnly,
+    /// Read-only, and the SQLite file is neither created nor switched to WAL.
+    Inspect,
 }
 
 async fn open(url: &DatabaseUrl, options: AnyPoolOptions, access: Access) -> Result<AnyPool, StoreError> {
@@ -144,13 +165,13 @@ async fn open(url: &DatabaseUrl, options: AnyPoolOptions, access: Access) -> Res
     let options = options.test_before_acquire(false).after_connect(move |connection, _| {
         Box::pin(async move {
             if backend == Backend::Sqlite {
-                if !in_memory {
+                if !in_memory && access != Access::Inspect {
                     connection.execute("PRAGMA journal_mode = WAL").await?;
                 }
                 connection.execute("PRAGMA busy_timeout = 5000").await?;
                 connection.execute("PRAGMA synchronous = NORMAL").await?;
                 connection.execute("PRAGMA foreign_keys = ON").await?;
-                if access == Access::ReadOnly {
+                if access != Access::ReadWrite {
                     connection.execute("PRAGMA query_only = ON").await?;
                 }
             }
@@ -158,7 +179,7 @@ async fn open(url: &DatabaseUrl, options: AnyPoolOptions, access: Access) -> Res
         })
     });
     options
-        .connect(&url.sqlx_url())
+        .connect(&url.sqlx_url(access))
         .await
         .map_err(|source| StoreError::opening(url.to_string(), source))
 }

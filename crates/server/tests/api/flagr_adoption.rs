@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use sqlx::{Connection, Row};
 
 use crate::helpers::{TestApp, execute_sql_on, spawn_app_on_database, spawn_eval_only, test_database};
+use crate::startup::{bunting, describe, until_serving};
 
 const COUNTRIES: [&str; 4] = ["NZ", "FR", "DE", "US"];
 const DATA: &str = include_str!("../data/flagr/data.sql");
@@ -235,4 +236,185 @@ async fn a_database_of_a_third_kind_is_refused_with_nothing_written() {
     );
     assert!(message.contains("invoices"), "{message}");
     assert_eq!(tables(&database.url).await, ["invoices"]);
+}
+
+/// A Flagr database with the fixture's rows.
+async fn flagr_database() -> crate::helpers::TestDatabase {
+    let database = test_database().await;
+    execute_sql_on(&database.url, schema(&database.url)).await;
+    execute_sql_on(&database.url, DATA).await;
+    database
+}
+
+/// Flagr at work after the adoption: a new flag, and a segment's rollout changed.
+const FLAGR_WRITES: &str = "\
+INSERT INTO flags VALUES (8, '2024-02-01 00:00:00+00:00', '2024-02-01 00:00:00+00:00', NULL, 'fresh', \
+ 'new in Flagr', 'ann@example.com', 'ann@example.com', true, 0, '', false, 'user');
+UPDATE segments SET rollout_percent = 30, updated_at = '2024-02-01 00:00:00+00:00' WHERE id = 10";
+
+const FLAGR_WROTE: &str = "Flagr wrote to its tables in this database after Bunting adopted them";
+
+/// The log of the real binary serving `database` up to the line with its address.
+fn start_up_log(database: &DatabaseUrl) -> String {
+    let server = until_serving(bunting(database, "serve").spawn().expect("the binary starts")).unwrap();
+    server.log.join("\n")
+}
+
+/// Runs the binary with `args` to its end; its stdout, or the test fails with its output.
+fn run(database: &DatabaseUrl, args: &[&str]) -> Result<String, String> {
+    let output = bunting(database, args[0])
+        .args(&args[1..])
+        .output()
+        .expect("the binary runs");
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(describe(&output))
+    }
+}
+
+fn segment_rollouts(flag: &Value) -> Vec<(i64, i64)> {
+    flag["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|segment| {
+            (
+                segment["id"].as_i64().unwrap(),
+                segment["rolloutPercent"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_flagr_write_after_the_adoption_is_reported_then_adopted_again_on_request() {
+    let database = flagr_database().await;
+    let first = start_up_log(&database.url);
+    assert!(first.contains("adopted Flagr's database"), "{first}");
+    assert!(!first.contains(FLAGR_WROTE), "{first}");
+
+    execute_sql_on(&database.url, FLAGR_WRITES).await;
+    let warned = start_up_log(&database.url);
+    assert!(warned.contains(FLAGR_WROTE), "{warned}");
+    assert!(
+        warned.contains("Run `bunting import --from-flagr-db` to adopt them again"),
+        "{warned}"
+    );
+
+    let output = run(&database.url, &["import", "--from-flagr-db"]).unwrap();
+    assert!(
+        output.contains("1 flags created, 1 updated (deletions and restores included), 0 removed, 2 unchanged"),
+        "{output}"
+    );
+    let app = spawn_app_on_database(&database.url).await;
+    assert_eq!(ids(&app.get("/flags").await.ok()), [3, 7, 8]);
+    assert_eq!(ids(&app.get("/flags?deleted=true").await.ok()), [4]);
+    assert_eq!(app.get("/flags/8").await.ok()["key"], "fresh");
+    assert_eq!(
+        segment_rollouts(&app.get("/flags/3").await.ok()),
+        [(9, 100), (12, 100), (10, 30)]
+    );
+    // Each change is in the change log (so webhooks hear of it), after Flagr's snapshots.
+    let snapshots = app.get("/flags/3/snapshots").await.ok();
+    assert_eq!(ids(&snapshots)[1..], [5, 2, 1]);
+    assert_eq!(snapshots[0]["updatedBy"], "import");
+    assert_eq!(app.get("/flags/8/snapshots").await.ok().as_array().unwrap().len(), 1);
+    drop(app);
+
+    let after = start_up_log(&database.url);
+    assert!(!after.contains(FLAGR_WROTE), "{after}");
+    // Nothing new in Flagr's tables: adopting again changes nothing.
+    let again = run(&database.url, &["import", "--from-flagr-db"]).unwrap();
+    assert!(again.contains("0 flags created, 0 updated"), "{again}");
+}
+
+#[tokio::test]
+async fn adopting_again_refuses_to_lose_changes_made_in_bunting_unless_forced() {
+    let database = flagr_database().await;
+    let app = spawn_app_on_database(&database.url).await;
+    assert_eq!(app.create_flag("made_in_bunting").await["id"], 8);
+    assert_eq!(app.create_flag("also_in_bunting").await["id"], 9);
+    execute_sql_on(&database.url, FLAGR_WRITES).await;
+
+    let refused = run(&database.url, &["import", "--from-flagr-db"]).unwrap_err();
+    assert!(
+        refused.contains(
+            "flags were changed in Bunting since it adopted Flagr's database (also_in_bunting, made_in_bunting)"
+        ) && refused.contains("--force"),
+        "{refused}"
+    );
+    assert_eq!(ids(&app.get("/flags").await.ok()), [3, 7, 8, 9]);
+    assert_eq!(app.get("/flags/8").await.ok()["key"], "made_in_bunting");
+
+    let output = run(&database.url, &["import", "--from-flagr-db", "--force"]).unwrap();
+    assert!(output.contains("0 flags created, 2 updated"), "{output}");
+    assert!(output.contains("1 removed"), "{output}");
+    assert_eq!(ids(&app.get("/flags").await.ok()), [3, 7, 8]);
+    assert_eq!(app.get("/flags/8").await.ok()["key"], "fresh");
+    app.get("/flags/9").await.expect(404);
+    // The removed flag's key is free again.
+    app.create_flag("also_in_bunting").await;
+}
+
+#[tokio::test]
+async fn migrate_from_flagr_dry_run_lists_what_it_would_bring_and_writes_nothing() {
+    let database = flagr_database().await;
+    let file = |database: &DatabaseUrl| match database {
+        DatabaseUrl::Sqlite(path) => Some(std::fs::read(path).unwrap()),
+        DatabaseUrl::Postgres(_) => None,
+    };
+    let (bytes, rows, before) = (
+        file(&database.url),
+        flagr_dump(&database.url).await,
+        tables(&database.url).await,
+    );
+
+    let output = run(&database.url, &["migrate", "--from-flagr", "--dry-run"]).unwrap();
+    for line in [
+        "would bring over 3 flags (2 live, 1 deleted)",
+        "live    id 3      key checkout",
+        "deleted id 4      key banner",
+        "live    id 7      key pricing",
+        "with 4 segments, 4 variants, 12 constraints, 5 distributions, 2 tags, 3 entity types, and 6 snapshots",
+        "nothing was written",
+    ] {
+        assert!(output.contains(line), "{line:?} missing from:\n{output}");
+    }
+    assert_eq!(tables(&database.url).await, before, "no table was created");
+    assert_eq!(flagr_dump(&database.url).await, rows);
+    assert_eq!(file(&database.url), bytes, "the SQLite file changed");
+
+    // Without --dry-run it adopts, as start-up does; a second run has nothing to adopt.
+    run(&database.url, &["migrate", "--from-flagr"]).unwrap();
+    assert!(tables(&database.url).await.contains(&"bunting_flags".to_owned()));
+    let again = run(&database.url, &["migrate", "--from-flagr"]).unwrap();
+    assert!(again.contains("Bunting adopted this Flagr database already"), "{again}");
+    let app = spawn_app_on_database(&database.url).await;
+    assert_eq!(ids(&app.get("/flags").await.ok()), [3, 7]);
+}
+
+#[tokio::test]
+async fn migrate_from_flagr_refuses_a_database_that_is_not_flagrs_with_nothing_written() {
+    let database = test_database().await;
+    for args in [
+        &["migrate", "--from-flagr"][..],
+        &["migrate", "--from-flagr", "--dry-run"],
+    ] {
+        let refused = run(&database.url, args).unwrap_err();
+        assert!(
+            refused.contains("this is not Flagr's database (it is empty; Flagr's has the tables flags, segments"),
+            "{refused}"
+        );
+        assert!(tables(&database.url).await.is_empty(), "{args:?} wrote tables");
+    }
+    // Bunting's own database, never adopted from Flagr.
+    spawn_app_on_database(&database.url).await;
+    let refused = run(&database.url, &["migrate", "--from-flagr"]).unwrap_err();
+    assert!(
+        refused.contains("it is Bunting's, and was not adopted from Flagr"),
+        "{refused}"
+    );
+    let refused = run(&database.url, &["import", "--from-flagr-db"]).unwrap_err();
+    assert!(refused.contains("was not adopted from Flagr"), "{refused}");
 }

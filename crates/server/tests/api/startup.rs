@@ -12,7 +12,7 @@ use sqlx::{AnyConnection, Connection, Executor};
 use crate::helpers::{TestApp, backend_name, database_env, test_database};
 
 /// The binary on `database`, listening on a port of the system's choice, its output captured.
-fn bunting(database: &DatabaseUrl, command: &str) -> Command {
+pub(crate) fn bunting(database: &DatabaseUrl, command: &str) -> Command {
     let mut bunting = Command::new(env!("CARGO_BIN_EXE_bunting"));
     bunting
         .envs(database_env(database))
@@ -26,10 +26,10 @@ fn bunting(database: &DatabaseUrl, command: &str) -> Command {
 }
 
 /// A `serve` process that printed its address, with the log lines up to that point.
-struct Serving {
+pub(crate) struct Serving {
     child: Child,
-    base: String,
-    log: Vec<String>,
+    pub(crate) base: String,
+    pub(crate) log: Vec<String>,
 }
 
 impl Drop for Serving {
@@ -41,7 +41,7 @@ impl Drop for Serving {
 
 /// Reads the log of a `serve` process until it prints the address it serves on; if it exits
 /// first, says how it failed.
-fn until_serving(mut child: Child) -> Result<Serving, String> {
+pub(crate) fn until_serving(mut child: Child) -> Result<Serving, String> {
     let mut lines = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
     let mut log = Vec::new();
     while let Some(Ok(line)) = lines.next() {
@@ -68,7 +68,7 @@ fn until_serving(mut child: Child) -> Result<Serving, String> {
     ))
 }
 
-fn describe(output: &Output) -> String {
+pub(crate) fn describe(output: &Output) -> String {
     format!(
         "exited with {}\nstdout:\n{}\nstderr:\n{}",
         output.status,
