@@ -11,6 +11,8 @@
 //! - [`eval`]: the evaluation engine: CRC32 bucketing, distribution and rollout, the segment
 //!   walk, Flagr's evaluation request and result shapes, and the snapshot of all flags that
 //!   serves single and batch evaluations.
+//! - [`ofrep`]: the OpenFeature Remote Evaluation Protocol over Flagr's evaluation: request
+//!   context in, OFREP value, reason and variant out.
 //! - [`named!`]: names for field-less enums, one table for both directions.
 //! - [`secret`]: values that must never be printed.
 //! - [`webhook`]: webhook delivery policy: event catalogue, subscriptions, signatures, retries
@@ -22,6 +24,7 @@ pub mod eval;
 pub mod flag;
 pub mod mutation;
 mod names;
+pub mod ofrep;
 pub mod secret;
 pub mod validation;
 pub mod webhook;

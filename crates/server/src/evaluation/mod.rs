@@ -14,7 +14,7 @@ mod refresh;
 use std::sync::Arc;
 
 use axum::http::HeaderMap;
-use bunting_core::eval::{EvalContext, EvalEnv, EvalResult, EvaluationBatchRequest};
+use bunting_core::eval::{EvalContext, EvalEnv, EvalResult, EvalSnapshot, EvaluationBatchRequest};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
@@ -59,7 +59,18 @@ impl Evaluator {
 
     /// One evaluation. `headers` feed the built-in context when it is on (Flagr injects no
     /// header keys for some routes, which pass `None`).
-    pub(crate) fn evaluate(&self, mut context: EvalContext, headers: Option<&HeaderMap>) -> EvalResult {
+    pub(crate) fn evaluate(&self, context: EvalContext, headers: Option<&HeaderMap>) -> EvalResult {
+        self.evaluate_on(&self.cache.snapshot(), context, headers)
+    }
+
+    /// One evaluation against a snapshot the caller holds, to read the evaluated flag from the
+    /// same snapshot (OFREP maps the result with the flag's variants and segments).
+    pub(crate) fn evaluate_on(
+        &self,
+        snapshot: &EvalSnapshot,
+        mut context: EvalContext,
+        headers: Option<&HeaderMap>,
+    ) -> EvalResult {
         let now = self.clock.now();
         if let Some(injected) = &self.settings.injected_context {
             injected.inject(&mut context.entity_context, now, headers);
@@ -71,7 +82,7 @@ impl Evaluator {
             timestamp: &timestamp,
             random: &mut random,
         };
-        let result = self.cache.snapshot().evaluate(context, &mut env);
+        let result = snapshot.evaluate(context, &mut env);
         if let Some(metrics) = &self.metrics {
             metrics.record_evaluation(&result);
         }

@@ -15,6 +15,7 @@ mod identity;
 mod input;
 mod jwt;
 mod metrics;
+mod ofrep;
 mod openapi;
 mod problems;
 mod recording;
@@ -73,6 +74,7 @@ pub(crate) fn router(surface: Surface) -> Router {
         .merge(health::router())
         .merge(openapi::router(&surface.web_prefix))
         .merge(evaluation::router().with_state(surface.evaluator.clone()))
+        .merge(ofrep::router().with_state(surface.evaluator.clone()))
         .merge(export::router().with_state(surface.evaluator.clone()));
     let api = match surface.management {
         Some(state) => api.merge(recording::router().with_state(surface.evaluator)).merge(
@@ -147,7 +149,7 @@ pub(crate) fn router(surface: Surface) -> Router {
     app.layer(middleware::from_fn(request_span::request_span))
 }
 
-/// Every route but health, evaluation, the export and the API document in eval-only mode (Flagr answers 501 too).
+/// Every route but health, evaluation (Flagr's and OFREP), the export and the API document in eval-only mode (Flagr answers 501 too).
 async fn not_in_eval_only_mode(uri: Uri) -> ApiError {
     ApiError::Framework {
         status: StatusCode::NOT_IMPLEMENTED,

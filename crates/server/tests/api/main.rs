@@ -20,6 +20,7 @@ mod flagr_adoption;
 mod flags;
 mod import;
 mod metrics;
+mod ofrep;
 mod openapi;
 mod receivers;
 mod segments;
