@@ -70,6 +70,12 @@ pub(crate) struct Surface {
 
 /// The whole HTTP surface, under the web prefix when one is configured.
 pub(crate) fn router(surface: Surface) -> Router {
+    // OFREP providers are usually given the server's address and add `/ofrep/v1/...`
+    // themselves; the same routes are also under `/api/v1`, where the OpenAPI document and the
+    // rest of the API are.
+    let ofrep_at_root = ofrep::router()
+        .with_state(surface.evaluator.clone())
+        .route_layer(middleware::from_fn(request_span::record_route));
     let api = Router::new()
         .merge(health::router())
         .merge(openapi::router(&surface.web_prefix))
@@ -93,7 +99,7 @@ pub(crate) fn router(surface: Surface) -> Router {
         None => api.fallback(not_in_eval_only_mode),
     };
     let api = api.route_layer(middleware::from_fn(request_span::record_route));
-    let app = Router::new().nest("/api/v1", api);
+    let app = Router::new().nest("/api/v1", api).merge(ofrep_at_root);
     let app = if surface.ui_enabled {
         app.merge(ui::router())
     } else {

@@ -131,6 +131,18 @@ async fn each_kind_of_flag_gets_its_ofrep_value_reason_and_variant() {
     for (key, expected) in cases {
         assert_eq!(answer(evaluate(&app, key, user.clone()).await), expected, "{key}");
     }
+    // Served at the server's root too, where providers given the bare address look for it.
+    let at_root = app
+        .send(
+            app.client
+                .post(format!("{}/ofrep/v1/evaluate/flags/banner", app.base))
+                .json(&json!({"context": user})),
+        )
+        .await;
+    assert_eq!(
+        answer(at_root),
+        json!({"key": "banner", "value": "blue", "reason": "STATIC", "variant": "blue"})
+    );
     let dutch = json!({"targetingKey": "user-1", "country": "NL"});
     assert_eq!(
         answer(evaluate(&app, "banner", dutch.clone()).await),
