@@ -147,7 +147,10 @@ async fn too_old_or_unknown(flags: &FlagService, cursor: i64) -> Result<Option<E
 /// The snapshot event: the selected live flags as the eval-cache export has them, and the
 /// sequence they reflect.
 fn snapshot_event(stored: Vec<StoredFlag>, seq: i64, filter: &StreamFilter) -> Result<Event, ApiError> {
-    let selected = stored.into_iter().filter(|flag| filter.selects_flag(&flag.flag)).collect();
+    let selected = stored
+        .into_iter()
+        .filter(|flag| filter.selects_flag(&flag.flag))
+        .collect();
     // Compiled as evaluation compiles them, so the snapshot holds what the export would.
     let (compiled, _) = EvalSnapshot::build(selected);
     #[derive(Serialize)]
@@ -187,7 +190,9 @@ impl StreamFilter {
         };
         let events = match query.string("events") {
             None => None,
-            Some(text) => Some(EventFilter::parse(&[text]).map_err(|error| ApiError::BadRequest(format!("events: {error}")))?),
+            Some(text) => {
+                Some(EventFilter::parse(&[text]).map_err(|error| ApiError::BadRequest(format!("events: {error}")))?)
+            }
         };
         Ok(StreamFilter {
             events,
@@ -209,7 +214,9 @@ impl StreamFilter {
             return None;
         }
         if !self.tags.is_empty() && change.flag_id.is_none()
-            || !self.tags.is_empty() && !self.tagged(change.previous.as_deref()) && !self.tagged(change.current.as_deref())
+            || !self.tags.is_empty()
+                && !self.tagged(change.previous.as_deref())
+                && !self.tagged(change.current.as_deref())
         {
             return None;
         }
@@ -278,7 +285,9 @@ impl Tail {
             }
             if let Some(change) = self.pending.pop_front() {
                 self.after = change.seq;
-                let Some(name) = self.filter.event_name(&change) else { continue };
+                let Some(name) = self.filter.event_name(&change) else {
+                    continue;
+                };
                 return Some(match change.to_json() {
                     Ok(data) => Event::default().id(change.seq.to_string()).event(name).data(data),
                     Err(error) => {
