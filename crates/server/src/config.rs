@@ -262,6 +262,31 @@ pub struct Config {
     pub evaluation: EvalSettings,
     /// `FLAGR_PROMETHEUS_*`; `None` unless `FLAGR_PROMETHEUS_ENABLED=true`.
     pub prometheus: Option<PrometheusSettings>,
+    /// `BUNTING_STREAM_*`: the live change stream.
+    pub stream: StreamSettings,
+}
+
+/// How `GET /api/v1/changes/stream` treats its connections.
+#[derive(Debug, Clone)]
+pub struct StreamSettings {
+    /// `BUNTING_STREAM_HEARTBEAT`: how long a quiet stream waits before a comment line, so
+    /// proxies keep the connection.
+    pub heartbeat: Duration,
+    /// `BUNTING_STREAM_MAX_LAG`: how many changes a stream may fall behind the change log...
+    pub max_lag: i64,
+    /// `BUNTING_STREAM_MAX_BEHIND`: ...for longer than this before it is cut off with its
+    /// resume point.
+    pub max_behind: Duration,
+}
+
+impl Default for StreamSettings {
+    fn default() -> StreamSettings {
+        StreamSettings {
+            heartbeat: Duration::from_secs(15),
+            max_lag: 10_000,
+            max_behind: Duration::from_secs(30),
+        }
+    }
 }
 
 /// Where and how the Prometheus metrics are served.
@@ -332,6 +357,7 @@ impl Config {
             webhooks: WebhookSettings::default(),
             evaluation: EvalSettings::default(),
             prometheus: None,
+            stream: StreamSettings::default(),
         }
     }
 
@@ -375,8 +401,20 @@ impl Config {
             webhooks: webhooks(&env)?,
             evaluation: evaluation(&env)?,
             prometheus,
+            stream: stream(&env)?,
         })
     }
+}
+
+fn stream(env: &Env<'_>) -> anyhow::Result<StreamSettings> {
+    let defaults = StreamSettings::default();
+    Ok(StreamSettings {
+        heartbeat: env
+            .duration("BUNTING_STREAM_HEARTBEAT", defaults.heartbeat)?
+            .max(Duration::from_millis(100)),
+        max_lag: env.parse("BUNTING_STREAM_MAX_LAG", defaults.max_lag, "a number of changes")?,
+        max_behind: env.duration("BUNTING_STREAM_MAX_BEHIND", defaults.max_behind)?,
+    })
 }
 
 fn prometheus(env: &Env<'_>) -> anyhow::Result<Option<PrometheusSettings>> {

@@ -22,7 +22,7 @@ use crate::config::{Config, Storage};
 use crate::delivery::{Dispatcher, prune_periodically};
 use crate::evaluation::{EvalCache, Evaluator, follow_json, follow_store, load_json};
 use crate::http::Scrape;
-use crate::http::{self, AppState, Surface};
+use crate::http::{self, AppState, StreamContext, Surface};
 use crate::metrics::Metrics;
 use crate::service::DispatcherHandle;
 use crate::service::flags::FlagService;
@@ -37,6 +37,8 @@ pub struct Application {
     config: Config,
     clock: Arc<dyn Clock>,
     background: Background,
+    /// Tells live change streams the server is stopping.
+    streams_stop: watch::Sender<bool>,
 }
 
 /// What runs beside the HTTP server.
@@ -77,6 +79,7 @@ impl Application {
             .prometheus
             .as_ref()
             .map(|settings| Arc::new(Metrics::new(settings.latency_histogram)));
+        let (streams_stop, streams_stopping) = watch::channel(false);
         let (management, cache, background) = match &config.storage {
             Storage::Database(url) => {
                 // The one place the environment is chosen: every service and task below is bound to it.
@@ -114,6 +117,10 @@ impl Application {
                     flags: FlagService::new(store.clone(), environment, clock.clone(), wake.clone(), cache.clone()),
                     webhooks,
                     identity: Arc::new(config.identity.clone()),
+                    stream: StreamContext {
+                        settings: config.stream.clone(),
+                        shutdown: streams_stopping,
+                    },
                 };
                 (
                     Some(state),
@@ -169,6 +176,7 @@ impl Application {
             config,
             clock,
             background,
+            streams_stop,
         })
     }
 
@@ -226,6 +234,13 @@ impl Application {
                     None,
                 )
             }
+        };
+        let streams_stop = self.streams_stop;
+        // Live change streams never end by themselves: they are told first, so that graceful
+        // shutdown does not wait for them.
+        let shutdown = async move {
+            shutdown.await;
+            streams_stop.send_replace(true);
         };
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)

@@ -13,7 +13,7 @@ use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
 use crate::codec::micros;
 use crate::counters;
-use crate::{EnvironmentId, Store, StoreError};
+use crate::{Backend, EnvironmentId, Store, StoreError};
 use crate::{changes, outbox};
 
 const FLAG_COLUMNS: &str = "id, deleted_at, snapshot_id, document";
@@ -232,6 +232,30 @@ impl Store {
         .fetch_all(&self.reads)
         .await?;
         rows.iter().map(stored_flag).collect()
+    }
+
+    /// Live flags ordered by id and the change sequence they reflect, read from one database
+    /// snapshot, so a reader can follow the change log from exactly that sequence.
+    pub async fn live_flags_at_seq(&self, environment: EnvironmentId) -> Result<(Vec<StoredFlag>, i64), StoreError> {
+        // PostgreSQL's default isolation gives each statement its own snapshot; a SQLite read
+        // transaction keeps the one its first read took.
+        let begin = match self.backend {
+            Backend::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            Backend::Sqlite => "BEGIN",
+        };
+        let mut tx = self.reads.begin_with(begin).await?;
+        let seq: i64 = sqlx::query("SELECT change_seq FROM id_counters WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("change_seq")?;
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE environment_id = $1 AND deleted_at IS NULL ORDER BY id"
+        )))
+        .bind(environment)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok((rows.iter().map(stored_flag).collect::<Result<_, _>>()?, seq))
     }
 
     /// The flags (deleted ones included) changed after change sequence `after`, and the latest

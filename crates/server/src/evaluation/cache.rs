@@ -9,10 +9,14 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 use bunting_core::eval::{CompileError, EvalSnapshot, Severity};
 use bunting_core::flag::{Id, StoredFlag};
+use tokio::sync::watch;
 
 pub(crate) struct EvalCache {
     snapshot: ArcSwap<EvalSnapshot>,
     versions: Mutex<Versions>,
+    /// Ticks whenever the cache learns of a change (this instance's or, through the change-log
+    /// follower, another's), so live change streams read the log then rather than polling it.
+    changed: watch::Sender<()>,
 }
 
 /// What the cache has seen, so updates can arrive in any order: an update carrying an older
@@ -31,6 +35,7 @@ impl EvalCache {
         let cache = EvalCache {
             snapshot: ArcSwap::from_pointee(EvalSnapshot::default()),
             versions: Mutex::default(),
+            changed: watch::Sender::new(()),
         };
         cache.replace(flags, log_seq);
         cache
@@ -39,6 +44,11 @@ impl EvalCache {
     /// The current snapshot.
     pub(crate) fn snapshot(&self) -> arc_swap::Guard<Arc<EvalSnapshot>> {
         self.snapshot.load()
+    }
+
+    /// A receiver that sees a change each time the cache learns of one.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<()> {
+        self.changed.subscribe()
     }
 
     /// The change-log sequence the cache reflects.
@@ -62,8 +72,12 @@ impl EvalCache {
         for stored in &fresh {
             versions.flags.insert(stored.flag.id, stored.snapshot_id);
         }
+        let advanced = log_seq.is_some_and(|seq| seq > versions.log_seq);
         if let Some(seq) = log_seq {
             versions.log_seq = versions.log_seq.max(seq);
+        }
+        if advanced || !fresh.is_empty() {
+            self.changed.send_replace(());
         }
         if fresh.is_empty() {
             return;
@@ -86,6 +100,7 @@ impl EvalCache {
         let (next, errors) = EvalSnapshot::build(flags);
         report(&next, ids, &errors);
         self.snapshot.store(Arc::new(next));
+        self.changed.send_replace(());
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Versions> {

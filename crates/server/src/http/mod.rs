@@ -2,6 +2,7 @@
 //! codes. Handlers only map: extract → parse into a core command → one service call → respond.
 //! One file per resource, each with its own `router()`.
 
+mod change_stream;
 mod changes;
 mod constraints;
 mod cors;
@@ -25,6 +26,7 @@ mod tags;
 mod variants;
 mod webhooks;
 
+pub(crate) use change_stream::StreamContext;
 pub(crate) use metrics::Scrape;
 
 use std::sync::Arc;
@@ -49,6 +51,7 @@ pub(crate) struct AppState {
     pub(crate) flags: FlagService,
     pub(crate) webhooks: WebhookService,
     pub(crate) identity: Arc<IdentityConfig>,
+    pub(crate) stream: StreamContext,
 }
 
 /// What the HTTP surface is built from.
@@ -87,6 +90,7 @@ pub(crate) fn router(surface: Surface) -> Router {
             Router::new()
                 .merge(flags::router())
                 .merge(changes::router())
+                .merge(change_stream::router())
                 .merge(tags::router())
                 .merge(variants::router())
                 .merge(segments::router())

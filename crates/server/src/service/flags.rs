@@ -11,6 +11,7 @@ use bunting_core::change::ChangeEvent;
 use bunting_core::flag::{Flag, Id, StoredFlag, Tag};
 use bunting_core::mutation::{Command, Outcome};
 use bunting_store::{ChangeQuery, EnvironmentId, Store};
+use tokio::sync::watch;
 
 use super::{DispatcherHandle, ServiceError, origin};
 use crate::clock::Clock;
@@ -142,6 +143,16 @@ impl FlagService {
     /// A page of the change log.
     pub(crate) async fn changes(&self, query: &ChangeQuery) -> Result<Vec<ChangeEvent>, ServiceError> {
         Ok(self.store.changes(query).await?)
+    }
+
+    /// Every live flag and the change sequence they reflect, read together.
+    pub(crate) async fn live_flags_at_seq(&self) -> Result<(Vec<StoredFlag>, i64), ServiceError> {
+        Ok(self.store.live_flags_at_seq(self.environment).await?)
+    }
+
+    /// Sees a change whenever this instance learns of a change, its own or another's.
+    pub(crate) fn change_notifications(&self) -> watch::Receiver<()> {
+        self.cache.subscribe()
     }
 
     /// The latest change's sequence, 0 before the first.

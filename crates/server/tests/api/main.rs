@@ -11,6 +11,7 @@ mod receiver;
 
 mod auth;
 mod change_log;
+mod change_stream;
 mod constraints;
 mod crash;
 mod errors;
