@@ -40,6 +40,12 @@ crate::named! {
         WebhookUpdated => "webhook.updated",
         /// Extension: a webhook was deleted.
         WebhookDeleted => "webhook.deleted",
+        /// Extension: an environment was created (empty or as a clone of another).
+        EnvironmentCreated => "environment.created",
+        /// Extension: an environment's name or description changed.
+        EnvironmentUpdated => "environment.updated",
+        /// Extension: an environment was deleted, with its flags and webhooks.
+        EnvironmentDeleted => "environment.deleted",
     }
 }
 
@@ -53,6 +59,7 @@ crate::named! {
         Constraint => "constraint",
         Distribution => "distribution",
         Webhook => "webhook",
+        Environment => "environment",
     }
 }
 

@@ -7,6 +7,7 @@
 //! - [`validation`]: Flagr's key and tag rules.
 //! - [`mutation`]: every command that changes a flag, applied as a pure function.
 //! - [`change`]: event types and the changed component that describe a mutation.
+//! - [`environment`]: environments, their rules and their change events.
 //! - [`constraint`]: Flagr's constraint language, compiled once and evaluated against a context.
 //! - [`eval`]: the evaluation engine: CRC32 bucketing, distribution and rollout, the segment
 //!   walk, Flagr's evaluation request and result shapes, and the snapshot of all flags that
@@ -20,6 +21,7 @@
 
 pub mod change;
 pub mod constraint;
+pub mod environment;
 pub mod eval;
 pub mod flag;
 pub mod mutation;

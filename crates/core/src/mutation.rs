@@ -82,6 +82,30 @@ impl IdCounters {
     }
 }
 
+/// The ids a flag key already has in other environments. A flag created (or duplicated) under a
+/// key that exists elsewhere takes that flag's id, and a variant added under a key that flag has
+/// elsewhere takes that variant's id: Flagr salts bucketing with the flag id and orders
+/// distributions by variant id, so an entity gets the same variant in every environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SharedIds {
+    pub flag: Option<Id>,
+    /// Variant key and id, of the flag with that id in the other environments.
+    pub variants: Vec<(String, Id)>,
+}
+
+impl SharedIds {
+    fn flag_id(&self, ids: &mut IdCounters) -> Id {
+        self.flag.unwrap_or_else(|| ids.next_flag())
+    }
+
+    fn variant_id(&self, key: &str, ids: &mut IdCounters) -> Id {
+        self.variants
+            .iter()
+            .find(|(shared, _)| shared == key)
+            .map_or_else(|| ids.next_variant(), |(_, id)| *id)
+    }
+}
+
 /// Who made a change and when, plus a random key for commands that need one.
 #[derive(Debug, Clone)]
 pub struct Origin {
@@ -261,6 +285,7 @@ pub fn apply(
     current: Option<&StoredFlag>,
     command: Command,
     ids: &mut IdCounters,
+    shared: &SharedIds,
     origin: &Origin,
 ) -> Result<Outcome, MutationError> {
     let at = truncate_to_millis(origin.at);
@@ -270,7 +295,7 @@ pub fn apply(
             description,
             template,
         } => {
-            let flag = create_flag(key, description, template.as_deref(), ids, origin, at)?;
+            let flag = create_flag(key, description, template.as_deref(), ids, shared, origin, at)?;
             let events = vec![Event::new(
                 EventType::FlagCreated,
                 ComponentType::Flag,
@@ -292,7 +317,7 @@ pub fn apply(
                 Some(source) => flag_not_found(source.flag.id),
                 None => MutationError::NotFound("flag not found".into()),
             })?;
-            let flag = duplicate_flag(&source.flag, key, description, ids, origin, at)?;
+            let flag = duplicate_flag(&source.flag, key, description, ids, shared, origin, at)?;
             let events = vec![Event::new(
                 EventType::FlagCreated,
                 ComponentType::Flag,
@@ -316,7 +341,7 @@ pub fn apply(
                 return Err(flag_not_found(current.flag.id));
             }
             let mut next = current.clone();
-            let events = change_existing(&mut next, command, ids, origin)?;
+            let events = change_existing(&mut next, command, ids, shared, origin)?;
             next.flag.sort_children();
             let events = if next == *current { Vec::new() } else { events };
             (Some(current.clone()), next, events)
@@ -364,6 +389,7 @@ fn create_flag(
     description: String,
     template: Option<&str>,
     ids: &mut IdCounters,
+    shared: &SharedIds,
     origin: &Origin,
     at: OffsetDateTime,
 ) -> Result<Flag, MutationError> {
@@ -379,10 +405,10 @@ fn create_flag(
     {
         return Err(MutationError::Invalid(format!("unknown value for template: {name}")));
     }
-    let mut flag = new_flag(ids.next_flag(), key, description, origin, at);
+    let mut flag = new_flag(shared.flag_id(ids), key, description, origin, at);
     if template.is_some() {
         let variant = Variant {
-            id: ids.next_variant(),
+            id: shared.variant_id("on", ids),
             key: "on".into(),
             attachment: Map::new(),
         };
@@ -410,6 +436,7 @@ fn duplicate_flag(
     key: String,
     description: String,
     ids: &mut IdCounters,
+    shared: &SharedIds,
     origin: &Origin,
     at: OffsetDateTime,
 ) -> Result<Flag, MutationError> {
@@ -435,7 +462,7 @@ fn duplicate_flag(
     } else {
         format!("{} (cloned)", source.description)
     };
-    let mut clone = new_flag(ids.next_flag(), key, description, origin, at);
+    let mut clone = new_flag(shared.flag_id(ids), key, description, origin, at);
     clone.enabled = source.enabled;
     clone.notes = source.notes.clone();
     clone.data_records_enabled = source.data_records_enabled;
@@ -445,7 +472,7 @@ fn duplicate_flag(
     let mut variant_ids = Vec::with_capacity(source.variants.len());
     for variant in &source.variants {
         let copy = Variant {
-            id: ids.next_variant(),
+            id: shared.variant_id(&variant.key, ids),
             key: variant.key.clone(),
             attachment: variant.attachment.clone(),
         };
@@ -492,6 +519,7 @@ fn change_existing(
     stored: &mut StoredFlag,
     command: Command,
     ids: &mut IdCounters,
+    shared: &SharedIds,
     origin: &Origin,
 ) -> Result<Vec<Event>, MutationError> {
     let flag_id = stored.flag.id;
@@ -554,7 +582,7 @@ fn change_existing(
         Command::CreateVariant { key, attachment } => {
             check_variant_key(&key)?;
             let variant = Variant {
-                id: ids.next_variant(),
+                id: shared.variant_id(&key, ids),
                 key,
                 attachment: attachment.unwrap_or_default(),
             };

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
-use bunting_store::{DEFAULT_ENVIRONMENT, EnvironmentId, Store};
+use bunting_store::{DEFAULT_ENVIRONMENT, Store};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -20,11 +20,12 @@ use tokio::task::JoinHandle;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Storage};
 use crate::delivery::{Dispatcher, prune_periodically};
-use crate::evaluation::{EvalCache, Evaluator, follow_json, follow_store, load_json};
+use crate::evaluation::{EvalCache, EvalCaches, Evaluator, follow_json, follow_store, load_json};
 use crate::http::Scrape;
 use crate::http::{self, AppState, StreamContext, Surface};
 use crate::metrics::Metrics;
 use crate::service::DispatcherHandle;
+use crate::service::environments::EnvironmentService;
 use crate::service::flags::FlagService;
 use crate::service::webhooks::WebhookService;
 
@@ -45,7 +46,8 @@ pub struct Application {
 enum Background {
     Managed {
         store: Store,
-        environment: EnvironmentId,
+        /// Every environment's evaluation cache, which the change-log follower keeps fresh.
+        caches: Arc<EvalCaches>,
         dispatcher: Box<Dispatcher>,
         deliveries: DispatcherHandle,
     },
@@ -82,17 +84,17 @@ impl Application {
         let (streams_stop, streams_stopping) = watch::channel(false);
         let (management, cache, background) = match &config.storage {
             Storage::Database(url) => {
-                // The one place the environment is chosen: every service and task below is bound to it.
+                // The default environment: what the unprefixed routes serve. Requests for another are
+                // bound to it by the HTTP layer (`http::environment`).
                 let environment = DEFAULT_ENVIRONMENT;
                 let store = bunting_store::connect(url)
                     .await
                     .context("opening the database")?
                     .with_first_delivery_delay(config.webhooks.retry_schedule.first_attempt_delay())
                     .with_public_url(config.webhooks.public_url.clone());
-                // The sequence is read first: a change racing the load is applied again by the
-                // follower, never missed.
-                let seq = store.max_change_seq().await?;
-                let cache = Arc::new(EvalCache::new(store.flags(environment, false).await?, seq));
+                let caches = Arc::new(EvalCaches::default());
+                let environments = EnvironmentService::new(store.clone(), clock.clone(), caches.clone()).await?;
+                let cache = environments.cache(environment).await?;
                 let wake = DispatcherHandle::default();
                 let webhooks = WebhookService::new(
                     store.clone(),
@@ -116,6 +118,7 @@ impl Application {
                 let state = AppState {
                     flags: FlagService::new(store.clone(), environment, clock.clone(), wake.clone(), cache.clone()),
                     webhooks,
+                    environments,
                     identity: Arc::new(config.identity.clone()),
                     stream: StreamContext {
                         settings: config.stream.clone(),
@@ -127,7 +130,7 @@ impl Application {
                     cache,
                     Background::Managed {
                         store,
-                        environment,
+                        caches,
                         dispatcher: Box::new(dispatcher),
                         deliveries: wake,
                     },
@@ -158,9 +161,16 @@ impl Application {
             )),
             _ => None,
         };
+        let environments = management.as_ref().map(|state| state.environments.clone());
         let router = http::router(Surface {
             management,
-            evaluator: Evaluator::new(cache.clone(), clock.clone(), config.evaluation.clone(), metrics),
+            evaluator: Evaluator::new(
+                cache.clone(),
+                environments,
+                clock.clone(),
+                config.evaluation.clone(),
+                metrics,
+            ),
             identity: config.identity.clone(),
             web_prefix: config.web_prefix.clone(),
             ui_enabled: config.ui_enabled,
@@ -198,7 +208,7 @@ impl Application {
         let (tasks, store): (Vec<JoinHandle<()>>, Option<Store>) = match self.background {
             Background::Managed {
                 store,
-                environment,
+                caches,
                 dispatcher,
                 ..
             } => {
@@ -210,13 +220,7 @@ impl Application {
                         self.config.webhooks.retention,
                         stopped.clone(),
                     )),
-                    tokio::spawn(follow_store(
-                        store.clone(),
-                        environment,
-                        self.cache.clone(),
-                        interval,
-                        stopped,
-                    )),
+                    tokio::spawn(follow_store(store.clone(), caches, interval, stopped)),
                 ];
                 (tasks, Some(store))
             }

@@ -19,6 +19,8 @@ pub enum SortOrder {
 /// without offsets that shift while new changes arrive.
 #[derive(Debug, Clone, Default)]
 pub struct ChangeQuery {
+    /// Only this environment's changes.
+    pub environment: Option<crate::EnvironmentId>,
     pub flag_id: Option<Id>,
     /// Only changes with a larger sequence.
     pub after_seq: Option<i64>,
@@ -70,6 +72,7 @@ impl Store {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {CHANGE_COLUMNS} FROM change_events \
              WHERE ($1 IS NULL OR flag_id = $1) AND seq > $2 AND seq < $3 \
+             AND ($6 IS NULL OR environment_id = $6) \
              ORDER BY seq {direction} LIMIT $4 OFFSET $5"
         )))
         .bind(query.flag_id)
@@ -77,6 +80,7 @@ impl Store {
         .bind(query.before_seq.unwrap_or(i64::MAX))
         .bind(query.limit.unwrap_or(i64::MAX))
         .bind(query.offset)
+        .bind(query.environment)
         .fetch_all(&self.reads)
         .await?;
         rows.iter().map(change_event).collect()

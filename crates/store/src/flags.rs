@@ -7,7 +7,7 @@
 
 use bunting_core::change::{ComponentType, Event, EventType};
 use bunting_core::flag::{Id, StoredFlag, Tag};
-use bunting_core::mutation::{self, Command, IdCounters, Origin, Outcome};
+use bunting_core::mutation::{self, Command, IdCounters, Origin, Outcome, SharedIds};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
@@ -88,7 +88,18 @@ impl Store {
         };
         let verb = command.verb();
         let creates = command.creates_flag();
-        let outcome = mutation::apply(current.as_ref(), command, ids, origin)?;
+        let shared = shared_ids(tx, environment, flag_id, &command).await?;
+        if creates
+            && let Some(id) = shared.flag
+            && let Some(here) = fetch_flag(&mut **tx, environment, id).await?
+        {
+            return Err(StoreError::Invalid(format!(
+                "cannot {verb} flag. its key is flag {id} in other environments, and flag {id} is \"{}\" here; \
+                 a key keeps one id in every environment",
+                here.flag.key
+            )));
+        }
+        let outcome = mutation::apply(current.as_ref(), command, ids, &shared, origin)?;
         if !outcome.changed() {
             return Ok(outcome);
         }
@@ -101,6 +112,16 @@ impl Store {
         if key_changed && key_taken(&mut **tx, environment, &after.flag.key).await? {
             return Err(StoreError::Invalid(format!(
                 "cannot {verb} flag. flag key already exists"
+            )));
+        }
+        if key_changed
+            && let Some(other) = id_elsewhere(&mut **tx, environment, &after.flag.key).await?
+            && other != after.flag.id
+        {
+            return Err(StoreError::Invalid(format!(
+                "cannot {verb} flag. flag key {} is flag {other} in another environment; a key keeps one id in every \
+                 environment",
+                after.flag.key
             )));
         }
         self.write(tx, environment, &outcome, origin, creates).await?;
@@ -353,6 +374,56 @@ where
         .fetch_one(executor)
         .await?;
     Ok(row.try_get::<i64, _>("n")? > 0)
+}
+
+/// The id `key` has in the other environments, if any has it.
+async fn id_elsewhere<'e, E>(executor: E, environment: EnvironmentId, key: &str) -> Result<Option<Id>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let row = sqlx::query("SELECT id FROM bunting_flags WHERE key = $1 AND environment_id <> $2 LIMIT 1")
+        .bind(key)
+        .bind(environment)
+        .fetch_optional(executor)
+        .await?;
+    Ok(row.map(|row| row.try_get("id")).transpose()?)
+}
+
+/// The ids a command that creates a flag or a variant must reuse: those its key has in the
+/// other environments.
+async fn shared_ids(
+    tx: &mut sqlx::AnyConnection,
+    environment: EnvironmentId,
+    flag_id: Option<Id>,
+    command: &Command,
+) -> Result<SharedIds, StoreError> {
+    let flag = match command {
+        Command::CreateFlag { key, .. } | Command::DuplicateFlag { key, .. } if !key.is_empty() => {
+            id_elsewhere(&mut *tx, environment, key).await?
+        }
+        Command::CreateVariant { .. } => flag_id,
+        _ => return Ok(SharedIds::default()),
+    };
+    let Some(id) = flag else {
+        return Ok(SharedIds::default());
+    };
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE id = $1 AND environment_id <> $2 ORDER BY environment_id"
+    )))
+    .bind(id)
+    .bind(environment)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut variants: Vec<(String, Id)> = Vec::new();
+    for row in &rows {
+        for variant in stored_flag(row)?.flag.variants {
+            if !variants.iter().any(|(key, _)| *key == variant.key) {
+                variants.push((variant.key, variant.id));
+            }
+        }
+    }
+    let flag = command.creates_flag().then_some(id);
+    Ok(SharedIds { flag, variants })
 }
 
 async fn register_entity_type(

@@ -13,6 +13,7 @@
 //!   tables left as they are; adopting them again on request, and the dry run's listing.
 //! - `changes`: the change log: appending in a mutation's transaction, and reads (history,
 //!   Flagr's snapshots).
+//! - `environments`: environments: reads and changes (create, rename, delete with their flags).
 //! - `webhooks`: webhook configuration changes and reads.
 //! - `outbox`: the deliveries a change causes, enqueued in its transaction.
 //! - `queue`: the dispatcher's claims, attempt records, redelivery and pruning.
@@ -24,6 +25,7 @@ mod codec;
 mod counters;
 mod delivery_log;
 pub mod dsn;
+mod environments;
 mod flagr;
 mod flags;
 mod migrations;
@@ -47,7 +49,8 @@ use bunting_core::webhook::config::WebhookError;
 use sqlx::AnyPool;
 use time::OffsetDateTime;
 
-/// The environment every flag belongs to until environments can be managed.
+/// The default environment: the one the unprefixed Flagr API serves, and the only one before
+/// environments could be managed.
 pub const DEFAULT_ENVIRONMENT: EnvironmentId = 1;
 
 pub type EnvironmentId = i64;

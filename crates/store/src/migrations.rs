@@ -47,6 +47,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "flagr_adoption_change_seq",
         sql: include_str!("../migrations/0006_flagr_adoption_change_seq.sql"),
     },
+    Migration {
+        version: 7,
+        name: "environments",
+        sql: include_str!("../migrations/0007_environments.sql"),
+    },
 ];
 
 /// The migration that renames Bunting's `flags` and `tags` tables.

@@ -74,6 +74,15 @@ impl Store {
         Ok(outcome)
     }
 
+    /// The environment webhook `id` belongs to, for callers that act on any webhook (the
+    /// dispatcher disabling one).
+    pub async fn webhook_environment(&self, id: Id) -> Result<Option<EnvironmentId>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT environment_id FROM webhooks WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.reads)
+            .await?)
+    }
+
     pub async fn webhook(&self, environment: EnvironmentId, id: Id) -> Result<Option<Webhook>, StoreError> {
         fetch(&self.reads, environment, id).await
     }

@@ -16,7 +16,9 @@ fn create(ids: &mut IdCounters, template: Option<&str>) -> StoredFlag {
         description: "d".into(),
         template: template.map(Into::into),
     };
-    apply(None, command, ids, &origin()).unwrap().after
+    apply(None, command, ids, &SharedIds::default(), &origin())
+        .unwrap()
+        .after
 }
 
 fn kinds(outcome: &Outcome) -> Vec<EventType> {
@@ -24,7 +26,7 @@ fn kinds(outcome: &Outcome) -> Vec<EventType> {
 }
 
 fn run(flag: &StoredFlag, command: Command, ids: &mut IdCounters) -> Result<Outcome, MutationError> {
-    apply(Some(flag), command, ids, &origin())
+    apply(Some(flag), command, ids, &SharedIds::default(), &origin())
 }
 
 #[test]
@@ -38,6 +40,7 @@ fn create_stamps_actor_time_and_sequence() {
             template: None,
         },
         &mut ids,
+        &SharedIds::default(),
         &origin(),
     )
     .unwrap();
@@ -75,6 +78,7 @@ fn unknown_template_and_bad_key_are_refused() {
             template: Some("fancy".into()),
         },
         &mut ids,
+        &SharedIds::default(),
         &origin(),
     )
     .unwrap_err();
@@ -90,6 +94,7 @@ fn unknown_template_and_bad_key_are_refused() {
             template: None,
         },
         &mut ids,
+        &SharedIds::default(),
         &origin(),
     )
     .unwrap_err();
@@ -517,4 +522,37 @@ fn duplicate_copies_children_with_new_ids() {
             .any(|v| v.id == distribution.variant_id && v.key == distribution.variant_key)
     );
     assert!(flag.flag.variants.iter().all(|v| v.id != distribution.variant_id));
+}
+
+#[test]
+fn a_key_known_elsewhere_keeps_its_flag_and_variant_ids() {
+    let mut ids = IdCounters {
+        flag: 40,
+        variant: 90,
+        ..IdCounters::default()
+    };
+    let shared = SharedIds {
+        flag: Some(7),
+        variants: vec![("on".into(), 12), ("off".into(), 13)],
+    };
+    let command = Command::CreateFlag {
+        key: "checkout".into(),
+        description: "d".into(),
+        template: Some(SIMPLE_BOOLEAN_FLAG_TEMPLATE.into()),
+    };
+    let created = apply(None, command, &mut ids, &shared, &origin()).unwrap().after;
+    assert_eq!(created.flag.id, 7);
+    assert_eq!(created.flag.variants[0].id, 12);
+    assert_eq!(created.flag.segments[0].distributions[0].variant_id, 12);
+    let add = |key: &str, ids: &mut IdCounters| {
+        let command = Command::CreateVariant {
+            key: key.into(),
+            attachment: None,
+        };
+        apply(Some(&created), command, ids, &shared, &origin()).unwrap().after
+    };
+    assert_eq!(add("off", &mut ids).flag.variants[1].id, 13);
+    // A key the flag has nowhere else takes the next id.
+    assert_eq!(add("maybe", &mut ids).flag.variants[1].id, 91);
+    assert_eq!((ids.flag, ids.variant), (40, 91));
 }

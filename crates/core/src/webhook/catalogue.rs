@@ -17,6 +17,7 @@ pub enum EventGroup {
     Constraint,
     Distribution,
     Webhook,
+    Environment,
 }
 
 /// One event of the catalogue, serialised as `{"name", "group", "description"}`.
@@ -110,6 +111,21 @@ pub const CATALOGUE: &[EventInfo] = &[
         "a test delivery was requested; it reaches only the webhook it is sent to, \
          whatever that webhook subscribes to",
     ),
+    event(
+        "environment.created",
+        EventGroup::Environment,
+        "an environment was created",
+    ),
+    event(
+        "environment.updated",
+        EventGroup::Environment,
+        "an environment's name or description changed",
+    ),
+    event(
+        "environment.deleted",
+        EventGroup::Environment,
+        "an environment was deleted, with its flags and webhooks",
+    ),
 ];
 
 #[cfg(test)]
@@ -145,7 +161,7 @@ mod tests {
                 seen.push(info.group);
             }
         }
-        assert_eq!(seen.len(), 6);
+        assert_eq!(seen.len(), 7);
     }
 
     #[test]

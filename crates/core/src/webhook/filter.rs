@@ -38,9 +38,9 @@ fn quoted(entries: &[String]) -> String {
 ///   name that starts with the text before the `*`, so `segment.*` covers
 ///   `segment.rollout_percent.updated`;
 /// - `*`: every flag-related event (flag, segment, variant, constraint, distribution). It does
-///   not include `webhook.*` events: a webhook about flags must not start receiving changes to
-///   webhooks, which carry other endpoints' settings, without asking. Subscribe to those by name
-///   or with `webhook.*`.
+///   not include `webhook.*` and `environment.*` events: a webhook about flags must not start
+///   receiving administrative changes (webhooks carry other endpoints' settings) without
+///   asking. Subscribe to those by name or with `webhook.*` / `environment.*`.
 ///
 /// A pattern must match at least one catalogued event, so typos are caught when the webhook is
 /// saved rather than silently never firing. [`TEST_EVENT`] always matches: a test delivery is
@@ -87,12 +87,14 @@ impl EventFilter {
     }
 }
 
-/// Events that `*` leaves out; they must be asked for by name or with `webhook.*`.
-const EXPLICIT_ONLY_PREFIX: &str = "webhook.";
+/// Events that `*` leaves out; they must be asked for by name or with their group's glob.
+const EXPLICIT_ONLY_PREFIXES: [&str; 2] = ["webhook.", "environment."];
 
 fn pattern_matches(pattern: &str, event_name: &str) -> bool {
     if pattern == "*" {
-        return !event_name.starts_with(EXPLICIT_ONLY_PREFIX);
+        return !EXPLICIT_ONLY_PREFIXES
+            .iter()
+            .any(|prefix| event_name.starts_with(prefix));
     }
     match pattern.strip_suffix(".*") {
         // Keep the dot, so `flag.*` cannot match a hypothetical `flagship.created`.
@@ -138,10 +140,10 @@ mod tests {
     }
 
     #[test]
-    fn star_covers_every_flag_related_event_and_no_webhook_change() {
+    fn star_covers_every_flag_related_event_and_no_webhook_or_environment_change() {
         let star = filter(&["*"]);
         for info in CATALOGUE {
-            let flag_related = !info.name.starts_with("webhook.");
+            let flag_related = !info.name.starts_with("webhook.") && !info.name.starts_with("environment.");
             assert_eq!(
                 star.matches(info.name),
                 flag_related || info.name == TEST_EVENT,

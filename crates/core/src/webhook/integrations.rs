@@ -186,6 +186,7 @@ fn related_object_type(kind: ComponentType) -> &'static str {
         ComponentType::Constraint => "CONSTRAINT",
         ComponentType::Distribution => "DISTRIBUTION",
         ComponentType::Webhook => "WEBHOOK",
+        ComponentType::Environment => "ENVIRONMENT",
     }
 }
 

@@ -13,6 +13,7 @@ pub fn sentence(change: &ChangeEvent, event: &Event) -> String {
         let id = component.id.unwrap_or_default();
         return format!("Webhook {id} {}", verb(event.kind));
     }
+
     let before = flag(change.previous.as_deref());
     let after = flag(change.current.as_deref());
     let key = change
@@ -107,6 +108,13 @@ pub fn sentence(change: &ChangeEvent, event: &Event) -> String {
         },
         EventType::WebhookCreated | EventType::WebhookUpdated | EventType::WebhookDeleted => {
             format!("Webhook {id} {}", verb(event.kind))
+        }
+        EventType::EnvironmentCreated | EventType::EnvironmentUpdated | EventType::EnvironmentDeleted => {
+            format!(
+                "Environment {} {}",
+                component.key.as_deref().unwrap_or_default(),
+                verb(event.kind)
+            )
         }
     }
 }

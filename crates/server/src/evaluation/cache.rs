@@ -164,3 +164,43 @@ mod tests {
         assert_eq!(cache.log_seq(), 4);
     }
 }
+
+/// One evaluation cache per environment, created when an environment is first served.
+#[derive(Default)]
+pub(crate) struct EvalCaches {
+    by_environment: std::sync::RwLock<std::collections::HashMap<i64, Arc<EvalCache>>>,
+}
+
+impl EvalCaches {
+    pub(crate) fn get(&self, environment: i64) -> Option<Arc<EvalCache>> {
+        self.read().get(&environment).cloned()
+    }
+
+    /// Adds `cache` for `environment`, unless another request added one first: that one wins,
+    /// so every caller shares one cache.
+    pub(crate) fn insert(&self, environment: i64, cache: EvalCache) -> Arc<EvalCache> {
+        let mut caches = self
+            .by_environment
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        caches.entry(environment).or_insert_with(|| Arc::new(cache)).clone()
+    }
+
+    pub(crate) fn remove(&self, environment: i64) {
+        self.by_environment
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&environment);
+    }
+
+    /// Every environment's cache, for the change-log follower.
+    pub(crate) fn all(&self) -> Vec<(i64, Arc<EvalCache>)> {
+        self.read().iter().map(|(id, cache)| (*id, cache.clone())).collect()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, std::collections::HashMap<i64, Arc<EvalCache>>> {
+        self.by_environment
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

@@ -18,17 +18,20 @@ use bunting_core::eval::{EvalContext, EvalEnv, EvalResult, EvalSnapshot, Evaluat
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-pub(crate) use cache::EvalCache;
+pub(crate) use cache::{EvalCache, EvalCaches};
 pub(crate) use refresh::{follow_json, follow_store, load_json};
 
 use crate::clock::Clock;
 use crate::config::EvalSettings;
 use crate::metrics::Metrics;
+use crate::service::environments::EnvironmentService;
 
 /// Evaluates requests against the current snapshot with the configured behaviour.
 #[derive(Clone)]
 pub(crate) struct Evaluator {
     cache: Arc<EvalCache>,
+    /// Resolves other environments; `None` in eval-only mode, which has one set of flags.
+    environments: Option<EnvironmentService>,
     clock: Arc<dyn Clock>,
     settings: Arc<EvalSettings>,
     metrics: Option<Arc<Metrics>>,
@@ -37,12 +40,14 @@ pub(crate) struct Evaluator {
 impl Evaluator {
     pub(crate) fn new(
         cache: Arc<EvalCache>,
+        environments: Option<EnvironmentService>,
         clock: Arc<dyn Clock>,
         settings: EvalSettings,
         metrics: Option<Arc<Metrics>>,
     ) -> Evaluator {
         Evaluator {
             cache,
+            environments,
             clock,
             settings: Arc::new(settings),
             metrics,
@@ -55,6 +60,15 @@ impl Evaluator {
 
     pub(crate) fn cache(&self) -> &EvalCache {
         &self.cache
+    }
+
+    pub(crate) fn environments(&self) -> Option<&EnvironmentService> {
+        self.environments.as_ref()
+    }
+
+    /// The same evaluator, reading another environment's cache.
+    pub(crate) fn with_cache(&self, cache: Arc<EvalCache>) -> Evaluator {
+        Evaluator { cache, ..self.clone() }
     }
 
     /// One evaluation. `headers` feed the built-in context when it is on (Flagr injects no

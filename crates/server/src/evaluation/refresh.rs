@@ -13,26 +13,27 @@ use std::time::Duration;
 use anyhow::Context;
 use bunting_core::eval::import;
 use bunting_core::flag::StoredFlag;
-use bunting_store::{EnvironmentId, Store};
+use bunting_store::Store;
 use tokio::sync::watch;
 
-use super::EvalCache;
+use super::{EvalCache, EvalCaches};
 use crate::config::Storage;
 use crate::periodic::{FirstRound, Rounds};
 
-/// Follows the change log of `environment`'s flags into `cache` until `shutdown`.
+/// Follows the change log into every environment's cache until `shutdown`.
 pub(crate) async fn follow_store(
     store: Store,
-    environment: EnvironmentId,
-    cache: Arc<EvalCache>,
+    caches: Arc<EvalCaches>,
     interval: Duration,
     shutdown: watch::Receiver<bool>,
 ) {
     let mut rounds = Rounds::every(interval, FirstRound::AfterInterval, shutdown);
     while rounds.next().await {
-        match store.flags_changed_since(environment, cache.log_seq()).await {
-            Ok((flags, seq)) => cache.apply(flags, Some(seq)),
-            Err(error) => tracing::warn!(%error, "cannot read flag changes; evaluation keeps the flags it has"),
+        for (environment, cache) in caches.all() {
+            match store.flags_changed_since(environment, cache.log_seq()).await {
+                Ok((flags, seq)) => cache.apply(flags, Some(seq)),
+                Err(error) => tracing::warn!(%error, "cannot read flag changes; evaluation keeps the flags it has"),
+            }
         }
     }
 }

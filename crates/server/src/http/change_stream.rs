@@ -14,7 +14,6 @@ use std::convert::Infallible;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::middleware;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -30,6 +29,7 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use super::AppState;
+use super::environment::Env;
 use super::error::{ApiError, schema_violation_as_bad_request};
 use super::input::QueryParams;
 use crate::config::StreamSettings;
@@ -54,7 +54,7 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 async fn stream_changes(
-    State(state): State<AppState>,
+    Env(state): Env<AppState>,
     headers: HeaderMap,
     query: QueryParams,
 ) -> Result<Response, ApiError> {
@@ -320,6 +320,8 @@ impl Tail {
         let read = self
             .flags
             .changes(&ChangeQuery {
+                // A stream follows the environment of its base path (unprefixed: the default).
+                environment: Some(self.flags.environment()),
                 after_seq: Some(self.after),
                 order: SortOrder::Ascending,
                 limit: Some(PAGE),

@@ -1,13 +1,14 @@
 //! `GET /api/v1/changes`: the change log, Bunting's audit trail (an extension; Flagr has only
 //! per-flag snapshots). Each entry has the webhook payload's field names.
 
-use axum::extract::State;
+use axum::Extension;
 use axum::middleware;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::value::RawValue;
 
 use super::AppState;
+use super::environment::{Env, EnvironmentKey};
 use super::error::{ApiError, schema_violation_as_bad_request};
 use super::input::{QueryParams, one_of};
 use crate::service::{ChangeQuery, SortOrder};
@@ -22,7 +23,18 @@ pub(super) fn router() -> Router<AppState> {
         .layer(middleware::map_response(schema_violation_as_bad_request))
 }
 
-async fn list_changes(State(state): State<AppState>, query: QueryParams) -> Result<Json<Vec<Box<RawValue>>>, ApiError> {
+/// One log across environments; an environment's base path (or `?environment=KEY`) shows
+/// only that environment's changes.
+async fn list_changes(
+    Env(state): Env<AppState>,
+    named: Option<Extension<EnvironmentKey>>,
+    query: QueryParams,
+) -> Result<Json<Vec<Box<RawValue>>>, ApiError> {
+    let environment = match (named, query.string("environment")) {
+        (Some(_), _) => Some(state.flags.environment()),
+        (None, Some(key)) => Some(state.environments.resolve(key).await?),
+        (None, None) => None,
+    };
     let order = query.string("order").unwrap_or("desc");
     one_of("order", order, &["asc", "desc"])?;
     let limit = query.count("limit")?.unwrap_or(DEFAULT_LIMIT);
@@ -34,6 +46,7 @@ async fn list_changes(State(state): State<AppState>, query: QueryParams) -> Resu
     let changes = state
         .flags
         .changes(&ChangeQuery {
+            environment,
             flag_id: query.id("flag_id")?,
             after_seq: query.count("after")?,
             before_seq: query.count("before")?,

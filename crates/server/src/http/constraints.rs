@@ -1,12 +1,12 @@
 //! Constraints of a segment. Values are checked by compiling them, as Flagr does on writes.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use bunting_core::flag::{Constraint, Id};
 use bunting_core::mutation::{Command, Outcome};
 
+use super::environment::Env;
 use super::error::ApiError;
 use super::identity::Actor;
 use super::input::{JsonBody, Object, PathIds};
@@ -45,7 +45,7 @@ fn constraint_fields(body: &Object) -> Result<(String, String, String), ApiError
     ))
 }
 
-async fn find_constraints(State(state): State<AppState>, ids: PathIds) -> Result<Json<Vec<Constraint>>, ApiError> {
+async fn find_constraints(Env(state): Env<AppState>, ids: PathIds) -> Result<Json<Vec<Constraint>>, ApiError> {
     let flag = state.flags.any_flag(ids.get("flagID")).await?;
     let constraints = flag
         .and_then(|stored| {
@@ -59,7 +59,7 @@ async fn find_constraints(State(state): State<AppState>, ids: PathIds) -> Result
 }
 
 async fn create_constraint(
-    State(state): State<AppState>,
+    Env(state): Env<AppState>,
     ids: PathIds,
     Actor(actor): Actor,
     body: JsonBody,
@@ -78,7 +78,7 @@ async fn create_constraint(
 }
 
 async fn put_constraint(
-    State(state): State<AppState>,
+    Env(state): Env<AppState>,
     ids: PathIds,
     Actor(actor): Actor,
     body: JsonBody,
@@ -97,7 +97,7 @@ async fn put_constraint(
 }
 
 async fn delete_constraint(
-    State(state): State<AppState>,
+    Env(state): Env<AppState>,
     ids: PathIds,
     Actor(actor): Actor,
 ) -> Result<StatusCode, ApiError> {

@@ -1,12 +1,12 @@
 //! Distributions of a segment: read, and replaced as a whole.
 
-use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use bunting_core::flag::Distribution;
 use bunting_core::mutation::{Command, NewDistribution};
 
 use super::AppState;
+use super::environment::Env;
 use super::error::ApiError;
 use super::identity::Actor;
 use super::input::{JsonBody, PathIds};
@@ -18,7 +18,7 @@ pub(super) fn router() -> Router<AppState> {
     )
 }
 
-async fn find_distributions(State(state): State<AppState>, ids: PathIds) -> Result<Json<Vec<Distribution>>, ApiError> {
+async fn find_distributions(Env(state): Env<AppState>, ids: PathIds) -> Result<Json<Vec<Distribution>>, ApiError> {
     let flag = state.flags.any_flag(ids.get("flagID")).await?;
     let distributions = flag
         .and_then(|stored| {
@@ -32,7 +32,7 @@ async fn find_distributions(State(state): State<AppState>, ids: PathIds) -> Resu
 }
 
 async fn put_distributions(
-    State(state): State<AppState>,
+    Env(state): Env<AppState>,
     ids: PathIds,
     Actor(actor): Actor,
     body: JsonBody,

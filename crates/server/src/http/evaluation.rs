@@ -3,13 +3,14 @@
 //! body is 422, the same violation in a GET `json` parameter is 400 `json is not valid ...`,
 //! and an unknown, disabled or segment-less flag is a blank result with 200.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
 use bunting_core::eval::{EvalContext, EvalResult, EvaluationBatchRequest, EvaluationBatchResponse};
 use serde_json::Value;
 
+use super::environment::Env;
 use super::error::{ApiError, code};
 use super::input::{JsonBody, JsonObject, Object, QueryParams, integer_in};
 use crate::evaluation::Evaluator;
@@ -24,7 +25,7 @@ pub(super) fn router() -> Router<Evaluator> {
 }
 
 async fn post_evaluation(
-    State(evaluator): State<Evaluator>,
+    Env(evaluator): Env<Evaluator>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<Option<JsonObject<EvalContext>>>,
 ) -> Result<Json<EvalResult>, ApiError> {
@@ -38,7 +39,7 @@ async fn post_evaluation(
 }
 
 async fn get_evaluation(
-    State(evaluator): State<Evaluator>,
+    Env(evaluator): Env<Evaluator>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
     query: QueryParams,
@@ -51,7 +52,7 @@ async fn get_evaluation(
 }
 
 async fn post_evaluation_batch(
-    State(evaluator): State<Evaluator>,
+    Env(evaluator): Env<Evaluator>,
     headers: HeaderMap,
     body: JsonBody,
 ) -> Result<Json<EvaluationBatchResponse>, ApiError> {
@@ -63,7 +64,7 @@ async fn post_evaluation_batch(
 }
 
 async fn get_evaluation_batch(
-    State(evaluator): State<Evaluator>,
+    Env(evaluator): Env<Evaluator>,
     RawQuery(raw): RawQuery,
     query: QueryParams,
 ) -> Result<Json<EvaluationBatchResponse>, ApiError> {

@@ -2,12 +2,12 @@
 //! (`{"Flags":[...]}` with Go field names), which is also the file format of eval-only mode.
 
 use axum::Router;
-use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bunting_core::eval::{ExportFilter, TagsOperator, export};
 
+use super::environment::Env;
 use super::error::{ApiError, code};
 use super::input::{QueryParams, one_of};
 use crate::evaluation::Evaluator;
@@ -16,7 +16,7 @@ pub(super) fn router() -> Router<Evaluator> {
     Router::new().route("/export/eval_cache/json", get(export_eval_cache))
 }
 
-async fn export_eval_cache(State(evaluator): State<Evaluator>, query: QueryParams) -> Result<Response, ApiError> {
+async fn export_eval_cache(Env(evaluator): Env<Evaluator>, query: QueryParams) -> Result<Response, ApiError> {
     let list = |name: &str| -> Vec<String> {
         query
             .string(name)

@@ -1,7 +1,6 @@
 //! Flags: list, create, get, update, soft delete, restore, duplicate, enable, entity types and
 //! Flagr's snapshots (read from the change log).
 
-use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -12,6 +11,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
+use super::environment::Env;
 use super::error::ApiError;
 use super::identity::Actor;
 use super::input::{JsonBody, PathIds, QueryParams, one_of};
@@ -35,7 +35,7 @@ fn respond(outcome: Outcome, loaded: Loaded) -> Json<Flag> {
     Json(outcome.after.flag.loaded(loaded))
 }
 
-async fn find_flags(State(state): State<AppState>, query: QueryParams) -> Result<Json<Vec<Flag>>, ApiError> {
+async fn find_flags(Env(state): Env<AppState>, query: QueryParams) -> Result<Json<Vec<Flag>>, ApiError> {
     let filter = FlagFilter {
         deleted: query.bool("deleted")?.unwrap_or(false),
         enabled: query.bool("enabled")?,
@@ -55,11 +55,7 @@ async fn find_flags(State(state): State<AppState>, query: QueryParams) -> Result
     Ok(Json(flags.into_iter().map(|flag| flag.loaded(loaded)).collect()))
 }
 
-async fn create_flag(
-    State(state): State<AppState>,
-    Actor(actor): Actor,
-    body: JsonBody,
-) -> Result<Json<Flag>, ApiError> {
+async fn create_flag(Env(state): Env<AppState>, Actor(actor): Actor, body: JsonBody) -> Result<Json<Flag>, ApiError> {
     let body = body.required()?;
     let command = Command::CreateFlag {
         description: body.string("description", 1)?,
@@ -72,7 +68,7 @@ async fn create_flag(
     ))
 }
 
-async fn get_flag(State(state): State<AppState>, ids: PathIds) -> Result<Json<Flag>, ApiError> {
+async fn get_flag(Env(state): Env<AppState>, ids: PathIds) -> Result<Json<Flag>, ApiError> {
     let id = ids.get("flagID");
     let stored = state
         .flags
@@ -83,7 +79,7 @@ async fn get_flag(State(state): State<AppState>, ids: PathIds) -> Result<Json<Fl
 }
 
 async fn put_flag(
-    State(state): State<AppState>,
+    Env(state): Env<AppState>,
     ids: PathIds,
     Actor(actor): Actor,
     body: JsonBody,
@@ -106,7 +102,7 @@ async fn put_flag(
 }
 
 async fn delete_flag(
-    State(state): State<AppState>,
+    Env(state): Env<AppState>,
     ids: PathIds,
     Actor(actor): Actor,
 ) -> Result<axum::http::StatusCode, ApiError> {
@@ -117,11 +113,7 @@ async fn delete_flag(
     Ok(empty_ok())
 }
 
-async fn restore_flag(
-    State(state): State<AppState>,
-    ids: PathIds,
-    Actor(actor): Actor,
-) -> Result<Json<Flag>, ApiError> {
+async fn restore_flag(Env(state): Env<AppState>, ids: PathIds, Actor(actor): Actor) -> Result<Json<Flag>, ApiError> {
     let outcome = state
         .flags
         .mutate(&actor, Some(ids.get("flagID")), Command::Restore)
@@ -130,7 +122,7 @@ async fn restore_flag(
 }
 
 async fn duplicate_flag(
-    State(state): State<AppState>,
+    Env(state): Env<AppState>,
     ids: PathIds,
     Actor(actor): Actor,
     body: JsonBody,
@@ -145,7 +137,7 @@ async fn duplicate_flag(
 }
 
 async fn set_flag_enabled(
-    State(state): State<AppState>,
+    Env(state): Env<AppState>,
     ids: PathIds,
     Actor(actor): Actor,
     body: JsonBody,
@@ -158,19 +150,15 @@ async fn set_flag_enabled(
     Ok(respond(outcome, Loaded::Nothing))
 }
 
-async fn get_entity_types(State(state): State<AppState>) -> Result<Json<Vec<String>>, ApiError> {
+async fn get_entity_types(Env(state): Env<AppState>) -> Result<Json<Vec<String>>, ApiError> {
     Ok(Json(state.flags.entity_types().await?))
 }
 
-async fn get_snapshot_max_id(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+async fn get_snapshot_max_id(Env(state): Env<AppState>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ "maxID": state.flags.max_change_seq().await? })))
 }
 
-async fn get_flag_snapshots(
-    State(state): State<AppState>,
-    ids: PathIds,
-    query: QueryParams,
-) -> Result<Response, ApiError> {
+async fn get_flag_snapshots(Env(state): Env<AppState>, ids: PathIds, query: QueryParams) -> Result<Response, ApiError> {
     let sort = query.string("sort").unwrap_or("DESC");
     one_of("sort", sort, &["ASC", "DESC"])?;
     let changes = state

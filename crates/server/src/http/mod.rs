@@ -7,6 +7,8 @@ mod changes;
 mod constraints;
 mod cors;
 mod distributions;
+mod environment;
+mod environments;
 mod error;
 mod evaluation;
 mod export;
@@ -40,6 +42,7 @@ use axum::routing::get;
 
 use crate::config::{CorsSettings, IdentityConfig};
 use crate::evaluation::Evaluator;
+use crate::service::environments::EnvironmentService;
 use crate::service::flags::FlagService;
 use crate::service::webhooks::WebhookService;
 use crate::ui;
@@ -48,8 +51,10 @@ use error::ApiError;
 /// What the management handlers share.
 #[derive(Clone)]
 pub(crate) struct AppState {
+    /// Bound to the request's environment by [`environment::Env`]; the default one otherwise.
     pub(crate) flags: FlagService,
     pub(crate) webhooks: WebhookService,
+    pub(crate) environments: EnvironmentService,
     pub(crate) identity: Arc<IdentityConfig>,
     pub(crate) stream: StreamContext,
 }
@@ -73,6 +78,7 @@ pub(crate) struct Surface {
 
 /// The whole HTTP surface, under the web prefix when one is configured.
 pub(crate) fn router(surface: Surface) -> Router {
+    let web_prefix = surface.web_prefix.clone();
     // OFREP providers are usually given the server's address and add `/ofrep/v1/...`
     // themselves; the same routes are also under `/api/v1`, where the OpenAPI document and the
     // rest of the API are.
@@ -98,6 +104,7 @@ pub(crate) fn router(surface: Surface) -> Router {
                 .merge(problems::router())
                 .merge(distributions::router())
                 .merge(webhooks::router())
+                .merge(environments::router())
                 .with_state(state),
         ),
         None => api.fallback(not_in_eval_only_mode),
@@ -155,6 +162,12 @@ pub(crate) fn router(surface: Surface) -> Router {
             .fallback_service(app.layer(middleware::from_fn_with_state(scrape.metrics, metrics::count_requests))),
         None => app,
     };
+    // Before routing, so the same routes serve every environment's base path.
+    let app = Router::new()
+        .fallback_service(app)
+        .layer(middleware::from_fn(move |request, next| {
+            environment::base_path(web_prefix.clone(), request, next)
+        }));
     // Around everything, so every log line of every request names it.
     app.layer(middleware::from_fn(request_span::request_span))
 }

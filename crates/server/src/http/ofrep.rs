@@ -7,8 +7,8 @@
 //! (bulk: without `key`), 404 `FLAG_NOT_FOUND`. The mapping itself is `bunting_core::ofrep`.
 
 use axum::body::Bytes;
+use axum::extract::Path;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -17,6 +17,7 @@ use bunting_core::ofrep::{self, ErrorCode, Refusal};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::environment::Env;
 use crate::evaluation::Evaluator;
 
 pub(super) fn router() -> Router<Evaluator> {
@@ -26,7 +27,7 @@ pub(super) fn router() -> Router<Evaluator> {
 }
 
 async fn evaluate_flag(
-    State(evaluator): State<Evaluator>,
+    Env(evaluator): Env<Evaluator>,
     Path(key): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -53,7 +54,7 @@ async fn evaluate_flag(
 }
 
 async fn evaluate_flags(
-    State(evaluator): State<Evaluator>,
+    Env(evaluator): Env<Evaluator>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {

@@ -3,7 +3,6 @@
 //! constraints that can never match — as `bunting_core::eval::check_flag` finds them, for the
 //! UI's badges and warnings. Flagr's own routes and shapes are untouched.
 
-use axum::extract::State;
 use axum::middleware;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -12,6 +11,7 @@ use bunting_core::flag::Id;
 use serde::Serialize;
 
 use super::AppState;
+use super::environment::Env;
 use super::error::{ApiError, schema_violation_as_bad_request};
 use super::input::QueryParams;
 
@@ -39,7 +39,7 @@ struct ProblemView {
 }
 
 /// Every live flag's problems, by flag id; `flag_id` narrows to one flag.
-async fn find_problems(State(state): State<AppState>, query: QueryParams) -> Result<Json<Vec<ProblemView>>, ApiError> {
+async fn find_problems(Env(state): Env<AppState>, query: QueryParams) -> Result<Json<Vec<ProblemView>>, ApiError> {
     let flags = match query.id("flag_id")? {
         Some(id) => state.flags.live_flag(id).await?.into_iter().collect(),
         None => state.flags.live_flags().await?,

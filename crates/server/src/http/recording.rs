@@ -5,7 +5,6 @@
 //! included), so a client sees exactly the row errors Flagr would report, with `loggedCount` 0.
 //! The Datar summaries answer 501, as Flagr's do when Datar is not enabled.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -14,6 +13,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::environment::Env;
 use super::error::{ApiError, code};
 use super::input::{JsonBody, Object};
 use crate::evaluation::Evaluator;
@@ -36,7 +36,7 @@ async fn not_recorded(operation: &str) -> (StatusCode, Json<String>) {
     )
 }
 
-async fn post_exposures(State(evaluator): State<Evaluator>, body: JsonBody) -> Result<Json<Value>, ApiError> {
+async fn post_exposures(Env(evaluator): Env<Evaluator>, body: JsonBody) -> Result<Json<Value>, ApiError> {
     let body = body.required()?;
     let rows = body.array("exposures", 1)?;
     let max_rows = evaluator.settings().exposure_batch_size;

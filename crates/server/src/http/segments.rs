@@ -1,12 +1,12 @@
 //! Segments of a flag, including Flagr's reorder.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use bunting_core::flag::{Id, Segment};
 use bunting_core::mutation::{Command, Outcome};
 
+use super::environment::Env;
 use super::error::ApiError;
 use super::identity::Actor;
 use super::input::{JsonBody, Object, PathIds, integer_in};
@@ -39,13 +39,13 @@ fn segment_fields(body: &Object) -> Result<(String, i64), ApiError> {
     Ok((body.string("description", 1)?, body.integer("rolloutPercent", 0, 100)?))
 }
 
-async fn find_segments(State(state): State<AppState>, ids: PathIds) -> Result<Json<Vec<Segment>>, ApiError> {
+async fn find_segments(Env(state): Env<AppState>, ids: PathIds) -> Result<Json<Vec<Segment>>, ApiError> {
     let flag = state.flags.any_flag(ids.get("flagID")).await?;
     Ok(Json(flag.map(|stored| stored.flag.segments).unwrap_or_default()))
 }
 
 async fn create_segment(
-    State(state): State<AppState>,
+    Env(state): Env<AppState>,
     ids: PathIds,
     Actor(actor): Actor,
     body: JsonBody,
@@ -61,7 +61,7 @@ async fn create_segment(
 }
 
 async fn put_segment(
-    State(state): State<AppState>,
+    Env(state): Env<AppState>,
     ids: PathIds,
     Actor(actor): Actor,
     body: JsonBody,
@@ -78,7 +78,7 @@ async fn put_segment(
 }
 
 async fn put_segments_reorder(
-    State(state): State<AppState>,
+    Env(state): Env<AppState>,
     ids: PathIds,
     Actor(actor): Actor,
     body: JsonBody,
@@ -97,11 +97,7 @@ async fn put_segments_reorder(
     Ok(empty_ok())
 }
 
-async fn delete_segment(
-    State(state): State<AppState>,
-    ids: PathIds,
-    Actor(actor): Actor,
-) -> Result<StatusCode, ApiError> {
+async fn delete_segment(Env(state): Env<AppState>, ids: PathIds, Actor(actor): Actor) -> Result<StatusCode, ApiError> {
     state
         .flags
         .mutate(

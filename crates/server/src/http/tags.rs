@@ -1,12 +1,12 @@
 //! Tags: a flag's tags, attaching and detaching them, and the environment's tag list.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use bunting_core::flag::Tag;
 use bunting_core::mutation::Command;
 
+use super::environment::Env;
 use super::error::ApiError;
 use super::identity::Actor;
 use super::input::{JsonBody, PathIds, QueryParams};
@@ -19,13 +19,13 @@ pub(super) fn router() -> Router<AppState> {
         .route("/tags", get(find_all_tags))
 }
 
-async fn find_tags(State(state): State<AppState>, ids: PathIds) -> Result<Json<Vec<Tag>>, ApiError> {
+async fn find_tags(Env(state): Env<AppState>, ids: PathIds) -> Result<Json<Vec<Tag>>, ApiError> {
     let flag = state.flags.any_flag(ids.get("flagID")).await?;
     Ok(Json(flag.map(|stored| stored.flag.tags).unwrap_or_default()))
 }
 
 async fn create_tag(
-    State(state): State<AppState>,
+    Env(state): Env<AppState>,
     ids: PathIds,
     Actor(actor): Actor,
     body: JsonBody,
@@ -37,7 +37,7 @@ async fn create_tag(
         .ok_or_else(|| ApiError::Internal(format!("tag {value} missing after attach")))
 }
 
-async fn delete_tag(State(state): State<AppState>, ids: PathIds, Actor(actor): Actor) -> Result<StatusCode, ApiError> {
+async fn delete_tag(Env(state): Env<AppState>, ids: PathIds, Actor(actor): Actor) -> Result<StatusCode, ApiError> {
     state
         .flags
         .mutate(&actor, Some(ids.get("flagID")), Command::DetachTag(ids.get("tagID")))
@@ -45,7 +45,7 @@ async fn delete_tag(State(state): State<AppState>, ids: PathIds, Actor(actor): A
     Ok(empty_ok())
 }
 
-async fn find_all_tags(State(state): State<AppState>, query: QueryParams) -> Result<Json<Vec<Tag>>, ApiError> {
+async fn find_all_tags(Env(state): Env<AppState>, query: QueryParams) -> Result<Json<Vec<Tag>>, ApiError> {
     let tags = state
         .flags
         .tags(

@@ -1,6 +1,5 @@
 //! Variants of a flag.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
@@ -8,6 +7,7 @@ use bunting_core::flag::{Id, Variant};
 use bunting_core::mutation::{Command, Outcome};
 use serde_json::{Map, Value};
 
+use super::environment::Env;
 use super::error::ApiError;
 use super::identity::Actor;
 use super::input::{JsonBody, Object, PathIds};
@@ -46,13 +46,13 @@ fn attachment(body: &Object) -> Result<Option<Map<String, Value>>, ApiError> {
     })
 }
 
-async fn find_variants(State(state): State<AppState>, ids: PathIds) -> Result<Json<Vec<Variant>>, ApiError> {
+async fn find_variants(Env(state): Env<AppState>, ids: PathIds) -> Result<Json<Vec<Variant>>, ApiError> {
     let flag = state.flags.any_flag(ids.get("flagID")).await?;
     Ok(Json(flag.map(|stored| stored.flag.variants).unwrap_or_default()))
 }
 
 async fn create_variant(
-    State(state): State<AppState>,
+    Env(state): Env<AppState>,
     ids: PathIds,
     Actor(actor): Actor,
     body: JsonBody,
@@ -68,7 +68,7 @@ async fn create_variant(
 }
 
 async fn put_variant(
-    State(state): State<AppState>,
+    Env(state): Env<AppState>,
     ids: PathIds,
     Actor(actor): Actor,
     body: JsonBody,
@@ -84,11 +84,7 @@ async fn put_variant(
     changed_variant(outcome, Some(id))
 }
 
-async fn delete_variant(
-    State(state): State<AppState>,
-    ids: PathIds,
-    Actor(actor): Actor,
-) -> Result<StatusCode, ApiError> {
+async fn delete_variant(Env(state): Env<AppState>, ids: PathIds, Actor(actor): Actor) -> Result<StatusCode, ApiError> {
     state
         .flags
         .mutate(

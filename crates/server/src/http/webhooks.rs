@@ -1,7 +1,6 @@
 //! Webhooks (a Bunting extension, under Flagr's conventions): the event catalogue, webhook
 //! management, secret rotation, test sends, and each webhook's delivery log with redelivery.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::routing::{get, post};
@@ -13,6 +12,7 @@ use bunting_core::webhook::config::{DEFAULT_TIMEOUT_SECONDS, NewWebhook, Payload
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use super::environment::Env;
 use super::error::{ApiError, code, schema_violation_as_bad_request};
 use super::identity::Actor;
 use super::input::{JsonBody, Object, PathIds, QueryParams, one_of};
@@ -55,16 +55,16 @@ async fn list_webhook_events() -> Json<&'static [EventInfo]> {
     Json(CATALOGUE)
 }
 
-async fn list_webhooks(State(state): State<AppState>) -> Result<Json<Vec<Value>>, ApiError> {
+async fn list_webhooks(Env(state): Env<AppState>) -> Result<Json<Vec<Value>>, ApiError> {
     Ok(Json(state.webhooks.list().await?.iter().map(summary_json).collect()))
 }
 
-async fn get_webhook(State(state): State<AppState>, ids: PathIds) -> Result<Json<Value>, ApiError> {
+async fn get_webhook(Env(state): Env<AppState>, ids: PathIds) -> Result<Json<Value>, ApiError> {
     Ok(Json(summary_json(&state.webhooks.get(ids.get("webhookID")).await?)))
 }
 
 async fn create_webhook(
-    State(state): State<AppState>,
+    Env(state): Env<AppState>,
     Actor(actor): Actor,
     body: JsonBody,
 ) -> Result<Json<Value>, ApiError> {
@@ -86,7 +86,7 @@ async fn create_webhook(
 }
 
 async fn put_webhook(
-    State(state): State<AppState>,
+    Env(state): Env<AppState>,
     ids: PathIds,
     Actor(actor): Actor,
     body: JsonBody,
@@ -112,34 +112,26 @@ async fn put_webhook(
     Ok(Json(webhook.public_json()))
 }
 
-async fn delete_webhook(
-    State(state): State<AppState>,
-    ids: PathIds,
-    Actor(actor): Actor,
-) -> Result<StatusCode, ApiError> {
+async fn delete_webhook(Env(state): Env<AppState>, ids: PathIds, Actor(actor): Actor) -> Result<StatusCode, ApiError> {
     state.webhooks.delete(&actor, ids.get("webhookID")).await?;
     Ok(empty_ok())
 }
 
-async fn rotate_secret(
-    State(state): State<AppState>,
-    ids: PathIds,
-    Actor(actor): Actor,
-) -> Result<Json<Value>, ApiError> {
+async fn rotate_secret(Env(state): Env<AppState>, ids: PathIds, Actor(actor): Actor) -> Result<Json<Value>, ApiError> {
     let (webhook, secret) = state.webhooks.rotate_secret(&actor, ids.get("webhookID")).await?;
     let mut json = webhook.public_json();
     json["secret"] = Value::from(secret);
     Ok(Json(json))
 }
 
-async fn send_test(State(state): State<AppState>, ids: PathIds, Actor(actor): Actor) -> Result<Json<Value>, ApiError> {
+async fn send_test(Env(state): Env<AppState>, ids: PathIds, Actor(actor): Actor) -> Result<Json<Value>, ApiError> {
     let webhook_id = ids.get("webhookID");
     let delivery = state.webhooks.send_test(&actor, webhook_id).await?;
     Ok(Json(delivery_json(&delivery)))
 }
 
 async fn list_deliveries(
-    State(state): State<AppState>,
+    Env(state): Env<AppState>,
     ids: PathIds,
     query: QueryParams,
 ) -> Result<Json<Vec<Value>>, ApiError> {
@@ -168,7 +160,7 @@ async fn list_deliveries(
     Ok(Json(deliveries.iter().map(delivery_json).collect()))
 }
 
-async fn get_delivery(State(state): State<AppState>, ids: PathIds) -> Result<Json<Value>, ApiError> {
+async fn get_delivery(Env(state): Env<AppState>, ids: PathIds) -> Result<Json<Value>, ApiError> {
     let (delivery, attempts) = state
         .webhooks
         .delivery(ids.get("webhookID"), ids.text("deliveryID"))
@@ -179,7 +171,7 @@ async fn get_delivery(State(state): State<AppState>, ids: PathIds) -> Result<Jso
     Ok(Json(json))
 }
 
-async fn redeliver(State(state): State<AppState>, ids: PathIds) -> Result<Json<Value>, ApiError> {
+async fn redeliver(Env(state): Env<AppState>, ids: PathIds) -> Result<Json<Value>, ApiError> {
     let (webhook_id, delivery_id) = (ids.get("webhookID"), ids.text("deliveryID"));
     let delivery = state.webhooks.redeliver(webhook_id, delivery_id).await?;
     Ok(Json(delivery_json(&delivery)))

@@ -44,6 +44,19 @@ impl FlagService {
         }
     }
 
+    /// The same service, reading and changing environment `environment` with its cache.
+    pub(crate) fn in_environment(&self, environment: EnvironmentId, cache: Arc<EvalCache>) -> FlagService {
+        FlagService {
+            environment,
+            cache,
+            ..self.clone()
+        }
+    }
+
+    pub(crate) fn environment(&self) -> EnvironmentId {
+        self.environment
+    }
+
     pub(crate) async fn mutate(
         &self,
         actor: &str,
@@ -140,8 +153,16 @@ impl FlagService {
         Ok(self.store.tags(self.environment, value_like, limit, offset).await?)
     }
 
-    /// A page of the change log.
+    /// A page of the change log. A flag's changes are this environment's: a flag id is the
+    /// same in every environment that has its key.
     pub(crate) async fn changes(&self, query: &ChangeQuery) -> Result<Vec<ChangeEvent>, ServiceError> {
+        if query.flag_id.is_some() {
+            let scoped = ChangeQuery {
+                environment: Some(self.environment),
+                ..query.clone()
+            };
+            return Ok(self.store.changes(&scoped).await?);
+        }
         Ok(self.store.changes(query).await?)
     }
 

@@ -3,6 +3,7 @@
 //! layer reaches the store only through here: the store's query types it needs are re-exported
 //! and store errors become [`ServiceError`].
 
+pub(crate) mod environments;
 pub(crate) mod flags;
 pub(crate) mod webhooks;
 

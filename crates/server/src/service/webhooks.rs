@@ -49,6 +49,14 @@ impl WebhookService {
         }
     }
 
+    /// The same service, managing environment `environment`'s webhooks.
+    pub(crate) fn in_environment(&self, environment: EnvironmentId) -> WebhookService {
+        WebhookService {
+            environment,
+            ..self.clone()
+        }
+    }
+
     pub(crate) async fn list(&self) -> Result<Vec<WebhookSummary>, ServiceError> {
         Ok(self.store.webhooks(self.environment).await?)
     }
@@ -79,12 +87,20 @@ impl WebhookService {
     }
 
     /// Stops calling a webhook that Bunting gave up on (it answered 410 Gone, or every attempt
-    /// has failed for too long), recorded as a change by Bunting itself.
+    /// has failed for too long), recorded as a change by Bunting itself, in whichever
+    /// environment the webhook belongs to.
     pub(crate) async fn disable(&self, id: Id, reason: &str) -> Result<Webhook, ServiceError> {
+        let environment = self
+            .store
+            .webhook_environment(id)
+            .await?
+            .ok_or_else(|| StoreError::from(webhook_not_found(id)))?;
         let command = WebhookCommand::Disable {
             reason: reason.to_owned(),
         };
-        self.change(SYSTEM_ACTOR, Some(id), command).await
+        self.in_environment(environment)
+            .change(SYSTEM_ACTOR, Some(id), command)
+            .await
     }
 
     /// Gives the webhook a new random secret, returned here once and never again; the old one

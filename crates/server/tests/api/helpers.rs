@@ -235,6 +235,17 @@ impl TestApp {
         }
     }
 
+    /// A client for environment `key` of this server: the same API under its base path
+    /// (`/environments/{key}/api/v1`).
+    pub(crate) fn environment(&self, key: &str) -> TestApp {
+        TestApp {
+            base: format!("{}/environments/{key}", self.base),
+            client: self.client.clone(),
+            database: None,
+            deliveries: self.deliveries.clone(),
+        }
+    }
+
     /// Runs `sql` straight on the app's database, bypassing every check of the API: data as an
     /// older version may have left it.
     pub(crate) async fn execute_sql(&self, sql: &str) {

@@ -14,6 +14,7 @@ mod change_log;
 mod change_stream;
 mod constraints;
 mod crash;
+mod environments;
 mod errors;
 mod eval_only;
 mod evaluation;

@@ -1,0 +1,130 @@
+//! Environments: managing them, resolving the key in a request's base path to one, and the
+//! evaluation cache of each. Environment keys are resolved from memory; a key this instance
+//! has not seen (created through another instance) is looked up in the database once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use bunting_core::environment::{Environment, EnvironmentFields};
+use bunting_store::{EnvironmentId, Store};
+
+use super::{ServiceError, origin};
+use crate::clock::Clock;
+use crate::evaluation::{EvalCache, EvalCaches};
+
+#[derive(Clone)]
+pub(crate) struct EnvironmentService {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    /// Live environments by key, as last read.
+    known: Arc<RwLock<HashMap<String, EnvironmentId>>>,
+    caches: Arc<EvalCaches>,
+}
+
+impl EnvironmentService {
+    pub(crate) async fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        caches: Arc<EvalCaches>,
+    ) -> Result<EnvironmentService, ServiceError> {
+        let service = EnvironmentService {
+            store,
+            clock,
+            known: Arc::default(),
+            caches,
+        };
+        service.list().await?;
+        Ok(service)
+    }
+
+    /// The live environments, the default first; refreshes what this instance knows.
+    pub(crate) async fn list(&self) -> Result<Vec<Environment>, ServiceError> {
+        let environments = self.store.environments().await?;
+        let by_key = environments
+            .iter()
+            .map(|environment| (environment.key.clone(), environment.id))
+            .collect();
+        *self.known.write().unwrap_or_else(std::sync::PoisonError::into_inner) = by_key;
+        Ok(environments)
+    }
+
+    pub(crate) async fn get(&self, key: &str) -> Result<Environment, ServiceError> {
+        self.list()
+            .await?
+            .into_iter()
+            .find(|environment| environment.key == key)
+            .ok_or_else(|| unknown(key))
+    }
+
+    /// The id of the live environment `key`.
+    pub(crate) async fn resolve(&self, key: &str) -> Result<EnvironmentId, ServiceError> {
+        if let Some(id) = self.known_id(key) {
+            return Ok(id);
+        }
+        self.list().await?;
+        self.known_id(key).ok_or_else(|| unknown(key))
+    }
+
+    fn known_id(&self, key: &str) -> Option<EnvironmentId> {
+        self.known
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(key)
+            .copied()
+    }
+
+    /// The evaluation cache of `environment`, loaded from the database the first time.
+    pub(crate) async fn cache(&self, environment: EnvironmentId) -> Result<Arc<EvalCache>, ServiceError> {
+        if let Some(cache) = self.caches.get(environment) {
+            return Ok(cache);
+        }
+        // The sequence first: a change racing the load is applied again by the follower, never missed.
+        let seq = self.store.max_change_seq().await?;
+        let flags = self.store.flags(environment, false).await?;
+        Ok(self.caches.insert(environment, EvalCache::new(flags, seq)))
+    }
+
+    pub(crate) async fn create(
+        &self,
+        actor: &str,
+        key: &str,
+        fields: EnvironmentFields,
+    ) -> Result<Environment, ServiceError> {
+        let created = self
+            .store
+            .create_environment(key, fields, &origin(&*self.clock, actor))
+            .await?;
+        self.list().await?;
+        Ok(created)
+    }
+
+    pub(crate) async fn update(
+        &self,
+        actor: &str,
+        key: &str,
+        fields: EnvironmentFields,
+    ) -> Result<Environment, ServiceError> {
+        let id = self.resolve(key).await?;
+        Ok(self
+            .store
+            .update_environment(id, fields, &origin(&*self.clock, actor))
+            .await?)
+    }
+
+    pub(crate) async fn delete(&self, actor: &str, key: &str, force: bool) -> Result<Environment, ServiceError> {
+        let id = self.resolve(key).await?;
+        let deleted = self
+            .store
+            .delete_environment(id, force, &origin(&*self.clock, actor))
+            .await?;
+        self.list().await?;
+        self.caches.remove(id);
+        Ok(deleted)
+    }
+}
+
+fn unknown(key: &str) -> ServiceError {
+    ServiceError::NotFound(format!(
+        "unable to find environment {key:?}; GET /api/v1/environments lists them"
+    ))
+}

@@ -1,0 +1,258 @@
+//! Environments: managing them, the whole Flagr API under each one's base path, one id per
+//! flag key across environments, and webhooks that hear only their environment.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_app};
+use crate::receiver::{Receiver, Reply};
+
+async fn create_environment(app: &TestApp, key: &str) -> Value {
+    app.post("/environments", json!({"key": key, "name": format!("{key} env")}))
+        .await
+        .ok()
+}
+
+fn keys(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["key"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn environments_are_created_listed_renamed_and_deleted_with_the_changes_recorded() {
+    let app = spawn_app().await;
+    let list = app.get("/environments").await.ok();
+    assert_eq!(keys(&list), ["production"]);
+    assert_eq!(list[0]["default"], true);
+
+    let staging = create_environment(&app, "staging").await;
+    assert_eq!(staging["name"], "staging env");
+    assert_eq!(staging["default"], false);
+    assert_eq!(keys(&app.get("/environments").await.ok()), ["production", "staging"]);
+    let renamed = app
+        .put(
+            "/environments/staging",
+            json!({"name": "Staging", "description": "pre-production"}),
+        )
+        .await
+        .ok();
+    assert_eq!(
+        (renamed["name"].as_str(), renamed["description"].as_str()),
+        (Some("Staging"), Some("pre-production"))
+    );
+    assert_eq!(app.get("/environments/staging").await.ok()["name"], "Staging");
+
+    // Bad input says what to fix.
+    let taken = app.post("/environments", json!({"key": "staging"})).await.error(400);
+    assert!(taken.contains("already taken"), "{taken}");
+    for key in ["has space", "a/b", ""] {
+        let message = app.post("/environments", json!({"key": key})).await.error(400);
+        assert!(message.contains("key"), "{key}: {message}");
+    }
+    let blank = app.put("/environments/staging", json!({"name": " "})).await.error(400);
+    assert_eq!(blank, "name must not be empty");
+    let unknown = app.get("/environments/nowhere").await.error(404);
+    assert!(unknown.contains("nowhere"), "{unknown}");
+    let default = app.delete("/environments/production").await.error(400);
+    assert!(default.contains("default environment"), "{default}");
+
+    // A deletion with live flags needs force; then the key is free again.
+    let staging_api = app.environment("staging");
+    staging_api.create_flag("checkout").await;
+    let refused = app.delete("/environments/staging").await.error(409);
+    assert!(
+        refused.contains("1 live flag") && refused.contains("force=true"),
+        "{refused}"
+    );
+    app.delete("/environments/staging?force=true").await.ok();
+    assert_eq!(keys(&app.get("/environments").await.ok()), ["production"]);
+    let gone = staging_api.get("/flags").await.error(404);
+    assert!(gone.contains("staging"), "{gone}");
+    create_environment(&app, "staging").await;
+    assert_eq!(app.environment("staging").get("/flags").await.ok(), json!([]));
+
+    let changes = app.get("/changes?order=asc").await.ok();
+    let recorded: Vec<&str> = changes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|change| change["events"][0]["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        recorded,
+        [
+            "environment.created",
+            "environment.updated",
+            "flag.created",
+            "environment.deleted",
+            "environment.created"
+        ]
+    );
+    assert_eq!(changes[1]["previous"]["name"], "staging env");
+    assert_eq!(changes[1]["data"]["name"], "Staging");
+}
+
+#[tokio::test]
+async fn the_same_flag_key_has_one_id_and_evaluates_independently_in_each_environment() {
+    let app = spawn_app().await;
+    create_environment(&app, "staging").await;
+    let staging = app.environment("staging");
+    let (flag, segment, control, treatment) = app.flag_with_split("checkout").await;
+    let (staging_flag, staging_segment, staging_control, staging_treatment) = staging.flag_with_split("checkout").await;
+    // Same flag and variant ids, so an entity lands in the same bucket in both.
+    assert_eq!(
+        (staging_flag, staging_control, staging_treatment),
+        (flag, control, treatment)
+    );
+    assert_ne!(staging_segment, segment);
+
+    // Only staging is enabled: production answers with no variant.
+    staging
+        .put(&format!("/flags/{flag}/enabled"), json!({"enabled": true}))
+        .await
+        .ok();
+    let request = json!({"entityID": "user-42", "flagKey": "checkout", "entityContext": {}});
+    let in_production = app.post("/evaluation", request.clone()).await.ok();
+    let in_staging = staging.post("/evaluation", request.clone()).await.ok();
+    assert_eq!(in_production["variantKey"], Value::Null);
+    let staged_variant = in_staging["variantKey"].as_str().unwrap().to_owned();
+    // The header selects an environment too, for clients whose base URL cannot change.
+    let by_header = app
+        .send(
+            app.client
+                .post(format!("{}/api/v1/evaluation", app.base))
+                .header("X-Bunting-Environment", "staging")
+                .json(&request),
+        )
+        .await
+        .ok();
+    assert_eq!(by_header["variantKey"], staged_variant);
+
+    // Enabled in both, the same entity gets the same variant in both.
+    app.put(&format!("/flags/{flag}/enabled"), json!({"enabled": true}))
+        .await
+        .ok();
+    for entity in 0..50 {
+        let request = json!({"entityID": format!("user-{entity}"), "flagKey": "checkout", "entityContext": {}});
+        let here = app.post("/evaluation", request.clone()).await.ok();
+        let there = staging.post("/evaluation", request).await.ok();
+        assert_eq!(here["variantKey"], there["variantKey"], "entity {entity}");
+    }
+
+    // Changes in one environment leave the other as it was.
+    staging
+        .put(&format!("/flags/{flag}"), json!({"description": "staged copy"}))
+        .await
+        .ok();
+    assert_eq!(
+        app.get(&format!("/flags/{flag}")).await.ok()["description"],
+        "checkout flag"
+    );
+    // Each environment's history is its own, though the flag id is the same.
+    let snapshots = format!("/flags/{flag}/snapshots");
+    let production_history = app.get(&snapshots).await.ok();
+    let staging_history = staging.get(&snapshots).await.ok();
+    assert_eq!(production_history[0]["flag"]["description"], "checkout flag");
+    assert_eq!(staging_history[0]["flag"]["description"], "staged copy");
+
+    // A flag only staging has is not in production's list, export or tags.
+    staging.create_flag("staging-only").await;
+    let production_keys: Vec<String> = app
+        .get("/flags")
+        .await
+        .ok()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|flag| flag["key"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(production_keys, ["checkout"]);
+    let export = staging.get("/export/eval_cache/json").await.ok();
+    assert_eq!(export["Flags"].as_array().unwrap().len(), 2);
+    // The default environment is reachable under its base path too.
+    assert_eq!(
+        app.environment("production")
+            .get("/flags")
+            .await
+            .ok()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_key_keeps_one_id_a_rename_cannot_break_that() {
+    let app = spawn_app().await;
+    create_environment(&app, "staging").await;
+    let staging = app.environment("staging");
+    let first = app.create_flag("first").await["id"].as_i64().unwrap();
+    let second = staging.create_flag("second").await["id"].as_i64().unwrap();
+    assert_ne!(first, second);
+    // Renaming staging's flag to a key production gives another id is refused.
+    let refused = staging
+        .put(&format!("/flags/{second}"), json!({"key": "first"}))
+        .await
+        .error(400);
+    assert!(
+        refused.contains(&format!("flag {first} in another environment")),
+        "{refused}"
+    );
+    // Unknown environments are named.
+    let unknown = app.environment("nowhere").get("/flags").await.error(404);
+    assert!(unknown.contains("\"nowhere\""), "{unknown}");
+}
+
+#[tokio::test]
+async fn a_webhook_hears_only_its_own_environment() {
+    let app = spawn_app().await;
+    create_environment(&app, "staging").await;
+    let staging = app.environment("staging");
+    let production_receiver = Receiver::start().await;
+    let staging_receiver = Receiver::start().await;
+    app.create_webhook(json!({"url": production_receiver.url, "events": ["flag.created"]}))
+        .await;
+    staging
+        .create_webhook(json!({"url": staging_receiver.url, "events": ["flag.created"]}))
+        .await;
+    assert_eq!(app.get("/webhooks").await.ok().as_array().unwrap().len(), 1);
+    assert_eq!(staging.get("/webhooks").await.ok().as_array().unwrap().len(), 1);
+
+    app.create_flag("in-production").await;
+    staging.create_flag("in-staging").await;
+    app.settle().await;
+    let heard = |receiver: &Receiver| -> Vec<String> {
+        receiver
+            .received()
+            .iter()
+            .map(|received| {
+                let body: Value = serde_json::from_str(&received.body).unwrap();
+                body["flag_key"].as_str().unwrap_or_default().to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(heard(&production_receiver), ["in-production"]);
+    assert_eq!(heard(&staging_receiver), ["in-staging"]);
+}
+
+#[tokio::test]
+async fn a_webhook_of_another_environment_that_answers_gone_is_disabled_there() {
+    let app = spawn_app().await;
+    create_environment(&app, "staging").await;
+    let staging = app.environment("staging");
+    let receiver = Receiver::start().await;
+    receiver.always(Reply::status(410));
+    let id = staging
+        .create_webhook(json!({"url": receiver.url, "events": ["flag.*"]}))
+        .await;
+    staging.create_flag("gone").await;
+    app.settle().await;
+    let disabled = staging.get(&format!("/webhooks/{id}")).await.ok();
+    assert_eq!(disabled["enabled"], false, "{disabled}");
+    let change = &staging.get("/changes?limit=1").await.ok()[0];
+    assert_eq!(change["events"][0]["event"], "webhook.updated");
+    assert_eq!(change["actor"], "bunting");
+}

@@ -1,0 +1,221 @@
+//! Environments: reads, and changes recorded in the change log like flag changes. Deleting one
+//! removes its flags, tags, entity types and webhooks (their pending deliveries with them) in
+//! the transaction that records the deletion; the environment's row stays, because the change
+//! log refers to it.
+
+use bunting_core::change::EventType;
+use bunting_core::environment::{self, Environment, EnvironmentFields};
+use bunting_core::mutation::Origin;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use crate::codec::{from_micros, micros};
+use crate::{DEFAULT_ENVIRONMENT, EnvironmentId, Store, StoreError, changes, counters, outbox};
+
+impl Store {
+    /// The live environments, the default first, then by id.
+    pub async fn environments(&self) -> Result<Vec<Environment>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, key, name, description, created_at FROM environments WHERE deleted_at IS NULL ORDER BY id",
+        )
+        .fetch_all(&self.reads)
+        .await?;
+        rows.iter().map(environment_from).collect()
+    }
+
+    /// Creates an environment with no flags.
+    pub async fn create_environment(
+        &self,
+        key: &str,
+        fields: EnvironmentFields,
+        origin: &Origin,
+    ) -> Result<Environment, StoreError> {
+        environment::check_environment_key(key).map_err(StoreError::Invalid)?;
+        environment::check_fields(&fields).map_err(StoreError::Invalid)?;
+        let mut tx = self.pool.begin().await?;
+        let mut ids = counters::lock(&mut tx).await?;
+        let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM environments WHERE key = $1")
+            .bind(key)
+            .fetch_one(&mut *tx)
+            .await?;
+        if taken > 0 {
+            return Err(StoreError::Invalid(format!("environment key {key:?} is already taken")));
+        }
+        // Under the counters lock, so two creates cannot take the same id.
+        let id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM environments")
+            .fetch_one(&mut *tx)
+            .await?;
+        let created = Environment {
+            id,
+            key: key.to_owned(),
+            name: fields.name.unwrap_or_else(|| key.to_owned()),
+            description: fields.description.unwrap_or_default(),
+            created_at: origin.at,
+            default: false,
+        };
+        sqlx::query("INSERT INTO environments (id, key, name, description, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(created.id)
+            .bind(&created.key)
+            .bind(&created.name)
+            .bind(&created.description)
+            .bind(micros(created.created_at))
+            .execute(&mut *tx)
+            .await?;
+        record(
+            &mut tx,
+            self,
+            &created,
+            EventType::EnvironmentCreated,
+            None,
+            &mut ids,
+            origin,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// Changes an environment's name or description.
+    pub async fn update_environment(
+        &self,
+        id: EnvironmentId,
+        fields: EnvironmentFields,
+        origin: &Origin,
+    ) -> Result<Environment, StoreError> {
+        environment::check_fields(&fields).map_err(StoreError::Invalid)?;
+        let mut tx = self.pool.begin().await?;
+        let mut ids = counters::lock(&mut tx).await?;
+        let before = live(&mut tx, id).await?;
+        let after = Environment {
+            name: fields.name.unwrap_or_else(|| before.name.clone()),
+            description: fields.description.unwrap_or_else(|| before.description.clone()),
+            ..before.clone()
+        };
+        if after == before {
+            return Ok(after);
+        }
+        sqlx::query("UPDATE environments SET name = $1, description = $2 WHERE id = $3")
+            .bind(&after.name)
+            .bind(&after.description)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        record(
+            &mut tx,
+            self,
+            &after,
+            EventType::EnvironmentUpdated,
+            Some(&before),
+            &mut ids,
+            origin,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Deletes an environment. One that still has live flags is refused unless `force`; the
+    /// default environment always is.
+    pub async fn delete_environment(
+        &self,
+        id: EnvironmentId,
+        force: bool,
+        origin: &Origin,
+    ) -> Result<Environment, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut ids = counters::lock(&mut tx).await?;
+        let deleted = live(&mut tx, id).await?;
+        if deleted.default {
+            return Err(StoreError::Invalid(format!(
+                "environment {:?} is the default environment (the unprefixed API) and cannot be deleted",
+                deleted.key
+            )));
+        }
+        let flags: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM bunting_flags WHERE environment_id = $1 AND deleted_at IS NULL")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if flags > 0 && !force {
+            return Err(StoreError::Conflict(format!(
+                "environment {:?} still has {flags} live flag(s); delete them first, or add ?force=true to delete \
+                 the environment with its flags and webhooks",
+                deleted.key
+            )));
+        }
+        for table in ["bunting_flags", "bunting_tags", "entity_types", "webhooks"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE environment_id = $1"
+            )))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        // `~` is not allowed in keys, so the deleted environment's key is free for a new one.
+        sqlx::query("UPDATE environments SET deleted_at = $1, key = key || '~' || CAST(id AS TEXT) WHERE id = $2")
+            .bind(micros(origin.at))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        record(
+            &mut tx,
+            self,
+            &deleted,
+            EventType::EnvironmentDeleted,
+            Some(&deleted),
+            &mut ids,
+            origin,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+}
+
+/// A live environment, or NotFound.
+async fn live(tx: &mut Transaction<'static, Any>, id: EnvironmentId) -> Result<Environment, StoreError> {
+    let row = sqlx::query(
+        "SELECT id, key, name, description, created_at FROM environments WHERE id = $1 AND deleted_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    match row {
+        Some(row) => environment_from(&row),
+        None => Err(StoreError::NotFound(format!("unable to find environment {id}"))),
+    }
+}
+
+/// Appends the change event and enqueues its deliveries, under the counters lock.
+async fn record(
+    tx: &mut Transaction<'static, Any>,
+    store: &Store,
+    environment: &Environment,
+    event: EventType,
+    before: Option<&Environment>,
+    ids: &mut bunting_core::mutation::IdCounters,
+    origin: &Origin,
+) -> Result<(), StoreError> {
+    let change = environment.change_event(event, before, ids.next_change(), origin);
+    changes::append(tx, &change).await?;
+    outbox::enqueue(
+        tx,
+        &change,
+        store.first_attempt_at(origin.at),
+        store.public_url.as_deref(),
+    )
+    .await?;
+    counters::write(tx, ids).await
+}
+
+fn environment_from(row: &AnyRow) -> Result<Environment, StoreError> {
+    let id: i64 = row.try_get("id")?;
+    Ok(Environment {
+        id,
+        key: row.try_get("key")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        created_at: from_micros(row.try_get("created_at")?)?,
+        default: id == DEFAULT_ENVIRONMENT,
+    })
+}
