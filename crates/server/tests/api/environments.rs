@@ -129,6 +129,16 @@ async fn the_same_flag_key_has_one_id_and_evaluates_independently_in_each_enviro
         .await
         .ok();
     assert_eq!(by_header["variantKey"], staged_variant);
+    // OFREP providers given the environment's base path evaluate its flags.
+    let ofrep = app
+        .send(
+            app.client
+                .post(format!("{}/environments/staging/ofrep/v1/evaluate/flags/checkout", app.base))
+                .json(&json!({"context": {"targetingKey": "user-42"}})),
+        )
+        .await
+        .ok();
+    assert_eq!(ofrep["variant"], staged_variant);
 
     // Enabled in both, the same entity gets the same variant in both.
     app.put(&format!("/flags/{flag}/enabled"), json!({"enabled": true}))
