@@ -4,7 +4,7 @@
 //! log refers to it.
 
 use bunting_core::change::EventType;
-use bunting_core::environment::{self, Environment, EnvironmentFields};
+use bunting_core::environment::{self, Environment, EnvironmentFields, EnvironmentLabel};
 use bunting_core::mutation::Origin;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -21,6 +21,25 @@ impl Store {
         .fetch_all(&self.reads)
         .await?;
         rows.iter().map(environment_from).collect()
+    }
+
+    /// How payloads and the change log name each environment, deleted ones included.
+    pub async fn environment_labels(&self) -> Result<Vec<(EnvironmentId, EnvironmentLabel)>, StoreError> {
+        let rows = sqlx::query("SELECT id, key, name FROM environments")
+            .fetch_all(&self.reads)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let key: String = row.try_get("key")?;
+                Ok((
+                    row.try_get("id")?,
+                    EnvironmentLabel {
+                        key: live_key(&key).to_owned(),
+                        name: row.try_get("name")?,
+                    },
+                ))
+            })
+            .collect()
     }
 
     /// Creates an environment with no flags.
@@ -170,6 +189,30 @@ impl Store {
         tx.commit().await?;
         Ok(deleted)
     }
+}
+
+/// How payloads name environment `id`: its key (as it was, for a deleted one) and name.
+pub(crate) async fn label(
+    tx: &mut Transaction<'static, Any>,
+    id: EnvironmentId,
+) -> Result<EnvironmentLabel, StoreError> {
+    let row = sqlx::query("SELECT key, name FROM environments WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(row) = row else {
+        return Err(StoreError::unreadable(format!("environment {id} does not exist")));
+    };
+    let key: String = row.try_get("key")?;
+    Ok(EnvironmentLabel {
+        key: live_key(&key).to_owned(),
+        name: row.try_get("name")?,
+    })
+}
+
+/// The key an environment had: a deleted one's key carries `~{id}` (see `delete_environment`).
+fn live_key(stored: &str) -> &str {
+    stored.split('~').next().unwrap_or(stored)
 }
 
 /// A live environment, or NotFound.

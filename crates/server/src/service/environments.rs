@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use bunting_core::environment::{Environment, EnvironmentFields};
+use bunting_core::environment::{Environment, EnvironmentFields, EnvironmentLabel};
 use bunting_store::{EnvironmentId, Store};
 
 use super::{ServiceError, origin};
@@ -71,6 +71,12 @@ impl EnvironmentService {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(key)
             .copied()
+    }
+
+    /// How the change log names each environment, deleted ones included; read each time, so a
+    /// rename through another instance shows at once.
+    pub(crate) async fn labels(&self) -> Result<HashMap<EnvironmentId, EnvironmentLabel>, ServiceError> {
+        Ok(self.store.environment_labels().await?.into_iter().collect())
     }
 
     /// The evaluation cache of `environment`, loaded from the database the first time.

@@ -91,6 +91,15 @@ async fn environments_are_created_listed_renamed_and_deleted_with_the_changes_re
         ]
     );
     assert_eq!(changes[1]["previous"]["name"], "staging env");
+    // Every entry names its environment, a deleted one by the key it had.
+    assert_eq!(changes[0]["environment"], json!({"key": "staging", "name": "Staging"}));
+    assert_eq!(changes[2]["environment"], json!({"key": "staging", "name": "Staging"}));
+    assert_eq!(changes[4]["environment"], json!({"key": "staging", "name": "staging env"}));
+    // An environment's base path (or ?environment=) shows only its changes.
+    let scoped = app.environment("staging").get("/changes").await.ok();
+    assert_eq!(scoped.as_array().unwrap().len(), 1, "{scoped}");
+    let filtered = app.get("/changes?environment=production").await.ok();
+    assert_eq!(filtered, json!([]));
     assert_eq!(changes[1]["data"]["name"], "Staging");
 }
 
@@ -133,7 +142,10 @@ async fn the_same_flag_key_has_one_id_and_evaluates_independently_in_each_enviro
     let ofrep = app
         .send(
             app.client
-                .post(format!("{}/environments/staging/ofrep/v1/evaluate/flags/checkout", app.base))
+                .post(format!(
+                    "{}/environments/staging/ofrep/v1/evaluate/flags/checkout",
+                    app.base
+                ))
                 .json(&json!({"context": {"targetingKey": "user-42"}})),
         )
         .await
@@ -240,12 +252,12 @@ async fn a_webhook_hears_only_its_own_environment() {
             .iter()
             .map(|received| {
                 let body: Value = serde_json::from_str(&received.body).unwrap();
-                body["flag_key"].as_str().unwrap_or_default().to_owned()
+                format!("{} in {}", body["flag_key"].as_str().unwrap(), body["environment"]["key"].as_str().unwrap())
             })
             .collect()
     };
-    assert_eq!(heard(&production_receiver), ["in-production"]);
-    assert_eq!(heard(&staging_receiver), ["in-staging"]);
+    assert_eq!(heard(&production_receiver), ["in-production in production"]);
+    assert_eq!(heard(&staging_receiver), ["in-staging in staging"]);
 }
 
 #[tokio::test]
