@@ -24,6 +24,7 @@ use crate::evaluation::{EvalCache, Evaluator, follow_json, follow_store, load_js
 use crate::http::Scrape;
 use crate::http::{self, AppState, StreamContext, Surface};
 use crate::metrics::Metrics;
+use crate::secret_key;
 use crate::service::DispatcherHandle;
 use crate::service::flags::FlagService;
 use crate::service::webhooks::WebhookService;
@@ -84,11 +85,13 @@ impl Application {
             Storage::Database(url) => {
                 // The one place the environment is chosen: every service and task below is bound to it.
                 let environment = DEFAULT_ENVIRONMENT;
-                let store = bunting_store::connect(url)
+                let key = secret_key::load(config.secret_key.as_ref(), url)?;
+                let store = bunting_store::connect(url, key.sealer)
                     .await
                     .context("opening the database")?
                     .with_first_delivery_delay(config.webhooks.retry_schedule.first_attempt_delay())
                     .with_public_url(config.webhooks.public_url.clone());
+                seal_secrets(&store, &key.origin).await?;
                 // The sequence is read first: a change racing the load is applied again by the
                 // follower, never missed.
                 let seq = store.max_change_seq().await?;
@@ -255,6 +258,22 @@ impl Application {
         }
         served.context("serving HTTP")
     }
+}
+
+/// Seals what an earlier version stored in the clear, and proves the key opens every stored
+/// secret: with the wrong key start-up stops here, naming the secret that would not open.
+async fn seal_secrets(store: &Store, key_origin: &str) -> anyhow::Result<()> {
+    let report = store
+        .seal_secrets()
+        .await
+        .with_context(|| format!("checking that {key_origin} opens the webhook secrets stored in the database"))?;
+    if report.sealed > 0 {
+        tracing::info!(
+            sealed = report.sealed,
+            "sealed webhook secrets that were stored in the clear (written before sealing)"
+        );
+    }
+    Ok(())
 }
 
 /// Binds the listening socket, saying plainly when another process has the port.

@@ -47,6 +47,13 @@ const MIGRATIONS: &[Migration] = &[
         name: "flagr_adoption_change_seq",
         sql: include_str!("../migrations/0006_flagr_adoption_change_seq.sql"),
     },
+    // 7 is left to the environments work being written beside this; versions need not be
+    // consecutive, each is applied once when missing.
+    Migration {
+        version: 8,
+        name: "webhook_url_password",
+        sql: include_str!("../migrations/0008_webhook_url_password.sql"),
+    },
 ];
 
 /// The migration that renames Bunting's `flags` and `tags` tables.

@@ -24,6 +24,7 @@ mod metrics;
 mod ofrep;
 mod openapi;
 mod receivers;
+mod secrets_at_rest;
 mod segments;
 mod snapshots;
 mod startup;
