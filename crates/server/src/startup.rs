@@ -168,6 +168,7 @@ impl Application {
             web_prefix: config.web_prefix.clone(),
             ui_enabled: config.ui_enabled,
             cors: config.cors.clone(),
+            public_url: config.webhooks.public_url.clone(),
             max_body_bytes: config.max_body_bytes,
             metrics: scrape,
         });

@@ -10,6 +10,7 @@ mod logs;
 mod receiver;
 
 mod auth;
+mod browsers;
 mod change_log;
 mod change_stream;
 mod constraints;
