@@ -52,6 +52,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "environments",
         sql: include_str!("../migrations/0007_environments.sql"),
     },
+    Migration {
+        version: 8,
+        name: "webhook_url_password",
+        sql: include_str!("../migrations/0008_webhook_url_password.sql"),
+    },
 ];
 
 /// The migration that renames Bunting's `flags` and `tags` tables.
