@@ -96,9 +96,10 @@ impl Application {
                     .with_public_url(config.webhooks.public_url.clone());
                 seal_secrets(&store, &key.origin).await?;
                 let caches = Arc::new(EvalCaches::default());
-                let environments = EnvironmentService::new(store.clone(), clock.clone(), caches.clone()).await?;
-                let cache = environments.cache(environment).await?;
                 let wake = DispatcherHandle::default();
+                let environments =
+                    EnvironmentService::new(store.clone(), clock.clone(), caches.clone(), wake.clone()).await?;
+                let cache = environments.cache(environment).await?;
                 let webhooks = WebhookService::new(
                     store.clone(),
                     environment,

@@ -14,6 +14,7 @@
 //! - `changes`: the change log: appending in a mutation's transaction, and reads (history,
 //!   Flagr's snapshots).
 //! - `environments`: environments: reads and changes (create, rename, delete with their flags).
+//! - `promotion`: promoting flags between environments, all or nothing, with a dry run.
 //! - `webhooks`: webhook configuration changes and reads.
 //! - `sealing`: the cipher that seals secrets at rest; `secrets`: sealing and opening them at
 //!   the store's boundary, the start-up pass and re-sealing under a new key.
@@ -33,6 +34,7 @@ mod flags;
 mod migrations;
 mod outbox;
 mod pool;
+mod promotion;
 mod queue;
 mod sealing;
 mod secrets;
@@ -43,6 +45,7 @@ pub use delivery_log::{Attempt, Delivery, DeliveryQuery, DeliveryStatus};
 pub use flagr::{AdoptionPlan, Readoption};
 pub use migrations::{Expect, preview_flagr_adoption};
 pub use pool::{Backend, DatabaseUrl, connect, connect_expecting};
+pub use promotion::{Promotion, PromotionSelection};
 pub use queue::{AttemptRecord, ClaimedDelivery, NextStep, RedeliverError};
 pub use sealing::{KeyError, Sealer, SecretKey};
 pub use secrets::SealReport;

@@ -3,15 +3,17 @@
 
 use axum::extract::{Path, State};
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use bunting_core::environment::{Environment, EnvironmentFields};
-use serde_json::Value;
+use bunting_core::webhook::sentence::sentence;
+use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::{ApiError, schema_violation_as_bad_request};
 use super::identity::Actor;
 use super::input::{JsonBody, QueryParams};
+use crate::service::environments::{Promotion, PromotionSelection};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -20,6 +22,7 @@ pub(super) fn router() -> Router<AppState> {
             "/environments/{environmentKey}",
             get(get_environment).put(put_environment).delete(delete_environment),
         )
+        .route("/environments/{environmentKey}/promote", post(promote))
         .layer(middleware::map_response(schema_violation_as_bad_request))
 }
 
@@ -75,5 +78,58 @@ fn fields(body: &super::input::Object) -> Result<EnvironmentFields, ApiError> {
     Ok(EnvironmentFields {
         name: body.optional_string("name")?,
         description: body.optional_string("description")?,
+    })
+}
+
+/// Promotes flags from `from` into this environment: `flags` (keys), `tags` (flags carrying
+/// any), or `all`; with `dryRun` it answers what it would do and writes nothing.
+async fn promote(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Actor(actor): Actor,
+    body: JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let body = body.required()?;
+    body.only(&["from", "flags", "tags", "all", "dryRun"])?;
+    let from = body.string("from", 1)?;
+    let flags = body.strings("flags")?;
+    let tags = body.strings("tags")?;
+    let all = body.optional_bool("all")?.unwrap_or(false);
+    let selection = match (flags, tags, all) {
+        (Some(keys), None, false) => PromotionSelection::Keys(keys),
+        (None, Some(tags), false) => PromotionSelection::Tags(tags),
+        (None, None, true) => PromotionSelection::All,
+        _ => {
+            return Err(ApiError::BadRequest(
+                "say which flags to promote with exactly one of flags (keys), tags, or \"all\": true".into(),
+            ));
+        }
+    };
+    let dry_run = body.optional_bool("dryRun")?.unwrap_or(false);
+    let promotions = state
+        .environments
+        .promote(&actor, &from, &key, &selection, dry_run)
+        .await?;
+    let flags: Vec<Value> = promotions.iter().map(promotion_json).collect();
+    Ok(Json(json!({"dryRun": dry_run, "flags": flags})))
+}
+
+/// One flag's promotion: the action and each change as an event and a readable sentence.
+fn promotion_json(promotion: &Promotion) -> Value {
+    let changes: Vec<Value> = promotion
+        .change
+        .iter()
+        .flat_map(|change| {
+            change
+                .events
+                .iter()
+                .map(|event| json!({"event": event.kind.name(), "sentence": sentence(change, event)}))
+        })
+        .collect();
+    json!({
+        "key": promotion.after.flag.key,
+        "id": promotion.after.flag.id,
+        "action": promotion.action.name(),
+        "changes": changes,
     })
 }

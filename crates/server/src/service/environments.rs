@@ -8,7 +8,9 @@ use std::sync::{Arc, RwLock};
 use bunting_core::environment::{Environment, EnvironmentFields, EnvironmentLabel};
 use bunting_store::{EnvironmentId, Store};
 
-use super::{ServiceError, origin};
+pub(crate) use bunting_store::{Promotion, PromotionSelection};
+
+use super::{DispatcherHandle, ServiceError, origin};
 use crate::clock::Clock;
 use crate::evaluation::{EvalCache, EvalCaches};
 
@@ -19,6 +21,7 @@ pub(crate) struct EnvironmentService {
     /// Live environments by key, as last read.
     known: Arc<RwLock<HashMap<String, EnvironmentId>>>,
     caches: Arc<EvalCaches>,
+    dispatcher: DispatcherHandle,
 }
 
 impl EnvironmentService {
@@ -26,12 +29,14 @@ impl EnvironmentService {
         store: Store,
         clock: Arc<dyn Clock>,
         caches: Arc<EvalCaches>,
+        dispatcher: DispatcherHandle,
     ) -> Result<EnvironmentService, ServiceError> {
         let service = EnvironmentService {
             store,
             clock,
             known: Arc::default(),
             caches,
+            dispatcher,
         };
         service.list().await?;
         Ok(service)
@@ -126,6 +131,34 @@ impl EnvironmentService {
         self.list().await?;
         self.caches.remove(id);
         Ok(deleted)
+    }
+
+    /// Promotes the flags `selection` names from environment `from` to `to`, all or nothing;
+    /// with `dry_run` reports what it would do and writes nothing.
+    pub(crate) async fn promote(
+        &self,
+        actor: &str,
+        from: &str,
+        to: &str,
+        selection: &PromotionSelection,
+        dry_run: bool,
+    ) -> Result<Vec<Promotion>, ServiceError> {
+        let (source, target) = (self.resolve(from).await?, self.resolve(to).await?);
+        let promotions = self
+            .store
+            .promote(source, target, selection, dry_run, &origin(&*self.clock, actor))
+            .await?;
+        let written: Vec<_> = promotions
+            .iter()
+            .filter(|promotion| promotion.change.is_some())
+            .map(|promotion| promotion.after.clone())
+            .collect();
+        if !dry_run && !written.is_empty() {
+            // Read your writes, as for any change: the target's evaluation sees them now.
+            self.cache(target).await?.apply(written, None);
+            self.dispatcher.wake();
+        }
+        Ok(promotions)
     }
 }
 
