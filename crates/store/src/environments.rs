@@ -1,4 +1,5 @@
-//! Environments: reads, and changes recorded in the change log like flag changes. Deleting one
+//! Environments: reads, and changes recorded in the change log like flag changes. A new
+//! environment can start as a clone of another (its flags promoted in the same transaction). Deleting one
 //! removes its flags, tags, entity types and webhooks (their pending deliveries with them) in
 //! the transaction that records the deletion; the environment's row stays, because the change
 //! log refers to it.
@@ -10,7 +11,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::codec::{from_micros, micros};
-use crate::{DEFAULT_ENVIRONMENT, EnvironmentId, Store, StoreError, changes, counters, outbox};
+use crate::{DEFAULT_ENVIRONMENT, EnvironmentId, PromotionSelection, Store, StoreError, changes, counters, outbox};
 
 impl Store {
     /// The live environments, the default first, then by id.
@@ -42,11 +43,13 @@ impl Store {
             .collect()
     }
 
-    /// Creates an environment with no flags.
+    /// Creates an environment: empty, or with `clone_from`'s flags (each its own change, as a
+    /// promotion of every flag records it), in one transaction.
     pub async fn create_environment(
         &self,
         key: &str,
         fields: EnvironmentFields,
+        clone_from: Option<EnvironmentId>,
         origin: &Origin,
     ) -> Result<Environment, StoreError> {
         environment::check_environment_key(key).map_err(StoreError::Invalid)?;
@@ -90,6 +93,11 @@ impl Store {
             origin,
         )
         .await?;
+        if let Some(source) = clone_from {
+            self.promote_in(&mut tx, &mut ids, source, id, &PromotionSelection::All, origin)
+                .await?;
+            counters::write(&mut tx, &ids).await?;
+        }
         tx.commit().await?;
         Ok(created)
     }

@@ -240,6 +240,18 @@ impl Store {
         fetch_flag(&self.reads, environment, id).await
     }
 
+    /// The flag with `key`, live or soft-deleted.
+    pub async fn flag_by_key(&self, environment: EnvironmentId, key: &str) -> Result<Option<StoredFlag>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE environment_id = $1 AND key = $2"
+        )))
+        .bind(environment)
+        .bind(key)
+        .fetch_optional(&self.reads)
+        .await?;
+        row.as_ref().map(stored_flag).transpose()
+    }
+
     /// Live flags, or with `deleted` only the soft-deleted ones, ordered by id.
     pub async fn flags(&self, environment: EnvironmentId, deleted: bool) -> Result<Vec<StoredFlag>, StoreError> {
         let condition = if deleted {

@@ -5,7 +5,7 @@
 
 use bunting_core::change::ChangeEvent;
 use bunting_core::flag::StoredFlag;
-use bunting_core::mutation::Origin;
+use bunting_core::mutation::{IdCounters, Origin};
 use bunting_core::promotion::{self, PromotionAction};
 use sqlx::{Any, AssertSqlSafe, Transaction};
 
@@ -46,12 +46,34 @@ impl Store {
         }
         let mut tx = self.pool.begin().await?;
         let mut ids = counters::lock(&mut tx).await?;
-        let selected = selected(&mut tx, source, selection).await?;
+        let promotions = self
+            .promote_in(&mut tx, &mut ids, source, target, selection, origin)
+            .await?;
+        if dry_run {
+            tx.rollback().await?;
+        } else {
+            counters::write(&mut tx, &ids).await?;
+            tx.commit().await?;
+        }
+        Ok(promotions)
+    }
+
+    /// Promotes inside `tx`, under the counters lock `ids` holds.
+    pub(crate) async fn promote_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        ids: &mut IdCounters,
+        source: EnvironmentId,
+        target: EnvironmentId,
+        selection: &PromotionSelection,
+        origin: &Origin,
+    ) -> Result<Vec<Promotion>, StoreError> {
+        let selected = selected(tx, source, selection).await?;
         let mut promotions = Vec::with_capacity(selected.len());
         for source_flag in selected {
-            let existing = by_key(&mut tx, target, &source_flag.flag.key).await?;
+            let existing = by_key(tx, target, &source_flag.flag.key).await?;
             if existing.is_none()
-                && let Some(other) = fetch_flag(&mut *tx, target, source_flag.flag.id).await?
+                && let Some(other) = fetch_flag(&mut **tx, target, source_flag.flag.id).await?
             {
                 return Err(StoreError::Invalid(format!(
                     "cannot promote flag {}: its id {} is flag \"{}\" in the target environment",
@@ -70,7 +92,7 @@ impl Store {
             }
             let flag = &mut outcome.after.flag;
             for tag in &mut flag.tags {
-                *tag = tag_for(&mut tx, target, &tag.value, &mut ids).await?;
+                *tag = tag_for(tx, target, &tag.value, ids).await?;
             }
             flag.tags.sort_by_key(|tag| tag.id);
             outcome.after.snapshot_id = ids.next_change();
@@ -80,18 +102,12 @@ impl Store {
                 ..origin.clone()
             };
             let creates = promoted.action == PromotionAction::Create;
-            let change = self.write(&mut tx, target, &outcome, &flag_origin, creates).await?;
+            let change = self.write(tx, target, &outcome, &flag_origin, creates).await?;
             promotions.push(Promotion {
                 action: promoted.action,
                 after: outcome.after,
                 change: Some(change),
             });
-        }
-        if dry_run {
-            tx.rollback().await?;
-        } else {
-            counters::write(&mut tx, &ids).await?;
-            tx.commit().await?;
         }
         Ok(promotions)
     }
@@ -133,7 +149,9 @@ async fn selected(
             .filter(|stored| stored.flag.tags.iter().any(|tag| tags.contains(&tag.value)))
             .collect(),
     };
-    if chosen.is_empty() {
+    // Promoting every flag of an empty environment does nothing; a selection that matches
+    // nothing is a mistake worth saying.
+    if chosen.is_empty() && !matches!(selection, PromotionSelection::All) {
         return Err(StoreError::Invalid(
             "nothing to promote: the selection matches no live flag of the source environment".into(),
         ));

@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::middleware;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use bunting_core::change::rfc3339;
 use bunting_core::environment::{Environment, EnvironmentFields};
 use bunting_core::webhook::sentence::sentence;
 use serde_json::{Value, json};
@@ -13,7 +14,7 @@ use super::AppState;
 use super::error::{ApiError, schema_violation_as_bad_request};
 use super::identity::Actor;
 use super::input::{JsonBody, QueryParams};
-use crate::service::environments::{Promotion, PromotionSelection};
+use crate::service::environments::{Compared, Promotion, PromotionSelection};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -23,6 +24,7 @@ pub(super) fn router() -> Router<AppState> {
             get(get_environment).put(put_environment).delete(delete_environment),
         )
         .route("/environments/{environmentKey}/promote", post(promote))
+        .route("/compare/{flagKey}", get(compare))
         .layer(middleware::map_response(schema_violation_as_bad_request))
 }
 
@@ -47,10 +49,15 @@ async fn create_environment(
     body: JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     let body = body.required()?;
-    body.only(&["key", "name", "description"])?;
+    body.only(&["key", "name", "description", "cloneFrom"])?;
     let key = body.string("key", 1)?;
     let fields = fields(&body)?;
-    Ok(json(&state.environments.create(&actor, &key, fields).await?))
+    let clone_from = body.optional_string("cloneFrom")?;
+    let created = state
+        .environments
+        .create(&actor, &key, fields, clone_from.as_deref())
+        .await?;
+    Ok(json(&created))
 }
 
 async fn put_environment(
@@ -131,5 +138,46 @@ fn promotion_json(promotion: &Promotion) -> Value {
         "id": promotion.after.flag.id,
         "action": promotion.action.name(),
         "changes": changes,
+    })
+}
+
+/// Flag `flagKey` in every environment side by side; with `from` and `to`, what promoting it
+/// from one to the other would change (a dry run).
+async fn compare(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Actor(actor): Actor,
+    query: QueryParams,
+) -> Result<Json<Value>, ApiError> {
+    match (query.string("from"), query.string("to")) {
+        (Some(from), Some(to)) => {
+            let selection = PromotionSelection::Keys(vec![key.clone()]);
+            let promotions = state.environments.promote(&actor, from, to, &selection, true).await?;
+            let diff: Vec<Value> = promotions.iter().map(promotion_json).collect();
+            Ok(Json(
+                json!({"key": key, "from": from, "to": to, "difference": diff.first()}),
+            ))
+        }
+        (None, None) => {
+            let sides = state.environments.compare(&key).await?;
+            let environments: Vec<Value> = sides.iter().map(compared_json).collect();
+            Ok(Json(json!({"key": key, "environments": environments})))
+        }
+        _ => Err(ApiError::BadRequest(
+            "give both from and to (environment keys) for a difference, or neither for every environment".into(),
+        )),
+    }
+}
+
+fn compared_json(side: &Compared) -> Value {
+    let last_change = side.last_change.as_ref().map(|change| {
+        let events: Vec<&str> = change.events.iter().map(|event| event.kind.name()).collect();
+        json!({"sequence": change.seq, "timestamp": rfc3339(change.occurred_at), "actor": change.actor, "events": events})
+    });
+    json!({
+        "environment": {"key": side.environment.key, "name": side.environment.name},
+        "flag": side.flag.as_ref().map(|stored| &stored.flag),
+        "deleted": side.flag.as_ref().map(|stored| stored.deleted),
+        "lastChange": last_change,
     })
 }

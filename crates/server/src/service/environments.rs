@@ -5,8 +5,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use bunting_core::change::ChangeEvent;
 use bunting_core::environment::{Environment, EnvironmentFields, EnvironmentLabel};
-use bunting_store::{EnvironmentId, Store};
+use bunting_core::flag::StoredFlag;
+use bunting_store::{ChangeQuery, EnvironmentId, SortOrder, Store};
 
 pub(crate) use bunting_store::{Promotion, PromotionSelection};
 
@@ -95,17 +97,24 @@ impl EnvironmentService {
         Ok(self.caches.insert(environment, EvalCache::new(flags, seq)))
     }
 
+    /// Creates an environment, empty or as a copy of `clone_from`'s flags.
     pub(crate) async fn create(
         &self,
         actor: &str,
         key: &str,
         fields: EnvironmentFields,
+        clone_from: Option<&str>,
     ) -> Result<Environment, ServiceError> {
+        let source = match clone_from {
+            Some(from) => Some(self.resolve(from).await?),
+            None => None,
+        };
         let created = self
             .store
-            .create_environment(key, fields, &origin(&*self.clock, actor))
+            .create_environment(key, fields, source, &origin(&*self.clock, actor))
             .await?;
         self.list().await?;
+        self.dispatcher.wake();
         Ok(created)
     }
 
@@ -131,6 +140,39 @@ impl EnvironmentService {
         self.list().await?;
         self.caches.remove(id);
         Ok(deleted)
+    }
+
+    /// Flag `key` in every live environment, side by side.
+    pub(crate) async fn compare(&self, key: &str) -> Result<Vec<Compared>, ServiceError> {
+        let mut compared = Vec::new();
+        for environment in self.list().await? {
+            let flag = self.store.flag_by_key(environment.id, key).await?;
+            let last_change = match &flag {
+                Some(stored) => self
+                    .store
+                    .changes(&ChangeQuery {
+                        environment: Some(environment.id),
+                        flag_id: Some(stored.flag.id),
+                        order: SortOrder::Descending,
+                        limit: Some(1),
+                        ..ChangeQuery::default()
+                    })
+                    .await?
+                    .pop(),
+                None => None,
+            };
+            compared.push(Compared {
+                environment,
+                flag,
+                last_change,
+            });
+        }
+        if compared.iter().all(|side| side.flag.is_none()) {
+            return Err(ServiceError::NotFound(format!(
+                "no environment has a flag with key {key:?}"
+            )));
+        }
+        Ok(compared)
     }
 
     /// Promotes the flags `selection` names from environment `from` to `to`, all or nothing;
@@ -160,6 +202,14 @@ impl EnvironmentService {
         }
         Ok(promotions)
     }
+}
+
+/// One environment's side of a comparison: its flag with the key, if it has one, and the
+/// flag's latest change.
+pub(crate) struct Compared {
+    pub(crate) environment: Environment,
+    pub(crate) flag: Option<StoredFlag>,
+    pub(crate) last_change: Option<ChangeEvent>,
 }
 
 fn unknown(key: &str) -> ServiceError {

@@ -442,3 +442,61 @@ async fn promotion_requests_that_cannot_work_say_what_to_fix() {
     let nothing = promote(json!({"from": "staging", "tags": ["none"]})).await.error(400);
     assert!(nothing.contains("nothing to promote"), "{nothing}");
 }
+
+#[tokio::test]
+async fn a_flag_is_compared_across_environments_and_an_environment_is_cloned_with_its_flags() {
+    let app = spawn_app().await;
+    let staging = {
+        create_environment(&app, "staging").await;
+        app.environment("staging")
+    };
+    let (flag, segment, _, _) = staging.flag_with_split("checkout").await;
+    app.post("/environments/production/promote", json!({"from": "staging", "all": true}))
+        .await
+        .ok();
+    staging
+        .put(&format!("/flags/{flag}/enabled"), json!({"enabled": true}))
+        .await
+        .ok();
+    create_environment(&app, "empty").await;
+
+    let compared = app.get("/compare/checkout").await.ok();
+    let sides = compared["environments"].as_array().unwrap();
+    let side = |key: &str| sides.iter().find(|side| side["environment"]["key"] == key).unwrap().clone();
+    assert_eq!(side("production")["flag"]["enabled"], false);
+    assert_eq!(side("staging")["flag"]["enabled"], true);
+    assert_eq!(side("staging")["lastChange"]["events"], json!(["flag.enabled"]));
+    assert_eq!(side("empty")["flag"], Value::Null);
+    assert_eq!(side("production")["flag"]["segments"][0]["id"], segment);
+
+    let difference = app.get("/compare/checkout?from=staging&to=production").await.ok();
+    assert_eq!(difference["difference"]["action"], "update");
+    assert_eq!(difference["difference"]["changes"][0]["sentence"], "Flag checkout enabled");
+    assert_eq!(app.get("/flags").await.ok()[0]["enabled"], false, "a difference writes nothing");
+    let missing = app.get("/compare/nowhere").await.error(404);
+    assert!(missing.contains("nowhere"), "{missing}");
+    let half = app.get("/compare/checkout?from=staging").await.error(400);
+    assert!(half.contains("both from and to"), "{half}");
+
+    // A clone starts with the source's flags, same ids, each recorded as a change.
+    app.post("/environments", json!({"key": "qa", "cloneFrom": "staging"}))
+        .await
+        .ok();
+    let qa = app.environment("qa");
+    let cloned = qa.get(&format!("/flags/{flag}")).await.ok();
+    assert_eq!(cloned["enabled"], true);
+    assert_eq!(cloned["key"], "checkout");
+    let recorded = qa.get("/changes?order=asc").await.ok();
+    let events: Vec<&str> = recorded
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|change| change["events"][0]["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["environment.created", "flag.created"]);
+    let unknown = app
+        .post("/environments", json!({"key": "qa2", "cloneFrom": "nowhere"}))
+        .await
+        .error(404);
+    assert!(unknown.contains("nowhere"), "{unknown}");
+}
