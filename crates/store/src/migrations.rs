@@ -57,6 +57,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "webhook_url_password",
         sql: include_str!("../migrations/0008_webhook_url_password.sql"),
     },
+    Migration {
+        version: 9,
+        name: "webhook_all_environments",
+        sql: include_str!("../migrations/0009_webhook_all_environments.sql"),
+    },
 ];
 
 /// The migration that renames Bunting's `flags` and `tags` tables.

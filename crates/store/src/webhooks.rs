@@ -14,7 +14,7 @@ use crate::{Sealer, changes, outbox, secrets};
 
 pub(crate) const WEBHOOK_COLUMNS: &str = "id, url, description, events, enabled, timeout_seconds, secret, previous_secret, \
                                previous_secret_expires_at, disabled_reason, format, headers, managed_by_config, \
-                               created_at, updated_at, url_password";
+                               created_at, updated_at, url_password, all_environments";
 
 /// A webhook with what its delivery log says about it, for lists and dashboards.
 #[derive(Debug, Clone, PartialEq)]
@@ -178,14 +178,14 @@ async fn save(
     let (url, url_password) = secrets::seal_url(sealer, &webhook.url);
     sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO webhooks ({WEBHOOK_COLUMNS}, environment_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
          ON CONFLICT (id) DO UPDATE SET url = excluded.url, description = excluded.description, \
          events = excluded.events, enabled = excluded.enabled, timeout_seconds = excluded.timeout_seconds, \
          secret = excluded.secret, previous_secret = excluded.previous_secret, \
          previous_secret_expires_at = excluded.previous_secret_expires_at, \
          disabled_reason = excluded.disabled_reason, format = excluded.format, headers = excluded.headers, \
          managed_by_config = excluded.managed_by_config, updated_at = excluded.updated_at, \
-         url_password = excluded.url_password, \
+         url_password = excluded.url_password, all_environments = excluded.all_environments, \
          failing_since = CASE WHEN (excluded.enabled = 1 AND webhooks.enabled = 0) OR excluded.url <> webhooks.url \
            THEN NULL ELSE webhooks.failing_since END"
     )))
@@ -205,6 +205,7 @@ async fn save(
     .bind(micros(webhook.created_at))
     .bind(micros(webhook.updated_at))
     .bind(url_password)
+    .bind(i64::from(webhook.all_environments))
     .bind(environment)
     .execute(&mut **tx)
     .await?;
@@ -240,6 +241,7 @@ pub(crate) fn webhook(row: &AnyRow, sealer: &Sealer) -> Result<Webhook, StoreErr
             .ok_or_else(|| StoreError::unreadable(format!("unknown payload format {format}")))?,
         headers: serde_json::from_str(&row.try_get::<String, _>("headers")?)?,
         managed_by_config: row.try_get::<i64, _>("managed_by_config")? != 0,
+        all_environments: row.try_get::<i64, _>("all_environments")? != 0,
         created_at: from_micros(row.try_get("created_at")?)?,
         updated_at: from_micros(row.try_get("updated_at")?)?,
     })

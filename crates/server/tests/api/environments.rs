@@ -451,9 +451,12 @@ async fn a_flag_is_compared_across_environments_and_an_environment_is_cloned_wit
         app.environment("staging")
     };
     let (flag, segment, _, _) = staging.flag_with_split("checkout").await;
-    app.post("/environments/production/promote", json!({"from": "staging", "all": true}))
-        .await
-        .ok();
+    app.post(
+        "/environments/production/promote",
+        json!({"from": "staging", "all": true}),
+    )
+    .await
+    .ok();
     staging
         .put(&format!("/flags/{flag}/enabled"), json!({"enabled": true}))
         .await
@@ -462,7 +465,13 @@ async fn a_flag_is_compared_across_environments_and_an_environment_is_cloned_wit
 
     let compared = app.get("/compare/checkout").await.ok();
     let sides = compared["environments"].as_array().unwrap();
-    let side = |key: &str| sides.iter().find(|side| side["environment"]["key"] == key).unwrap().clone();
+    let side = |key: &str| {
+        sides
+            .iter()
+            .find(|side| side["environment"]["key"] == key)
+            .unwrap()
+            .clone()
+    };
     assert_eq!(side("production")["flag"]["enabled"], false);
     assert_eq!(side("staging")["flag"]["enabled"], true);
     assert_eq!(side("staging")["lastChange"]["events"], json!(["flag.enabled"]));
@@ -471,8 +480,15 @@ async fn a_flag_is_compared_across_environments_and_an_environment_is_cloned_wit
 
     let difference = app.get("/compare/checkout?from=staging&to=production").await.ok();
     assert_eq!(difference["difference"]["action"], "update");
-    assert_eq!(difference["difference"]["changes"][0]["sentence"], "Flag checkout enabled");
-    assert_eq!(app.get("/flags").await.ok()[0]["enabled"], false, "a difference writes nothing");
+    assert_eq!(
+        difference["difference"]["changes"][0]["sentence"],
+        "Flag checkout enabled"
+    );
+    assert_eq!(
+        app.get("/flags").await.ok()[0]["enabled"],
+        false,
+        "a difference writes nothing"
+    );
     let missing = app.get("/compare/nowhere").await.error(404);
     assert!(missing.contains("nowhere"), "{missing}");
     let half = app.get("/compare/checkout?from=staging").await.error(400);
@@ -499,4 +515,65 @@ async fn a_flag_is_compared_across_environments_and_an_environment_is_cloned_wit
         .await
         .error(404);
     assert!(unknown.contains("nowhere"), "{unknown}");
+}
+
+#[tokio::test]
+async fn a_webhook_for_all_environments_hears_every_environment() {
+    let app = spawn_app().await;
+    create_environment(&app, "staging").await;
+    let staging = app.environment("staging");
+    let audit = Receiver::start().await;
+    let created = app
+        .post(
+            "/webhooks",
+            json!({"url": audit.url, "events": ["*"], "format": "flagsmith_audit", "allEnvironments": true}),
+        )
+        .await
+        .ok();
+    assert_eq!(created["allEnvironments"], true);
+    let own_only = Receiver::start().await;
+    app.create_webhook(json!({"url": own_only.url, "events": ["flag.created"]}))
+        .await;
+
+    app.create_flag("in-production").await;
+    staging.create_flag("in-staging").await;
+    app.put("/environments/staging", json!({"name": "Staging"})).await.ok();
+    app.settle().await;
+    let records: Vec<(String, String)> = audit
+        .received()
+        .iter()
+        .map(|received| {
+            let record: Value = serde_json::from_str(&received.body).unwrap();
+            (
+                record["environment"]["name"].as_str().unwrap().to_owned(),
+                record["log"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        records.contains(&("production".into(), "Flag in-production created".into())),
+        "{records:?}"
+    );
+    assert!(
+        records.contains(&("staging".into(), "Flag in-staging created".into())),
+        "{records:?}"
+    );
+    assert!(
+        records.contains(&("staging".into(), "Environment staging updated".into())),
+        "{records:?}"
+    );
+    assert_eq!(
+        own_only.received().len(),
+        1,
+        "a webhook without allEnvironments hears only its own"
+    );
+
+    let narrowed = app
+        .put(
+            &format!("/webhooks/{}", created["id"]),
+            json!({"allEnvironments": false}),
+        )
+        .await
+        .ok();
+    assert_eq!(narrowed["allEnvironments"], false);
 }
