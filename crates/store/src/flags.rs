@@ -190,6 +190,14 @@ impl Store {
                 taken.push(format!("id {} is flag \"{}\"", flag.id, existing.flag.key));
             } else if key_taken(&mut *tx, environment, &flag.key).await? {
                 taken.push(format!("key \"{}\" is taken", flag.key));
+            } else if let Some(other) = id_elsewhere(&mut *tx, environment, &flag.key).await?
+                && other != flag.id
+            {
+                // A key keeps one id in every environment (bucketing is salted with it).
+                taken.push(format!(
+                    "key \"{}\" is flag {other} in another environment, not {}",
+                    flag.key, flag.id
+                ));
             }
         }
         if !taken.is_empty() {
