@@ -170,15 +170,25 @@ async fn flags_import_into_a_named_environment_keeping_one_id_per_key() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("flags.json");
 
-    std::fs::write(&file, json!({"Flags": [{"ID": taken + 10, "Key": "taken"}]}).to_string()).unwrap();
+    std::fs::write(
+        &file,
+        json!({"Flags": [{"ID": taken + 10, "Key": "taken"}]}).to_string(),
+    )
+    .unwrap();
     let output = run_import_with(&database.url, &file, &["--environment", "staging"]);
     assert!(!output.status.success());
     let errors = String::from_utf8_lossy(&output.stderr);
-    assert!(errors.contains(&format!("is flag {taken} in another environment")), "{errors}");
+    assert!(
+        errors.contains(&format!("is flag {taken} in another environment")),
+        "{errors}"
+    );
 
     let unknown = run_import_with(&database.url, &file, &["--environment", "nowhere"]);
     let errors = String::from_utf8_lossy(&unknown.stderr);
-    assert!(errors.contains("no environment \"nowhere\"") && errors.contains("production, staging"), "{errors}");
+    assert!(
+        errors.contains("no environment \"nowhere\"") && errors.contains("production, staging"),
+        "{errors}"
+    );
 
     let flags = json!({"Flags": [{"ID": taken, "Key": "taken", "Enabled": true}, {"ID": 40, "Key": "fresh"}]});
     std::fs::write(&file, flags.to_string()).unwrap();
@@ -195,5 +205,9 @@ async fn flags_import_into_a_named_environment_keeping_one_id_per_key() {
         .map(|flag| (flag["id"].as_i64().unwrap(), flag["key"].as_str().unwrap().to_owned()))
         .collect();
     assert_eq!(staging, [(taken, "taken".to_owned()), (40, "fresh".to_owned())]);
-    assert_eq!(app.get("/flags").await.ok().as_array().unwrap().len(), 1, "production is untouched");
+    assert_eq!(
+        app.get("/flags").await.ok().as_array().unwrap().len(),
+        1,
+        "production is untouched"
+    );
 }
