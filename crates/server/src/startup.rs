@@ -49,6 +49,8 @@ enum Background {
         store: Store,
         /// Every environment's evaluation cache, which the change-log follower keeps fresh.
         caches: Arc<EvalCaches>,
+        /// Follows environments created and deleted through other instances.
+        environments: EnvironmentService,
         dispatcher: Box<Dispatcher>,
         deliveries: DispatcherHandle,
     },
@@ -100,6 +102,7 @@ impl Application {
                 let environments =
                     EnvironmentService::new(store.clone(), clock.clone(), caches.clone(), wake.clone()).await?;
                 let cache = environments.cache(environment).await?;
+                let environments_service = environments.clone();
                 let webhooks = WebhookService::new(
                     store.clone(),
                     environment,
@@ -122,7 +125,7 @@ impl Application {
                 let state = AppState {
                     flags: FlagService::new(store.clone(), environment, clock.clone(), wake.clone(), cache.clone()),
                     webhooks,
-                    environments,
+                    environments: environments.clone(),
                     identity: Arc::new(config.identity.clone()),
                     stream: StreamContext {
                         settings: config.stream.clone(),
@@ -135,6 +138,7 @@ impl Application {
                     Background::Managed {
                         store,
                         caches,
+                        environments: environments_service,
                         dispatcher: Box::new(dispatcher),
                         deliveries: wake,
                     },
@@ -214,6 +218,7 @@ impl Application {
             Background::Managed {
                 store,
                 caches,
+                environments,
                 dispatcher,
                 ..
             } => {
@@ -225,6 +230,7 @@ impl Application {
                         self.config.webhooks.retention,
                         stopped.clone(),
                     )),
+                    tokio::spawn(environments.follow(interval, stopped.clone())),
                     tokio::spawn(follow_store(store.clone(), caches, interval, stopped)),
                 ];
                 (tasks, Some(store))

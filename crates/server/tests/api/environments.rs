@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app, spawn_app_on};
 use crate::receiver::{Receiver, Reply};
 
 async fn create_environment(app: &TestApp, key: &str) -> Value {
@@ -576,4 +576,33 @@ async fn a_webhook_for_all_environments_hears_every_environment() {
         .await
         .ok();
     assert_eq!(narrowed["allEnvironments"], false);
+}
+
+#[tokio::test]
+async fn another_instance_follows_environments_created_and_deleted_elsewhere() {
+    let first = spawn_app().await;
+    let second = spawn_app_on(&first, |config| {
+        config.evaluation.refresh_interval = std::time::Duration::from_millis(50);
+    })
+    .await;
+    create_environment(&first, "staging").await;
+    first.environment("staging").create_flag("checkout").await;
+    // The second instance resolves an environment it has not seen by asking the database.
+    let request = json!({"entityID": "u", "flagKey": "checkout", "entityContext": {}});
+    let evaluated = second
+        .environment("staging")
+        .post("/evaluation", request.clone())
+        .await
+        .ok();
+    assert_eq!(evaluated["flagKey"], "checkout");
+
+    first.delete("/environments/staging?force=true").await.ok();
+    for _ in 0..100 {
+        let reply = second.environment("staging").post("/evaluation", request.clone()).await;
+        if reply.status == 404 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the second instance still serves a deleted environment");
 }
