@@ -3,7 +3,8 @@
 //! [`Application::build`], so there is one wiring path.
 //!
 //! With a database the server manages flags and webhooks, and runs the webhook dispatcher, the
-//! delivery-log pruner and the change-log follower beside the HTTP server. In eval-only mode
+//! delivery-log pruner, the change-log follower and (on PostgreSQL) the listener for other
+//! instances' change announcements beside the HTTP server. In eval-only mode
 //! (`json_file`/`json_http`) it serves evaluation from the flag file and re-reads it.
 
 use std::future::Future;
@@ -12,7 +13,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
-use bunting_store::{DEFAULT_ENVIRONMENT, EnvironmentId, Store};
+use bunting_store::{DEFAULT_ENVIRONMENT, Store};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -20,11 +21,12 @@ use tokio::task::JoinHandle;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Storage};
 use crate::delivery::{Dispatcher, prune_periodically};
-use crate::evaluation::{EvalCache, Evaluator, follow_json, follow_store, load_json};
+use crate::evaluation::{EvalCache, Evaluator, StoreFollower, follow_json, load_json};
 use crate::http::Scrape;
 use crate::http::{self, AppState, StreamContext, Surface};
 use crate::metrics::Metrics;
 use crate::service::DispatcherHandle;
+use crate::service::changes::ChangeWakeups;
 use crate::service::flags::FlagService;
 use crate::service::webhooks::WebhookService;
 
@@ -45,9 +47,9 @@ pub struct Application {
 enum Background {
     Managed {
         store: Store,
-        environment: EnvironmentId,
         dispatcher: Box<Dispatcher>,
         deliveries: DispatcherHandle,
+        follower: Box<StoreFollower>,
     },
     EvalOnly {
         client: reqwest::Client,
@@ -122,14 +124,22 @@ impl Application {
                         shutdown: streams_stopping,
                     },
                 };
+                let follower = StoreFollower {
+                    store: store.clone(),
+                    environment,
+                    cache: cache.clone(),
+                    wakeups: ChangeWakeups::default(),
+                    clock: clock.clone(),
+                    metrics: metrics.clone(),
+                };
                 (
                     Some(state),
                     cache,
                     Background::Managed {
                         store,
-                        environment,
                         dispatcher: Box::new(dispatcher),
                         deliveries: wake,
+                        follower: Box::new(follower),
                     },
                 )
             }
@@ -198,11 +208,17 @@ impl Application {
         let (tasks, store): (Vec<JoinHandle<()>>, Option<Store>) = match self.background {
             Background::Managed {
                 store,
-                environment,
                 dispatcher,
+                follower,
                 ..
             } => {
-                let tasks = vec![
+                let mut tasks = Vec::new();
+                if self.config.evaluation.listen {
+                    tasks.push(tokio::spawn(
+                        follower.wakeups.clone().relay(store.clone(), stopped.clone()),
+                    ));
+                }
+                tasks.extend([
                     tokio::spawn(dispatcher.run(stopped.clone())),
                     tokio::spawn(prune_periodically(
                         store.clone(),
@@ -210,14 +226,8 @@ impl Application {
                         self.config.webhooks.retention,
                         stopped.clone(),
                     )),
-                    tokio::spawn(follow_store(
-                        store.clone(),
-                        environment,
-                        self.cache.clone(),
-                        interval,
-                        stopped,
-                    )),
-                ];
+                    tokio::spawn(follower.run(interval, stopped)),
+                ]);
                 (tasks, Some(store))
             }
             Background::EvalOnly { client, last } => {

@@ -124,6 +124,7 @@ pub async fn connect_expecting(url: &DatabaseUrl, expect: Expect) -> Result<Stor
         reads: pool.clone(),
         pool,
         backend,
+        url: url.clone(),
         first_delivery_delay: Duration::ZERO,
         public_url: None,
     };

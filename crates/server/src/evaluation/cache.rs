@@ -19,6 +19,14 @@ pub(crate) struct EvalCache {
     changed: watch::Sender<()>,
 }
 
+/// A flag [`EvalCache::apply`] took: its id, and the version (the sequence of its latest
+/// change) it replaced, 0 for a flag the cache did not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Applied {
+    pub(crate) flag_id: Id,
+    pub(crate) replaced: i64,
+}
+
 /// What the cache has seen, so updates can arrive in any order: an update carrying an older
 /// version of a flag than one already applied (deletions included) is dropped.
 #[derive(Default)]
@@ -57,16 +65,24 @@ impl EvalCache {
     }
 
     /// Applies changed flags (newer versions replace, deleted flags leave) and records that the
-    /// change log is applied up to `log_seq` when given.
-    pub(crate) fn apply(&self, changed: Vec<StoredFlag>, log_seq: Option<i64>) {
+    /// change log is applied up to `log_seq` when given. Returns the flags it took, each with the
+    /// version it replaced (0 for a flag new to the cache): the changes after that version are
+    /// the ones evaluation serves from now on.
+    pub(crate) fn apply(&self, changed: Vec<StoredFlag>, log_seq: Option<i64>) -> Vec<Applied> {
         let mut versions = self.lock();
+        let mut applied = Vec::new();
         let fresh: Vec<StoredFlag> = changed
             .into_iter()
             .filter(|stored| {
-                versions
-                    .flags
-                    .get(&stored.flag.id)
-                    .is_none_or(|&seen| stored.snapshot_id > seen)
+                let seen = versions.flags.get(&stored.flag.id).copied();
+                let newer = seen.is_none_or(|seen| stored.snapshot_id > seen);
+                if newer {
+                    applied.push(Applied {
+                        flag_id: stored.flag.id,
+                        replaced: seen.unwrap_or(0),
+                    });
+                }
+                newer
             })
             .collect();
         for stored in &fresh {
@@ -76,16 +92,17 @@ impl EvalCache {
         if let Some(seq) = log_seq {
             versions.log_seq = versions.log_seq.max(seq);
         }
-        if advanced || !fresh.is_empty() {
+        if !fresh.is_empty() {
+            let ids: Vec<Id> = fresh.iter().map(|stored| stored.flag.id).collect();
+            let (next, errors) = self.snapshot.load().updated(fresh);
+            report(&next, ids, &errors);
+            self.snapshot.store(Arc::new(next));
+        }
+        // After the swap: a stream's client that evaluates on hearing of a change gets it.
+        if advanced || !applied.is_empty() {
             self.changed.send_replace(());
         }
-        if fresh.is_empty() {
-            return;
-        }
-        let ids: Vec<Id> = fresh.iter().map(|stored| stored.flag.id).collect();
-        let (next, errors) = self.snapshot.load().updated(fresh);
-        report(&next, ids, &errors);
-        self.snapshot.store(Arc::new(next));
+        applied
     }
 
     /// Replaces every flag (a reloaded flag file, the start-up load).
@@ -162,5 +179,39 @@ mod tests {
             "a stale update does not bring back a deleted flag"
         );
         assert_eq!(cache.log_seq(), 4);
+    }
+
+    #[test]
+    fn apply_names_the_flags_it_took_and_the_versions_they_replaced() {
+        let cache = EvalCache::new(vec![stored(1, "a", 1, false)], 1);
+        let applied = cache.apply(
+            vec![
+                stored(1, "a", 5, false),
+                stored(2, "new", 6, false),
+                stored(3, "x", 2, false),
+            ],
+            Some(6),
+        );
+        assert_eq!(
+            applied,
+            [
+                Applied {
+                    flag_id: 1,
+                    replaced: 1
+                },
+                Applied {
+                    flag_id: 2,
+                    replaced: 0
+                },
+                Applied {
+                    flag_id: 3,
+                    replaced: 0
+                },
+            ]
+        );
+        assert!(
+            cache.apply(vec![stored(1, "a", 5, false)], Some(6)).is_empty(),
+            "a version already applied is not taken again"
+        );
     }
 }

@@ -23,6 +23,7 @@ mod import;
 mod metrics;
 mod ofrep;
 mod openapi;
+mod propagation;
 mod receivers;
 mod segments;
 mod snapshots;
