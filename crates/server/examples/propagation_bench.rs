@@ -189,8 +189,14 @@ async fn across(a: &str, b: &str, changes: usize) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     println!("{changes} changes through A, one at a time, 20-80 ms apart");
-    report("A's write response -> B's evaluation serves it", &lags(&responded, &served));
-    report("A's write response -> B's stream delivers it", &lags(&responded, &streamed));
+    report(
+        "A's write response -> B's evaluation serves it",
+        &lags(&responded, &served),
+    );
+    report(
+        "A's write response -> B's stream delivers it",
+        &lags(&responded, &streamed),
+    );
 }
 
 /// For change `n` (1-based), the time from `responded[n - 1]` to `seen[n]`; 0 when seen first.
@@ -199,7 +205,11 @@ fn lags(responded: &[Instant], seen: &Seen) -> Vec<Duration> {
     let mut lags: Vec<Duration> = responded
         .iter()
         .zip(1..)
-        .map(|(at, n)| seen.get(&n).expect("every change is seen").saturating_duration_since(*at))
+        .map(|(at, n)| {
+            seen.get(&n)
+                .expect("every change is seen")
+                .saturating_duration_since(*at)
+        })
         .collect();
     lags.sort();
     lags
@@ -258,19 +268,20 @@ async fn fanout(base: &str, pid: u32, streams: usize, changes: usize) {
     for n in 1..=changes as i64 {
         let responded = change(&client, base, &flag, n).await;
         let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let arrivals = arrivals.lock().unwrap();
-            if let Some(times) = arrivals.get(&n)
-                && times.len() == streams
-            {
-                each.extend(times.iter().map(|at| at.saturating_duration_since(responded)));
-                all.push(times.iter().max().unwrap().saturating_duration_since(responded));
-                break;
+        let times = loop {
+            let everywhere = {
+                let mut arrivals = arrivals.lock().unwrap();
+                let complete = arrivals.get(&n).is_some_and(|times| times.len() == streams);
+                complete.then(|| arrivals.remove(&n)).flatten()
+            };
+            if let Some(times) = everywhere {
+                break times;
             }
-            drop(arrivals);
             assert!(Instant::now() < deadline, "change {n} reaches every stream");
             tokio::time::sleep(Duration::from_millis(1)).await;
-        }
+        };
+        each.extend(times.iter().map(|at| at.saturating_duration_since(responded)));
+        all.push(times.iter().max().unwrap().saturating_duration_since(responded));
         tokio::time::sleep(pause()).await;
     }
     all.sort();
