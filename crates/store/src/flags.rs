@@ -22,10 +22,8 @@ const FLAG_COLUMNS: &str = "id, deleted_at, snapshot_id, document";
 
 /// The change log after a sequence, as a cache following it needs it.
 #[derive(Debug)]
-pub struct FlagChanges {
-    /// The changed flags as they are now, deleted ones included.
-    pub flags: Vec<StoredFlag>,
-    /// The environment's flag changes read, oldest first.
+pub struct ChangesSince {
+    /// The environment's flag changes, oldest first.
     pub changes: Vec<ChangeStamp>,
     /// The latest sequence read (of any environment): the next read starts after it.
     pub seq: i64,
@@ -280,51 +278,53 @@ impl Store {
         Ok((rows.iter().map(stored_flag).collect::<Result<_, _>>()?, seq))
     }
 
-    /// What the change log holds after sequence `after`, for caches following it: the flags
-    /// changed since (deleted ones included), each change of the environment's flags, and the
-    /// latest sequence read. Sequences are commit-ordered, so a reader that resumes from the
-    /// returned sequence misses nothing.
-    pub async fn flags_changed_since(&self, environment: EnvironmentId, after: i64) -> Result<FlagChanges, StoreError> {
+    /// The changes after sequence `after`, for caches following the log: each change of the
+    /// environment's flags, and the latest sequence read. Sequences are commit-ordered, so a
+    /// reader that resumes from the returned sequence misses nothing.
+    pub async fn changes_since(&self, environment: EnvironmentId, after: i64) -> Result<ChangesSince, StoreError> {
         let rows = sqlx::query(
             "SELECT seq, environment_id, flag_id, occurred_at FROM change_events WHERE seq > $1 ORDER BY seq",
         )
         .bind(after)
         .fetch_all(&self.reads)
         .await?;
-        let Some(last) = rows.last() else {
-            return Ok(FlagChanges {
-                flags: Vec::new(),
-                changes: Vec::new(),
-                seq: after,
-            });
+        let mut since = ChangesSince {
+            changes: Vec::new(),
+            seq: after,
         };
-        let latest: i64 = last.try_get("seq")?;
-        let mut changes = Vec::new();
         for row in &rows {
+            since.seq = row.try_get("seq")?;
             let flag_id: Option<Id> = row.try_get("flag_id")?;
             let Some(flag_id) = flag_id else { continue };
             if row.try_get::<EnvironmentId, _>("environment_id")? == environment {
-                changes.push(ChangeStamp {
-                    seq: row.try_get("seq")?,
+                since.changes.push(ChangeStamp {
+                    seq: since.seq,
                     flag_id,
                     occurred_at: from_micros(row.try_get("occurred_at")?)?,
                 });
             }
         }
+        Ok(since)
+    }
+
+    /// The environment's flags (deleted ones included) changed after sequence `after` up to
+    /// `through`, as they are now.
+    pub async fn flags_changed_between(
+        &self,
+        environment: EnvironmentId,
+        after: i64,
+        through: i64,
+    ) -> Result<Vec<StoredFlag>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE environment_id = $1 AND id IN \
              (SELECT flag_id FROM change_events WHERE seq > $2 AND seq <= $3)"
         )))
         .bind(environment)
         .bind(after)
-        .bind(latest)
+        .bind(through)
         .fetch_all(&self.reads)
         .await?;
-        Ok(FlagChanges {
-            flags: rows.iter().map(stored_flag).collect::<Result<_, _>>()?,
-            changes,
-            seq: latest,
-        })
+        rows.iter().map(stored_flag).collect()
     }
 
     /// The environment's tags, optionally those whose value contains `value_like` (any case).

@@ -38,7 +38,7 @@ pub use announce::ChangeListener;
 pub use changes::{ChangeQuery, SortOrder};
 pub use delivery_log::{Attempt, Delivery, DeliveryQuery, DeliveryStatus};
 pub use flagr::{AdoptionPlan, Readoption};
-pub use flags::{ChangeStamp, FlagChanges};
+pub use flags::{ChangeStamp, ChangesSince};
 pub use migrations::{Expect, preview_flagr_adoption};
 pub use pool::{Backend, DatabaseUrl, connect, connect_expecting};
 pub use queue::{AttemptRecord, ClaimedDelivery, NextStep, RedeliverError};

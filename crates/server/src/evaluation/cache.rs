@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 use bunting_core::eval::{CompileError, EvalSnapshot, Severity};
 use bunting_core::flag::{Id, StoredFlag};
+use bunting_store::ChangeStamp;
 use tokio::sync::watch;
 
 pub(crate) struct EvalCache {
@@ -62,6 +63,22 @@ impl EvalCache {
     /// The change-log sequence the cache reflects.
     pub(crate) fn log_seq(&self) -> i64 {
         self.lock().log_seq
+    }
+
+    /// The sequence of the first of `changes` whose flag the cache holds at an older version:
+    /// the flags changed from there on need reading; `None` when it has every one already
+    /// (this instance's own changes, applied at their commit).
+    pub(crate) fn first_missing(&self, changes: &[ChangeStamp]) -> Option<i64> {
+        let versions = self.lock();
+        changes
+            .iter()
+            .find(|change| {
+                versions
+                    .flags
+                    .get(&change.flag_id)
+                    .is_none_or(|&seen| change.seq > seen)
+            })
+            .map(|change| change.seq)
     }
 
     /// Applies changed flags (newer versions replace, deleted flags leave) and records that the
@@ -213,5 +230,21 @@ mod tests {
             cache.apply(vec![stored(1, "a", 5, false)], Some(6)).is_empty(),
             "a version already applied is not taken again"
         );
+    }
+
+    #[test]
+    fn the_first_missing_change_is_the_first_newer_than_the_cache_has() {
+        let cache = EvalCache::new(vec![stored(1, "a", 3, false)], 3);
+        let change = |seq, flag_id| ChangeStamp {
+            seq,
+            flag_id,
+            occurred_at: time::OffsetDateTime::UNIX_EPOCH,
+        };
+        assert_eq!(cache.first_missing(&[change(3, 1)]), None, "version 3 is held");
+        assert_eq!(
+            cache.first_missing(&[change(3, 1), change(4, 2), change(5, 1)]),
+            Some(4)
+        );
+        assert_eq!(cache.first_missing(&[]), None);
     }
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::Context;
 use bunting_core::eval::import;
 use bunting_core::flag::StoredFlag;
-use bunting_store::{ChangeStamp, EnvironmentId, Store};
+use bunting_store::{ChangeStamp, EnvironmentId, Store, StoreError};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
@@ -52,25 +52,32 @@ impl StoreFollower {
     }
 
     async fn catch_up(&self) {
-        let changes = match self
-            .store
-            .flags_changed_since(self.environment, self.cache.log_seq())
-            .await
-        {
-            Ok(changes) => changes,
-            Err(error) => {
-                tracing::warn!(%error, "cannot read flag changes; evaluation keeps the flags it has");
-                return;
+        if let Err(error) = self.try_catch_up().await {
+            tracing::warn!(%error, "cannot read flag changes; evaluation keeps the flags it has");
+        }
+    }
+
+    async fn try_catch_up(&self) -> Result<(), StoreError> {
+        let since = self.store.changes_since(self.environment, self.cache.log_seq()).await?;
+        // The flags are read only from the first change the cache lacks: an instance woken by
+        // the announcement of its own change reads none.
+        let flags = match self.cache.first_missing(&since.changes) {
+            Some(first) => {
+                self.store
+                    .flags_changed_between(self.environment, first - 1, since.seq)
+                    .await?
             }
+            None => Vec::new(),
         };
-        let applied = self.cache.apply(changes.flags, Some(changes.seq));
+        let applied = self.cache.apply(flags, Some(since.seq));
         if let Some(metrics) = &self.metrics {
             let now = self.clock.now();
-            for made in newly_served(&changes.changes, &applied) {
+            for made in newly_served(&since.changes, &applied) {
                 // Instances' clocks may disagree a little; a change is never seen before it is made.
                 metrics.record_propagation(Duration::try_from(now - made).unwrap_or_default());
             }
         }
+        Ok(())
     }
 }
 
