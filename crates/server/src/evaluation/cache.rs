@@ -36,6 +36,10 @@ struct Versions {
     flags: HashMap<Id, i64>,
     /// The change log is applied up to this sequence.
     log_seq: i64,
+    /// Subscribers have been told of changes up to this sequence (this instance's own are
+    /// applied before the log is read up to them): telling them again of no newer sequence
+    /// would only make every stream read the log for nothing.
+    told_through: i64,
 }
 
 impl EvalCache {
@@ -105,10 +109,12 @@ impl EvalCache {
         for stored in &fresh {
             versions.flags.insert(stored.flag.id, stored.snapshot_id);
         }
-        let advanced = log_seq.is_some_and(|seq| seq > versions.log_seq);
         if let Some(seq) = log_seq {
             versions.log_seq = versions.log_seq.max(seq);
         }
+        let reaches = fresh.iter().map(|stored| stored.snapshot_id).chain(log_seq).max();
+        let news = reaches.is_some_and(|seq| seq > versions.told_through);
+        versions.told_through = versions.told_through.max(reaches.unwrap_or(0));
         if !fresh.is_empty() {
             let ids: Vec<Id> = fresh.iter().map(|stored| stored.flag.id).collect();
             let (next, errors) = self.snapshot.load().updated(fresh);
@@ -116,7 +122,7 @@ impl EvalCache {
             self.snapshot.store(Arc::new(next));
         }
         // After the swap: a stream's client that evaluates on hearing of a change gets it.
-        if advanced || !applied.is_empty() {
+        if news || !applied.is_empty() {
             self.changed.send_replace(());
         }
         applied
@@ -130,6 +136,7 @@ impl EvalCache {
             .map(|stored| (stored.flag.id, stored.snapshot_id))
             .collect();
         versions.log_seq = log_seq;
+        versions.told_through = log_seq;
         let ids: Vec<Id> = flags.iter().map(|stored| stored.flag.id).collect();
         let (next, errors) = EvalSnapshot::build(flags);
         report(&next, ids, &errors);
@@ -230,6 +237,23 @@ mod tests {
             cache.apply(vec![stored(1, "a", 5, false)], Some(6)).is_empty(),
             "a version already applied is not taken again"
         );
+    }
+
+    #[test]
+    fn subscribers_hear_of_each_sequence_once() {
+        let cache = EvalCache::new(vec![stored(1, "a", 3, false)], 3);
+        let mut changes = cache.subscribe();
+        changes.mark_unchanged();
+        cache.apply(vec![stored(1, "a", 5, false)], None);
+        assert!(changes.has_changed().unwrap(), "this instance's change");
+        changes.mark_unchanged();
+        cache.apply(Vec::new(), Some(5));
+        assert!(
+            !changes.has_changed().unwrap(),
+            "the follower reaching the same change tells nobody again"
+        );
+        cache.apply(Vec::new(), Some(6));
+        assert!(changes.has_changed().unwrap(), "a change of no flag here (a webhook's)");
     }
 
     #[test]
