@@ -25,6 +25,7 @@ mod import;
 mod metrics;
 mod ofrep;
 mod openapi;
+mod propagation;
 mod receivers;
 mod secrets_at_rest;
 mod segments;
