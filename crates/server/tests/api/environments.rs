@@ -3,7 +3,9 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, execute_sql_on, spawn_app, spawn_app_on, spawn_app_on_database, test_database};
+use crate::helpers::{
+    TestApp, execute_sql_on, spawn_app, spawn_app_on, spawn_app_on_database, spawn_app_with, test_database,
+};
 use crate::receiver::{Receiver, Reply};
 
 async fn create_environment(app: &TestApp, key: &str) -> Value {
@@ -679,4 +681,15 @@ async fn a_database_of_the_previous_release_keeps_everything_in_the_default_envi
     assert_eq!(delivery["status"], "pending");
     // New flags go on from the counters the old release left.
     assert_eq!(app.create_flag("next").await["id"], 6);
+}
+
+#[tokio::test]
+async fn the_default_environment_is_named_at_first_start_only() {
+    let app = spawn_app_with(|config| config.default_environment = Some("live".into())).await;
+    assert_eq!(keys(&app.get("/environments").await.ok()), ["live"]);
+    app.create_flag("checkout").await;
+    assert_eq!(app.environment("live").get("/flags").await.ok()[0]["key"], "checkout");
+    // A database with changes keeps the name it has.
+    let later = spawn_app_on(&app, |config| config.default_environment = Some("prod".into())).await;
+    assert_eq!(keys(&later.get("/environments").await.ok()), ["live"]);
 }
