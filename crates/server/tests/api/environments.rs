@@ -103,6 +103,15 @@ async fn environments_are_created_listed_renamed_and_deleted_with_the_changes_re
     // An environment's base path (or ?environment=) shows only its changes.
     let scoped = app.environment("staging").get("/changes").await.ok();
     assert_eq!(scoped.as_array().unwrap().len(), 1, "{scoped}");
+    let by_header = app
+        .send(
+            app.client
+                .get(format!("{}/api/v1/changes", app.base))
+                .header("X-Bunting-Environment", "staging"),
+        )
+        .await
+        .ok();
+    assert_eq!(by_header, scoped);
     let filtered = app.get("/changes?environment=production").await.ok();
     assert_eq!(filtered, json!([]));
     assert_eq!(changes[1]["data"]["name"], "Staging");
