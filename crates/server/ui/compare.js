@@ -51,7 +51,7 @@ function compareTable(comparison) {
             'tr',
             { 'data-environment': entry.environment.key },
             h('th', { scope: 'row' }, environmentChip(known(entry.environment)), entry.environment.key === here ? h('div', { class: 'muted small' }, 'you are here') : null),
-            entry.flag ? flagCells(entry.flag) : absentCells(entry),
+            entry.flag && !entry.deleted ? flagCells(entry.flag) : absentCells(entry),
             h('td', {}, lastChange(entry.lastChange)),
           ),
         ),
@@ -86,8 +86,12 @@ function flagCells(flag) {
   return [h('td', {}, flag.enabled ? badge('on', 'ok') : badge('off', 'off')), h('td', {}, segments), h('td', {}, distribution)];
 }
 
+/** A flag the environment lacks, or has deleted (the comparison still holds its last state). */
 function absentCells(entry) {
-  return [h('td', { colspan: 3 }, entry.deleted ? badge('deleted', 'warn') : h('span', { class: 'muted' }, 'Not in this environment'))];
+  const content = entry.deleted
+    ? [badge('deleted', 'warn'), ' ', h('span', { class: 'muted' }, 'Restore it from the Flags page of this environment to use it again.')]
+    : h('span', { class: 'muted' }, 'Not in this environment');
+  return [h('td', { colspan: 3 }, content)];
 }
 
 function lastChange(change) {

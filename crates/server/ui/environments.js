@@ -33,7 +33,9 @@ export async function loadEnvironments() {
   const chosen = known.find((environment) => environment.key === wanted) || known.find((environment) => environment.default) || known[0];
   current = chosen;
   useEnvironment(chosen);
-  return wanted && chosen?.key !== wanted ? wanted : null;
+  if (!wanted || chosen?.key === wanted) return null;
+  sessionStorage.removeItem(STORAGE_KEY); // said once; from now on the default is the choice
+  return wanted;
 }
 
 /** Makes the environment with `key` the session's choice (the caller re-renders the page). */

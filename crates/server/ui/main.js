@@ -89,6 +89,10 @@ function notFound(page) {
 async function showEnvironment() {
   const lost = await loadEnvironments();
   if (lost) showToast(`The environment “${lost}” no longer exists: you are in ${currentEnvironment().name} now.`, 'warn');
+  drawSwitcher();
+}
+
+function drawSwitcher() {
   renderSwitcher(document.getElementById('environment-switcher'), document.getElementById('env-band'), switchEnvironment);
 }
 
@@ -96,7 +100,7 @@ async function showEnvironment() {
 async function switchEnvironment(key) {
   const warning = unsavedWork();
   if (warning && !(await confirmDanger('Switch without saving?', warning, 'Switch without saving'))) {
-    renderSwitcher(document.getElementById('environment-switcher'), document.getElementById('env-band'), switchEnvironment);
+    drawSwitcher(); // shows the environment the user stays in again
     return;
   }
   chooseEnvironment(key);

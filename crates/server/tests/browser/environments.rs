@@ -1,8 +1,9 @@
 //! Environments in the UI: the top bar's switcher (the current environment always on screen in
 //! its colour, the default one marked), the list's per-environment states, a flag the chosen
-//! environment lacks, comparing a flag across environments, promoting it from staging to
-//! production with the dry run shown before anything is written, and a webhook that hears every
-//! environment.
+//! environment lacks, switching with unsaved work (asked first, as leaving is), comparing a flag
+//! across environments, promoting it from staging to production with the dry run shown before
+//! anything is written (and a refused promotion in the server's words), and a webhook that hears
+//! every environment.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -114,9 +115,17 @@ async fn switching_the_environment_shows_its_flags_in_its_colour() {
             .await;
         browser.wait_for_text(list, "search-ranking").await;
 
-        // Back in production the flag page is there again.
-        switch_to(&browser, "production").await;
+        // Staging deleted meanwhile: the UI says so and is back in production, where the flag is.
+        server
+            .api(Method::DELETE, "/environments/staging?force=true", None)
+            .await;
         browser.goto(&server.page(&format!("#/flags/{checkout}"))).await;
+        browser
+            .wait_for_text("//div[@id='toasts']", "“staging” no longer exists")
+            .await;
+        browser
+            .find(&format!("{SWITCHER}[@data-environment='production']"))
+            .await;
         browser.wait_for_text("//h1", "checkout").await;
     })
     .await;
@@ -195,6 +204,35 @@ async fn a_flag_is_compared_and_promoted_from_staging_to_production_after_its_dr
         browser
             .wait_for_text("//p[contains(@class, 'notice')]", "Nothing to promote")
             .await;
+
+        // A promotion the server refuses (the flag is deleted in production) says why in the
+        // server's words, and offers nothing to confirm.
+        let body = json!({"description": "Holiday banner", "key": "banner"});
+        let banner = server
+            .env_api("staging", Method::POST, "/flags", Some(body.clone()))
+            .await["id"]
+            .as_i64()
+            .unwrap();
+        server.post("/flags", body).await;
+        server.api(Method::DELETE, &format!("/flags/{banner}"), None).await;
+        browser.goto(&server.page(&format!("#/flags/{banner}/compare"))).await;
+        browser
+            .find(&format!(
+                "{production_row}//span[contains(@class, 'badge-warn')][normalize-space()='deleted']"
+            ))
+            .await;
+        browser.find(&button("Show the changes")).await.click().await;
+        let alert = "//section[.//h2[normalize-space()='Promote to…']]//p[@role='alert']";
+        let refusal = browser.wait_for_text(alert, "banner").await;
+        assert!(refusal.contains("deleted"), "the server's reason: {refusal}");
+        assert!(
+            !browser
+                .find("//div[contains(@class, 'promote-preview')]")
+                .await
+                .displayed()
+                .await,
+            "nothing to confirm"
+        );
     })
     .await;
 }
@@ -229,6 +267,51 @@ async fn a_webhook_shows_its_environment_and_can_hear_them_all() {
 
         browser.goto(&server.page("#/webhooks")).await;
         browser.wait_for_text("//table", "all environments").await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_with_unsaved_work_asks_first() {
+    with_browser("environment-switch-unsaved", |browser| async move {
+        let server = Server::start().await;
+        server
+            .post("/environments", json!({"key": "staging", "name": "Staging"}))
+            .await;
+        let id = boolean_flag(&server, "checkout", "New checkout page").await;
+        let later = json!({"description": "Later", "rolloutPercent": 10});
+        server.post(&format!("/flags/{id}/segments"), later).await;
+        browser.goto(&server.page(&format!("#/flags/{id}"))).await;
+        browser
+            .find("//button[@aria-label='Move segment 2 up']")
+            .await
+            .click()
+            .await;
+        let order_bar = "//div[contains(@class, 'order-bar')]";
+        browser.find(order_bar).await;
+
+        // Staying: still production, the unsaved order still there.
+        let option = "//select[@id='environment-select']/option[@value='staging']";
+        browser.find(option).await.click().await;
+        let question = "//dialog[@open]";
+        browser.wait_for_text(question, "Switch without saving?").await;
+        browser
+            .find(&format!("{question}{}", button("Cancel")))
+            .await
+            .click()
+            .await;
+        browser.find(order_bar).await;
+        let select = browser.find("//select[@id='environment-select']").await;
+        assert_eq!(select.property("value").await, json!("production"));
+
+        // Switching on purpose: staging, which has no such flag.
+        browser.find(option).await.click().await;
+        browser
+            .find(&format!("{question}{}", button("Switch without saving")))
+            .await
+            .click()
+            .await;
+        browser.wait_for_text("//h1", &format!("No flag {id} in Staging")).await;
     })
     .await;
 }
