@@ -36,7 +36,7 @@ macro_rules! asset {
     };
 }
 
-static ASSETS: [Asset; 17] = [
+static ASSETS: [Asset; 18] = [
     asset!("/", "index.html", HTML),
     asset!("/static/style.css", "style.css", CSS),
     asset!("/static/main.js", "main.js", JS),
@@ -54,6 +54,7 @@ static ASSETS: [Asset; 17] = [
     asset!("/static/deliveries.js", "deliveries.js", JS),
     asset!("/static/environments.js", "environments.js", JS),
     asset!("/static/compare.js", "compare.js", JS),
+    asset!("/static/audit.js", "audit.js", JS),
 ];
 
 /// The page may load only its own files and talk only to its own server.

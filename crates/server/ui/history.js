@@ -1,6 +1,7 @@
 // history.js — the History tab of the flag page: the flag's change log (GET /changes?flag_id=),
 // newest first, each entry with who, when, which events on which component, and a readable
-// before → after diff; older entries load on demand.
+// before → after diff; older entries load on demand. The Audit log page (audit.js) shows its
+// entries with the same parts.
 
 import { api, query } from './api.js';
 import { h, prettyJson, timeEl } from './dom.js';
@@ -35,8 +36,6 @@ export async function historyPanel(ctx) {
 }
 
 function changeView(change) {
-  const created = change.previous === null || change.previous === undefined;
-  const rows = created ? [] : diff(change.previous, change.data);
   return h(
     'article',
     { class: 'change', 'data-sequence': change.sequence },
@@ -45,24 +44,51 @@ function changeView(change) {
       { class: 'change-head' },
       h('span', { class: 'seq' }, `#${change.sequence}`),
       timeEl(change.timestamp),
-      h('span', {}, 'by ', change.actor ? h('strong', {}, change.actor) : h('span', { class: 'muted', title: 'No identity source is configured' }, 'anonymous')),
+      h('span', {}, 'by ', actorEl(change.actor)),
     ),
-    h(
-      'ul',
-      { class: 'events' },
-      change.events.map(({ event, component }) =>
-        h('li', {}, h('code', {}, event), component ? h('span', { class: 'muted' }, ` on ${componentLabel(component)}`) : null),
-      ),
+    eventsList(change),
+    changeDiff(change),
+  );
+}
+
+/** Who made a change; no identity source configured means nobody is named. */
+export function actorEl(actor) {
+  return actor ? h('strong', {}, actor) : h('span', { class: 'muted', title: 'No identity source is configured' }, 'anonymous');
+}
+
+/**
+ * A change's events, each with the component it touched: a list, or (`inline`, inside a line
+ * such as an entry's summary, where only phrasing content belongs) spans that look the same.
+ */
+export function eventsList(change, inline = false) {
+  const [list, item] = inline ? ['span', 'span'] : ['ul', 'li'];
+  return h(
+    list,
+    { class: 'events' },
+    change.events.map(({ event, component }) =>
+      h(item, {}, h('code', {}, event), component ? h('span', { class: 'muted' }, ` on ${componentLabel(component)}`) : null),
     ),
+  );
+}
+
+/**
+ * What a change did to the document it holds (a flag; for webhook and environment changes, their
+ * settings): the readable before → after diff, then both documents in full on demand.
+ */
+export function changeDiff(change) {
+  const created = change.previous === null || change.previous === undefined;
+  const rows = created ? [] : diff(change.previous, change.data);
+  const subject = change.flag_key === null ? change.events[0]?.component?.type || 'object' : 'flag';
+  return [
     created
-      ? h('p', {}, 'Created the flag.')
+      ? h('p', {}, `Created the ${subject}.`)
       : rows.length
         ? diffTable(rows)
-        : h('p', { class: 'muted' }, 'No visible difference in the flag document.'),
+        : h('p', { class: 'muted' }, `No visible difference in the ${subject} document.`),
     h(
       'details',
       {},
-      h('summary', {}, 'Full flag before and after'),
+      h('summary', {}, `Full ${subject} before and after`),
       h(
         'div',
         { class: 'before-after' },
@@ -70,7 +96,7 @@ function changeView(change) {
         h('div', {}, h('h4', {}, 'After'), codeBlock(prettyJson(change.data), 'After')),
       ),
     ),
-  );
+  ];
 }
 
 function componentLabel(component) {

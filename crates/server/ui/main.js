@@ -1,4 +1,4 @@
-// main.js — the entry point: hash routing (#/flags/1, #/webhooks/2...), so the page works under
+// main.js — the entry point: hash routing (#/flags/1, #/webhooks/2, #/audit...), so the page works under
 // any path prefix and every view has a link. Each route renders into a fresh container; a page
 // registers clean-ups (timers) with `onLeave`, run when the user navigates away, and with `guard`
 // what it would lose, so leaving (in the app or the browser) asks first. Switching the environment
@@ -11,10 +11,12 @@ import { flagsPage } from './flags.js';
 import { flagPage } from './flag.js';
 import { webhooksPage, webhookPage, newWebhookPage } from './webhooks.js';
 import { deliveryPage } from './deliveries.js';
+import { auditPage } from './audit.js';
 
 const ROUTES = [
   { pattern: /^\/?$/, nav: 'flags', render: () => flagsPage },
   { pattern: /^\/flags\/(\d+)(?:\/(evaluate|history|compare))?$/, nav: 'flags', render: ([id, tab]) => (page) => flagPage(page, Number(id), tab || 'config') },
+  { pattern: /^\/audit$/, nav: 'audit', render: () => auditPage },
   { pattern: /^\/webhooks$/, nav: 'webhooks', render: () => webhooksPage },
   { pattern: /^\/webhooks\/new$/, nav: 'webhooks', render: () => newWebhookPage },
   { pattern: /^\/webhooks\/(\d+)$/, nav: 'webhooks', render: ([id]) => (page) => webhookPage(page, Number(id)) },

@@ -10,6 +10,7 @@
 mod support;
 mod webdriver;
 
+mod audit;
 mod environments;
 mod flag_page;
 mod flags;
