@@ -1,12 +1,12 @@
 //! The change log: appended to by every mutation, read for flag history, Flagr's snapshots, the
 //! audit log and other instances' caches.
 
-use crate::codec::{from_micros, micros};
-use crate::{Store, StoreError};
+use crate::codec::{from_micros, micros, sql};
+use crate::{Backend, Store, StoreError};
 use bunting_core::change::ChangeEvent;
 use bunting_core::flag::Id;
 use sqlx::any::AnyRow;
-use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+use sqlx::{Any, Row, Transaction};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortOrder {
@@ -36,9 +36,10 @@ const CHANGE_COLUMNS: &str =
 
 /// Appends `event` to the log, in the mutation's transaction.
 pub(crate) async fn append(tx: &mut Transaction<'static, Any>, event: &ChangeEvent) -> Result<(), StoreError> {
-    sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO change_events ({CHANGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-    )))
+    sqlx::query(sql(
+        Backend::of(tx),
+        format!("INSERT INTO change_events ({CHANGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"),
+    ))
     .bind(event.seq)
     .bind(&event.event_id)
     .bind(micros(event.occurred_at))
@@ -57,7 +58,7 @@ pub(crate) async fn append(tx: &mut Transaction<'static, Any>, event: &ChangeEve
 impl Store {
     /// The latest change sequence, 0 before the first change (Flagr's snapshot `max_id`).
     pub async fn max_change_seq(&self) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT change_seq FROM id_counters WHERE id = 1")
+        let row = sqlx::query(sql(self.backend, "SELECT change_seq FROM id_counters WHERE id = 1"))
             .fetch_one(&self.reads)
             .await?;
         Ok(row.try_get("change_seq")?)
@@ -69,18 +70,25 @@ impl Store {
             SortOrder::Ascending => "ASC",
             SortOrder::Descending => "DESC",
         };
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {CHANGE_COLUMNS} FROM change_events \
-             WHERE ($1 IS NULL OR flag_id = $1) AND seq > $2 AND seq < $3 \
-             AND ($6 IS NULL OR environment_id = $6) \
-             ORDER BY seq {direction} LIMIT $4 OFFSET $5"
-        )))
+        // Each optional filter is bound twice, as each placeholder appears once (MySQL binds by
+        // position).
+        let rows = sqlx::query(sql(
+            self.backend,
+            format!(
+                "SELECT {CHANGE_COLUMNS} FROM change_events \
+                 WHERE ($1 IS NULL OR flag_id = $2) AND seq > $3 AND seq < $4 \
+                 AND ($5 IS NULL OR environment_id = $6) \
+                 ORDER BY seq {direction} LIMIT $7 OFFSET $8"
+            ),
+        ))
+        .bind(query.flag_id)
         .bind(query.flag_id)
         .bind(query.after_seq.unwrap_or(0))
         .bind(query.before_seq.unwrap_or(i64::MAX))
+        .bind(query.environment)
+        .bind(query.environment)
         .bind(query.limit.unwrap_or(i64::MAX))
         .bind(query.offset)
-        .bind(query.environment)
         .fetch_all(&self.reads)
         .await?;
         rows.iter().map(change_event).collect()

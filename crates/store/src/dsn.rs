@@ -483,7 +483,15 @@ fn mysql_parameter(dsn: &mut MysqlDsn, key: &str, value: &str) -> Result<(), Dsn
             }
         }
         _ if MYSQL_OTHERS.contains(&key) => {}
-        _ => dsn.session_variables.push((key.to_owned(), value.to_owned())),
+        // Set as `SET name = value` on every connection: the name must be a variable's name.
+        _ if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+            dsn.session_variables.push((key.to_owned(), value.to_owned()));
+        }
+        _ => {
+            return fail(format!(
+                "the MySQL DSN's parameter {key:?} is not a session variable name"
+            ));
+        }
     }
     Ok(())
 }

@@ -9,15 +9,16 @@ use bunting_core::mutation::Origin;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use crate::codec::{from_micros, micros};
-use crate::{DEFAULT_ENVIRONMENT, EnvironmentId, Store, StoreError, changes, counters, outbox};
+use crate::codec::{from_micros, micros, sql};
+use crate::{Backend, DEFAULT_ENVIRONMENT, EnvironmentId, Store, StoreError, changes, counters, outbox};
 
 impl Store {
     /// The live environments, the default first, then by id.
     pub async fn environments(&self) -> Result<Vec<Environment>, StoreError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(sql(
+            self.backend,
             "SELECT id, key, name, description, created_at FROM environments WHERE deleted_at IS NULL ORDER BY id",
-        )
+        ))
         .fetch_all(&self.reads)
         .await?;
         rows.iter().map(environment_from).collect()
@@ -34,7 +35,7 @@ impl Store {
         environment::check_fields(&fields).map_err(StoreError::Invalid)?;
         let mut tx = self.pool.begin().await?;
         let mut ids = counters::lock(&mut tx).await?;
-        let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM environments WHERE key = $1")
+        let taken: i64 = sqlx::query_scalar(sql(self.backend, "SELECT COUNT(*) FROM environments WHERE key = $1"))
             .bind(key)
             .fetch_one(&mut *tx)
             .await?;
@@ -42,7 +43,7 @@ impl Store {
             return Err(StoreError::Invalid(format!("environment key {key:?} is already taken")));
         }
         // Under the counters lock, so two creates cannot take the same id.
-        let id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM environments")
+        let id: i64 = sqlx::query_scalar(sql(self.backend, "SELECT COALESCE(MAX(id), 0) + 1 FROM environments"))
             .fetch_one(&mut *tx)
             .await?;
         let created = Environment {
@@ -53,14 +54,17 @@ impl Store {
             created_at: origin.at,
             default: false,
         };
-        sqlx::query("INSERT INTO environments (id, key, name, description, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(created.id)
-            .bind(&created.key)
-            .bind(&created.name)
-            .bind(&created.description)
-            .bind(micros(created.created_at))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(sql(
+            self.backend,
+            "INSERT INTO environments (id, key, name, description, created_at) VALUES ($1, $2, $3, $4, $5)",
+        ))
+        .bind(created.id)
+        .bind(&created.key)
+        .bind(&created.name)
+        .bind(&created.description)
+        .bind(micros(created.created_at))
+        .execute(&mut *tx)
+        .await?;
         record(
             &mut tx,
             self,
@@ -94,12 +98,15 @@ impl Store {
         if after == before {
             return Ok(after);
         }
-        sqlx::query("UPDATE environments SET name = $1, description = $2 WHERE id = $3")
-            .bind(&after.name)
-            .bind(&after.description)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(sql(
+            self.backend,
+            "UPDATE environments SET name = $1, description = $2 WHERE id = $3",
+        ))
+        .bind(&after.name)
+        .bind(&after.description)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         record(
             &mut tx,
             self,
@@ -131,11 +138,13 @@ impl Store {
                 deleted.key
             )));
         }
-        let flags: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM bunting_flags WHERE environment_id = $1 AND deleted_at IS NULL")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let flags: i64 = sqlx::query_scalar(sql(
+            self.backend,
+            "SELECT COUNT(*) FROM bunting_flags WHERE environment_id = $1 AND deleted_at IS NULL",
+        ))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
         if flags > 0 && !force {
             return Err(StoreError::Conflict(format!(
                 "environment {:?} still has {flags} live flag(s); delete them first, or add ?force=true to delete \
@@ -144,19 +153,24 @@ impl Store {
             )));
         }
         for table in ["bunting_flags", "bunting_tags", "entity_types", "webhooks"] {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DELETE FROM {table} WHERE environment_id = $1"
-            )))
+            sqlx::query(sql(
+                self.backend,
+                format!("DELETE FROM {table} WHERE environment_id = $1"),
+            ))
             .bind(id)
             .execute(&mut *tx)
             .await?;
         }
         // `~` is not allowed in keys, so the deleted environment's key is free for a new one.
-        sqlx::query("UPDATE environments SET deleted_at = $1, key = key || '~' || CAST(id AS TEXT) WHERE id = $2")
-            .bind(micros(origin.at))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(sql(
+            self.backend,
+            "UPDATE environments SET deleted_at = $1, key = $2 WHERE id = $3",
+        ))
+        .bind(micros(origin.at))
+        .bind(format!("{}~{id}", deleted.key))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         record(
             &mut tx,
             self,
@@ -174,9 +188,10 @@ impl Store {
 
 /// A live environment, or NotFound.
 async fn live(tx: &mut Transaction<'static, Any>, id: EnvironmentId) -> Result<Environment, StoreError> {
-    let row = sqlx::query(
+    let row = sqlx::query(sql(
+        Backend::of(tx),
         "SELECT id, key, name, description, created_at FROM environments WHERE id = $1 AND deleted_at IS NULL",
-    )
+    ))
     .bind(id)
     .fetch_optional(&mut **tx)
     .await?;

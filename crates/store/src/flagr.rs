@@ -26,7 +26,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::codec::micros;
 use crate::flags::fetch_flag;
-use crate::{DEFAULT_ENVIRONMENT, Store, StoreError, changes, counters};
+use crate::{Backend, DEFAULT_ENVIRONMENT, Store, StoreError, changes, counters};
 
 /// The tables that make a database Flagr's (`flagr-spec.md` §2).
 pub(crate) const TABLES: [&str; 9] = [
@@ -277,7 +277,7 @@ impl Store {
             if plan.flags.iter().any(|flag| flag.id == id) {
                 continue;
             }
-            let Some(before) = fetch_flag(&mut *tx, DEFAULT_ENVIRONMENT, id).await? else {
+            let Some(before) = fetch_flag(Backend::of(&tx), &mut *tx, DEFAULT_ENVIRONMENT, id).await? else {
                 continue;
             };
             if !before.deleted {
@@ -298,7 +298,7 @@ impl Store {
         }
         for flag in &plan.flags {
             let deleted = plan.is_deleted(flag);
-            let before = fetch_flag(&mut *tx, DEFAULT_ENVIRONMENT, flag.id).await?;
+            let before = fetch_flag(Backend::of(&tx), &mut *tx, DEFAULT_ENVIRONMENT, flag.id).await?;
             let kind = match &before {
                 None => EventType::FlagCreated,
                 Some(before) if before.deleted == deleted && before.flag == *flag => {

@@ -9,13 +9,13 @@ use bunting_core::webhook::config::PayloadFormat;
 use bunting_core::webhook::filter::EventFilter;
 use bunting_core::webhook::integrations::{self, Context};
 use bunting_core::webhook::payload;
-use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+use sqlx::{Any, Row, Transaction};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
-use crate::codec::{micros, placeholders};
+use crate::codec::{micros, placeholders, sql};
 use crate::delivery_log::{Delivery, DeliveryStatus, delivery_in};
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
 
 /// Rows per multi-row INSERT: keeps statements well under both backends' parameter limits.
 const ROWS_PER_INSERT: usize = 200;
@@ -88,10 +88,11 @@ impl Messages<'_> {
 
     async fn context(&mut self, tx: &mut Transaction<'static, Any>) -> Result<Context<'_>, StoreError> {
         if self.environment_key.is_none() {
-            let key: Option<String> = sqlx::query_scalar("SELECT key FROM environments WHERE id = $1")
-                .bind(self.change.environment_id)
-                .fetch_optional(&mut **tx)
-                .await?;
+            let key: Option<String> =
+                sqlx::query_scalar(sql(Backend::of(tx), "SELECT key FROM environments WHERE id = $1"))
+                    .bind(self.change.environment_id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
             self.environment_key = Some(key.unwrap_or_default());
         }
         Ok(Context {
@@ -111,10 +112,13 @@ pub(crate) async fn enqueue(
     first_attempt_at: OffsetDateTime,
     public_url: Option<&str>,
 ) -> Result<(), StoreError> {
-    let rows = sqlx::query("SELECT id, events, format FROM webhooks WHERE environment_id = $1 AND enabled = 1")
-        .bind(change.environment_id)
-        .fetch_all(&mut **tx)
-        .await?;
+    let rows = sqlx::query(sql(
+        Backend::of(tx),
+        "SELECT id, events, format FROM webhooks WHERE environment_id = $1 AND enabled = 1",
+    ))
+    .bind(change.environment_id)
+    .fetch_all(&mut **tx)
+    .await?;
     if rows.is_empty() {
         return Ok(());
     }
@@ -179,11 +183,11 @@ async fn insert(
     first_attempt_at: OffsetDateTime,
 ) -> Result<(), StoreError> {
     for chunk in messages.chunks(ROWS_PER_INSERT) {
-        let sql = format!(
+        let statement = format!(
             "INSERT INTO webhook_messages (id, body, created_at) VALUES {}",
             placeholders(chunk.len(), 3)
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
+        let mut query = sqlx::query(sql(Backend::of(tx), statement));
         for message in chunk {
             query = query
                 .bind(&message.id)
@@ -194,12 +198,12 @@ async fn insert(
     }
     let change_seq = (change.seq > 0).then_some(change.seq);
     for chunk in deliveries.chunks(ROWS_PER_INSERT) {
-        let sql = format!(
+        let statement = format!(
             "INSERT INTO webhook_deliveries (id, webhook_id, event, event_id, change_seq, flag_id, flag_key, \
              message_id, status, attempts, next_attempt_at, created_at) VALUES {}",
             placeholders(chunk.len(), 12)
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
+        let mut query = sqlx::query(sql(Backend::of(tx), statement));
         for delivery in chunk {
             query = query
                 .bind(&delivery.id)
@@ -232,10 +236,13 @@ impl Store {
         let id = uuid::Uuid::new_v4().to_string();
         let event_id = uuid::Uuid::new_v4().to_string();
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query("SELECT format, environment_id FROM webhooks WHERE id = $1")
-            .bind(webhook_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let row = sqlx::query(sql(
+            self.backend,
+            "SELECT format, environment_id FROM webhooks WHERE id = $1",
+        ))
+        .bind(webhook_id)
+        .fetch_optional(&mut *tx)
+        .await?;
         let (format, environment_id) = match &row {
             Some(row) => (
                 PayloadFormat::from_name(&row.try_get::<String, _>("format")?),
@@ -250,10 +257,11 @@ impl Store {
                 integrations::slack_text(&integrations::slack_escape(&integrations::test_sentence(webhook_id)))?
             }
             Some(PayloadFormat::FlagsmithAudit) => {
-                let environment_key: Option<String> = sqlx::query_scalar("SELECT key FROM environments WHERE id = $1")
-                    .bind(environment_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                let environment_key: Option<String> =
+                    sqlx::query_scalar(sql(self.backend, "SELECT key FROM environments WHERE id = $1"))
+                        .bind(environment_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                 let context = Context {
                     environment_key: environment_key.as_deref().unwrap_or_default(),
                     public_url: self.public_url.as_deref(),
@@ -262,20 +270,26 @@ impl Store {
             }
             _ => payload::test_body(webhook_id, &event_id, actor, at)?,
         };
-        sqlx::query("INSERT INTO webhook_messages (id, body, created_at) VALUES ($1, $2, $3)")
-            .bind(&event_id)
-            .bind(&body)
-            .bind(micros(at))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
+        sqlx::query(sql(
+            self.backend,
+            "INSERT INTO webhook_messages (id, body, created_at) VALUES ($1, $2, $3)",
+        ))
+        .bind(&event_id)
+        .bind(&body)
+        .bind(micros(at))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(sql(
+            self.backend,
             "INSERT INTO webhook_deliveries (id, webhook_id, event, event_id, message_id, status, attempts, \
-             next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $4, 'pending', 0, $5, $5)",
-        )
+             next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7)",
+        ))
         .bind(&id)
         .bind(webhook_id)
         .bind(bunting_core::webhook::catalogue::TEST_EVENT)
         .bind(&event_id)
+        .bind(&event_id)
+        .bind(micros(at))
         .bind(micros(at))
         .execute(&mut *tx)
         .await?;

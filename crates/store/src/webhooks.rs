@@ -6,10 +6,10 @@ use bunting_core::mutation::Origin;
 use bunting_core::secret::Secret;
 use bunting_core::webhook::config::{self, PayloadFormat, PreviousSecret, Webhook, WebhookCommand, WebhookOutcome};
 use sqlx::any::AnyRow;
-use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+use sqlx::{Any, Row, Transaction};
 
-use crate::codec::{from_micros, micros};
-use crate::{EnvironmentId, Store, StoreError, counters};
+use crate::codec::{from_micros, micros, sql};
+use crate::{Backend, EnvironmentId, Store, StoreError, counters};
 use crate::{changes, outbox};
 
 pub(crate) const WEBHOOK_COLUMNS: &str = "id, url, description, events, enabled, timeout_seconds, secret, previous_secret, \
@@ -41,7 +41,7 @@ impl Store {
         let mut ids = counters::lock(&mut tx).await?;
         let current = match id {
             Some(id) => Some(
-                fetch(&mut *tx, environment, id)
+                fetch(self.backend, &mut *tx, environment, id)
                     .await?
                     .ok_or_else(|| config::webhook_not_found(id))?,
             ),
@@ -53,7 +53,7 @@ impl Store {
         }
         let after = &outcome.after;
         if outcome.deleted() {
-            sqlx::query("DELETE FROM webhooks WHERE id = $1")
+            sqlx::query(sql(self.backend, "DELETE FROM webhooks WHERE id = $1"))
                 .bind(after.id)
                 .execute(&mut *tx)
                 .await?;
@@ -77,22 +77,27 @@ impl Store {
     /// The environment webhook `id` belongs to, for callers that act on any webhook (the
     /// dispatcher disabling one).
     pub async fn webhook_environment(&self, id: Id) -> Result<Option<EnvironmentId>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT environment_id FROM webhooks WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.reads)
-            .await?)
+        Ok(
+            sqlx::query_scalar(sql(self.backend, "SELECT environment_id FROM webhooks WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&self.reads)
+                .await?,
+        )
     }
 
     pub async fn webhook(&self, environment: EnvironmentId, id: Id) -> Result<Option<Webhook>, StoreError> {
-        fetch(&self.reads, environment, id).await
+        fetch(self.backend, &self.reads, environment, id).await
     }
 
     /// The webhook `FLAGR_NOTIFICATION_WEBHOOK_*` configures, if one was ever configured.
     pub async fn configured_webhook_id(&self, environment: EnvironmentId) -> Result<Option<Id>, StoreError> {
-        let row = sqlx::query("SELECT id FROM webhooks WHERE environment_id = $1 AND managed_by_config = 1")
-            .bind(environment)
-            .fetch_optional(&self.reads)
-            .await?;
+        let row = sqlx::query(sql(
+            self.backend,
+            "SELECT id FROM webhooks WHERE environment_id = $1 AND managed_by_config = 1",
+        ))
+        .bind(environment)
+        .fetch_optional(&self.reads)
+        .await?;
         Ok(row.map(|row| row.try_get("id")).transpose()?)
     }
 
@@ -116,15 +121,15 @@ impl Store {
         let query = format!(
             "SELECT {WEBHOOK_COLUMNS}, \
              (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') \
-                AS pending_deliveries, \
+             AS pending_deliveries, \
              (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.status = 'failed') \
-                AS failed_deliveries, \
+             AS failed_deliveries, \
              (SELECT d.status FROM webhook_deliveries d WHERE d.webhook_id = w.id \
-                ORDER BY d.created_at DESC, d.id DESC LIMIT 1) AS last_delivery_status, \
+             ORDER BY d.created_at DESC, d.id DESC LIMIT 1) AS last_delivery_status, \
              (SELECT MAX(d.created_at) FROM webhook_deliveries d WHERE d.webhook_id = w.id) AS last_delivery_at \
              FROM webhooks w WHERE environment_id = $1 {only} ORDER BY id"
         );
-        let mut query = sqlx::query(AssertSqlSafe(query)).bind(environment);
+        let mut query = sqlx::query(sql(self.backend, query)).bind(environment);
         if let Some(id) = id {
             query = query.bind(id);
         }
@@ -146,19 +151,42 @@ impl Store {
     }
 }
 
-async fn fetch<'e, E>(executor: E, environment: EnvironmentId, id: Id) -> Result<Option<Webhook>, StoreError>
+async fn fetch<'e, E>(
+    backend: Backend,
+    executor: E,
+    environment: EnvironmentId,
+    id: Id,
+) -> Result<Option<Webhook>, StoreError>
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
-    let row = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1 AND environment_id = $2"
-    )))
+    let row = sqlx::query(sql(
+        backend,
+        format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1 AND environment_id = $2"),
+    ))
     .bind(id)
     .bind(environment)
     .fetch_optional(executor)
     .await?;
     row.as_ref().map(webhook).transpose()
 }
+
+/// The columns a webhook's change rewrites (all but its id and creation time).
+const REWRITTEN: [&str; 13] = [
+    "url",
+    "description",
+    "events",
+    "enabled",
+    "timeout_seconds",
+    "secret",
+    "previous_secret",
+    "previous_secret_expires_at",
+    "disabled_reason",
+    "format",
+    "headers",
+    "managed_by_config",
+    "updated_at",
+];
 
 /// Writes a webhook, new or changed. Every column is rewritten, so one statement serves both.
 async fn save(
@@ -167,18 +195,33 @@ async fn save(
     webhook: &Webhook,
 ) -> Result<(), StoreError> {
     let previous = webhook.previous_secret.as_ref();
-    sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO webhooks ({WEBHOOK_COLUMNS}, environment_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-         ON CONFLICT (id) DO UPDATE SET url = excluded.url, description = excluded.description, \
-         events = excluded.events, enabled = excluded.enabled, timeout_seconds = excluded.timeout_seconds, \
-         secret = excluded.secret, previous_secret = excluded.previous_secret, \
-         previous_secret_expires_at = excluded.previous_secret_expires_at, \
-         disabled_reason = excluded.disabled_reason, format = excluded.format, headers = excluded.headers, \
-         managed_by_config = excluded.managed_by_config, updated_at = excluded.updated_at, \
-         failing_since = CASE WHEN (excluded.enabled = 1 AND webhooks.enabled = 0) OR excluded.url <> webhooks.url \
-           THEN NULL ELSE webhooks.failing_since END"
-    )))
+    let backend = Backend::of(tx);
+    // The failing run is forgotten when the webhook is re-enabled or pointed elsewhere.
+    let upsert = match backend {
+        Backend::Sqlite | Backend::Postgres => format!(
+            "ON CONFLICT (id) DO UPDATE SET {}, failing_since = CASE WHEN (excluded.enabled = 1 AND \
+             webhooks.enabled = 0) OR excluded.url <> webhooks.url THEN NULL ELSE webhooks.failing_since END",
+            REWRITTEN
+                .map(|column| format!("{column} = excluded.{column}"))
+                .join(", ")
+        ),
+        // MySQL assigns left to right, each assignment seeing the ones before it: failing_since
+        // comes first, while `enabled` and `url` still hold the stored values.
+        Backend::Mysql => format!(
+            "ON DUPLICATE KEY UPDATE failing_since = CASE WHEN (VALUES(enabled) = 1 AND enabled = 0) \
+             OR VALUES(url) <> url THEN NULL ELSE failing_since END, {}",
+            REWRITTEN
+                .map(|column| format!("{column} = VALUES({column})"))
+                .join(", ")
+        ),
+    };
+    sqlx::query(sql(
+        backend,
+        format!(
+            "INSERT INTO webhooks ({WEBHOOK_COLUMNS}, environment_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) {upsert}"
+        ),
+    ))
     .bind(webhook.id)
     .bind(&webhook.url)
     .bind(&webhook.description)
