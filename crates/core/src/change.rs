@@ -9,6 +9,7 @@ use serde_json::value::RawValue;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::environment::EnvironmentLabel;
 use crate::flag::Id;
 
 crate::named! {
@@ -124,12 +125,13 @@ pub struct ChangeEvent {
 }
 
 impl ChangeEvent {
-    /// The change as the change-log API shows it. Field names follow the webhook payload so
-    /// that one parser serves both.
-    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+    /// The change as the change-log API shows it, in `environment`. Field names follow the
+    /// webhook payload so that one parser serves both.
+    pub fn to_json(&self, environment: &EnvironmentLabel) -> Result<String, serde_json::Error> {
         serde_json::to_string(&ChangeJson {
             id: &self.event_id,
             sequence: self.seq,
+            environment,
             events: &self.events,
             flag_id: self.flag_id,
             flag_key: self.flag_key.as_deref(),
@@ -145,6 +147,7 @@ impl ChangeEvent {
 struct ChangeJson<'a> {
     id: &'a str,
     sequence: i64,
+    environment: &'a EnvironmentLabel,
     events: &'a [Event],
     flag_id: Option<Id>,
     flag_key: Option<&'a str>,

@@ -25,6 +25,13 @@ pub struct Environment {
     pub default: bool,
 }
 
+/// How change-log entries and webhook payloads name the environment a change came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnvironmentLabel {
+    pub key: String,
+    pub name: String,
+}
+
 /// The API's (and the change log's) view of an environment.
 #[derive(Debug, Serialize)]
 pub struct EnvironmentJson<'a> {

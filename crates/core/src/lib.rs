@@ -14,6 +14,7 @@
 //!   serves single and batch evaluations.
 //! - [`ofrep`]: the OpenFeature Remote Evaluation Protocol over Flagr's evaluation: request
 //!   context in, OFREP value, reason and variant out.
+//! - [`promotion`]: copying a flag's configuration from one environment to another.
 //! - [`named!`]: names for field-less enums, one table for both directions.
 //! - [`secret`]: values that must never be printed.
 //! - [`webhook`]: webhook delivery policy: event catalogue, subscriptions, signatures, retries
@@ -27,6 +28,7 @@ pub mod flag;
 pub mod mutation;
 mod names;
 pub mod ofrep;
+pub mod promotion;
 pub mod secret;
 pub mod validation;
 pub mod webhook;

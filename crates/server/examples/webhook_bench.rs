@@ -23,9 +23,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use bunting::clock::ManualClock;
-use bunting::config::Storage;
+use bunting::config::{SecretKeySource, Storage};
 use bunting::{Application, Config};
-use bunting_store::DatabaseUrl;
+use bunting_store::{DatabaseUrl, SecretKey};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -118,6 +118,8 @@ async fn main() -> anyhow::Result<()> {
 
     let concurrency = options.concurrency;
     let mut config = Config::for_storage(Storage::Database(database));
+    // A throwaway key: the benchmark's secrets live as long as its database.
+    config.secret_key = Some(SecretKeySource::Key(SecretKey::generate()));
     config.webhooks.concurrency = concurrency;
     config.webhooks.concurrency_per_webhook = concurrency;
     // In backlog mode deliveries first wait an hour on a clock the benchmark moves, so the

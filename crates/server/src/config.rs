@@ -13,8 +13,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use bunting_core::secret::Secret;
 use bunting_core::webhook::retry::{RetrySchedule, parse_duration};
-use bunting_store::DatabaseUrl;
 use bunting_store::dsn::{self, DsnError};
+use bunting_store::{DatabaseUrl, SecretKey};
 use rsa::pkcs1::DecodeRsaPublicKey;
 use rsa::pkcs1v15::VerifyingKey;
 use rsa::pkcs8::DecodePublicKey;
@@ -163,6 +163,15 @@ pub enum Storage {
     JsonHttp(String),
 }
 
+/// Where the key that seals webhook secrets at rest comes from.
+#[derive(Debug, Clone)]
+pub enum SecretKeySource {
+    /// `BUNTING_SECRET_KEY`: the key itself, standard base64 of 32 bytes.
+    Key(SecretKey),
+    /// `BUNTING_SECRET_KEY_FILE`: a file holding the key the same way.
+    File(PathBuf),
+}
+
 /// `FLAGR_CORS_*`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CorsSettings {
@@ -258,6 +267,9 @@ pub struct Config {
     pub identity: IdentityConfig,
     /// `BUNTING_MAX_BODY_BYTES`: the largest request body accepted.
     pub max_body_bytes: usize,
+    /// `BUNTING_SECRET_KEY` or `BUNTING_SECRET_KEY_FILE`; `None` for neither (a key is then
+    /// generated beside a SQLite database, and PostgreSQL is refused; see `secret_key`).
+    pub secret_key: Option<SecretKeySource>,
     pub webhooks: WebhookSettings,
     pub evaluation: EvalSettings,
     /// `FLAGR_PROMETHEUS_*`; `None` unless `FLAGR_PROMETHEUS_ENABLED=true`.
@@ -354,6 +366,7 @@ impl Config {
             cors: Some(CorsSettings::default()),
             identity: IdentityConfig::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            secret_key: None,
             webhooks: WebhookSettings::default(),
             evaluation: EvalSettings::default(),
             prometheus: None,
@@ -398,11 +411,23 @@ impl Config {
             cors: cors(&env)?,
             identity: identity(&env)?,
             max_body_bytes: env.parse("BUNTING_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, "a byte count")?,
+            secret_key: secret_key(&env)?,
             webhooks: webhooks(&env)?,
             evaluation: evaluation(&env)?,
             prometheus,
             stream: stream(&env)?,
         })
+    }
+}
+
+fn secret_key(env: &Env<'_>) -> anyhow::Result<Option<SecretKeySource>> {
+    match (env.get("BUNTING_SECRET_KEY"), env.get("BUNTING_SECRET_KEY_FILE")) {
+        (Some(_), Some(_)) => bail!("set BUNTING_SECRET_KEY or BUNTING_SECRET_KEY_FILE, not both"),
+        (Some(key), None) => Ok(Some(SecretKeySource::Key(
+            SecretKey::parse(&key).context("BUNTING_SECRET_KEY is not a usable key")?,
+        ))),
+        (None, Some(file)) => Ok(Some(SecretKeySource::File(PathBuf::from(file)))),
+        (None, None) => Ok(None),
     }
 }
 

@@ -10,6 +10,7 @@
 //! - `ui`: the embedded web UI served at `/`.
 //! - `metrics`: the Prometheus metrics, when `FLAGR_PROMETHEUS_ENABLED` is on.
 //! - [`clock`]: time as a dependency.
+//! - [`secret_key`]: the key that seals webhook secrets at rest, configured or generated.
 
 pub mod clock;
 pub mod config;
@@ -18,6 +19,7 @@ mod evaluation;
 mod http;
 mod metrics;
 mod periodic;
+pub mod secret_key;
 mod service;
 pub mod startup;
 mod ui;

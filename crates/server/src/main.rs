@@ -1,12 +1,14 @@
-//! The `bunting` binary: `serve` (the default), `migrate` and `import`.
+//! The `bunting` binary: `serve` (the default), `migrate`, `import` and `secrets rotate`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use bunting::config::{LogSettings, Storage};
+use bunting::config::{LogSettings, SecretKeySource, Storage};
+use bunting::secret_key;
 use bunting::{Application, Config};
+use bunting_store::{DatabaseUrl, Sealer};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -55,6 +57,22 @@ enum Command {
         #[arg(long, requires = "from_flagr_db")]
         force: bool,
     },
+    /// Manage the key that seals webhook secrets in the database.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Seal every webhook secret again under a new key, in one transaction, and exit. The
+    /// current key comes from the usual settings (BUNTING_SECRET_KEY, BUNTING_SECRET_KEY_FILE
+    /// or the key file beside a SQLite database). Stop every instance first, and start them with
+    /// the new key afterwards (see docs/operations.md).
+    Rotate {
+        /// A file holding the new key, standard base64 of 32 bytes (`openssl rand -base64 32`).
+        #[arg(long)]
+        new_key_file: PathBuf,
+    },
 }
 
 /// mimalloc: evaluation allocates small, short-lived values per request, and mimalloc serves
@@ -102,13 +120,14 @@ async fn run() -> anyhow::Result<()> {
         config.port = port;
     }
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Migrate { from_flagr, dry_run } => migrate(&config.storage, from_flagr, dry_run).await?,
+        Command::Migrate { from_flagr, dry_run } => migrate(&config, from_flagr, dry_run).await?,
         Command::Import {
             from_flagr_db: true,
             force,
             ..
-        } => readopt(&config.storage, force).await?,
-        Command::Import { file: Some(file), .. } => import(&config.storage, &file).await?,
+        } => readopt(&config, force).await?,
+        Command::Import { file: Some(file), .. } => import(&config, &file).await?,
+        Command::Secrets(SecretsCommand::Rotate { new_key_file }) => rotate(&config, &new_key_file).await?,
         Command::Import { file: None, .. } => anyhow::bail!("bunting import needs a file or --from-flagr-db"),
         Command::Serve => {
             let (prefix, ui_enabled) = (config.web_prefix.clone(), config.ui_enabled);
@@ -127,8 +146,8 @@ async fn run() -> anyhow::Result<()> {
 
 /// `bunting migrate`, with `--from-flagr` refusing a database that is not Flagr's, and with
 /// `--dry-run` printing what adopting it would bring over instead.
-async fn migrate(storage: &Storage, from_flagr: bool, dry_run: bool) -> anyhow::Result<()> {
-    let Storage::Database(url) = storage else {
+async fn migrate(config: &bunting::Config, from_flagr: bool, dry_run: bool) -> anyhow::Result<()> {
+    let Storage::Database(url) = &config.storage else {
         anyhow::bail!("there is no database to migrate: FLAGR_DB_DBDRIVER selects eval-only mode");
     };
     if dry_run {
@@ -143,7 +162,7 @@ async fn migrate(storage: &Storage, from_flagr: bool, dry_run: bool) -> anyhow::
     } else {
         bunting_store::Expect::Usable
     };
-    bunting_store::connect_expecting(url, expect)
+    bunting_store::connect_expecting(url, expect, sealer(config.secret_key.as_ref(), url)?)
         .await
         .context("migrating the database")?
         .close()
@@ -154,11 +173,13 @@ async fn migrate(storage: &Storage, from_flagr: bool, dry_run: bool) -> anyhow::
 
 /// `bunting import --from-flagr-db`: Flagr's flags as they are now replace Bunting's, in one
 /// transaction.
-async fn readopt(storage: &Storage, force: bool) -> anyhow::Result<()> {
-    let Storage::Database(url) = storage else {
+async fn readopt(config: &bunting::Config, force: bool) -> anyhow::Result<()> {
+    let Storage::Database(url) = &config.storage else {
         anyhow::bail!("there is no Flagr database to adopt: FLAGR_DB_DBDRIVER selects eval-only mode");
     };
-    let store = bunting_store::connect(url).await.context("opening the database")?;
+    let store = bunting_store::connect(url, sealer(config.secret_key.as_ref(), url)?)
+        .await
+        .context("opening the database")?;
     let readoption = store.readopt_flagr(force).await;
     store.close().await;
     let readoption = readoption.context("adopting Flagr's database again")?;
@@ -167,8 +188,8 @@ async fn readopt(storage: &Storage, force: bool) -> anyhow::Result<()> {
 }
 
 /// `bunting import`: all of the file's live flags in one transaction, or none of them.
-async fn import(storage: &Storage, file: &std::path::Path) -> anyhow::Result<()> {
-    let Storage::Database(url) = storage else {
+async fn import(config: &bunting::Config, file: &std::path::Path) -> anyhow::Result<()> {
+    let Storage::Database(url) = &config.storage else {
         anyhow::bail!("there is no database to import into: FLAGR_DB_DBDRIVER selects eval-only mode");
     };
     let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
@@ -176,7 +197,9 @@ async fn import(storage: &Storage, file: &std::path::Path) -> anyhow::Result<()>
     for warning in &imported.warnings {
         tracing::warn!("{warning}");
     }
-    let store = bunting_store::connect(url).await.context("opening the database")?;
+    let store = bunting_store::connect(url, sealer(config.secret_key.as_ref(), url)?)
+        .await
+        .context("opening the database")?;
     let count = store
         .import_flags(
             bunting_store::DEFAULT_ENVIRONMENT,
@@ -187,6 +210,39 @@ async fn import(storage: &Storage, file: &std::path::Path) -> anyhow::Result<()>
         .await;
     store.close().await;
     tracing::info!("imported {} flags from {}", count?, file.display());
+    Ok(())
+}
+
+/// The sealer for the configured key (the commands that do not touch secrets still open the
+/// store with it, so that none of them can write one in the clear).
+fn sealer(source: Option<&SecretKeySource>, url: &DatabaseUrl) -> anyhow::Result<Sealer> {
+    Ok(secret_key::load(source, url)?.sealer)
+}
+
+/// `bunting secrets rotate`: every webhook secret opened with the current key and sealed under
+/// the key in `new_key_file`, in one transaction. Running it again after the switch finds
+/// everything sealed under the new key already and changes nothing.
+async fn rotate(config: &bunting::Config, new_key_file: &std::path::Path) -> anyhow::Result<()> {
+    let Storage::Database(url) = &config.storage else {
+        anyhow::bail!("there are no secrets to seal: FLAGR_DB_DBDRIVER selects eval-only mode");
+    };
+    let new = secret_key::read_file(new_key_file).context("reading the new key")?;
+    let current = secret_key::load(config.secret_key.as_ref(), url)?;
+    let store = bunting_store::connect(url, current.sealer)
+        .await
+        .context("opening the database")?;
+    let report = store.reseal_secrets(&Sealer::new(&new)).await;
+    store.close().await;
+    let report = report.with_context(|| format!("re-sealing the webhook secrets stored under {}", current.origin))?;
+    println!(
+        "sealed {} secrets of {} webhooks under the key in {}; start every instance with \
+         BUNTING_SECRET_KEY_FILE={} (or that key in BUNTING_SECRET_KEY) from now on: {} no longer opens them",
+        report.sealed,
+        report.webhooks,
+        new_key_file.display(),
+        new_key_file.display(),
+        current.origin
+    );
     Ok(())
 }
 

@@ -24,6 +24,7 @@ use crate::evaluation::{EvalCache, EvalCaches, Evaluator, follow_json, follow_st
 use crate::http::Scrape;
 use crate::http::{self, AppState, StreamContext, Surface};
 use crate::metrics::Metrics;
+use crate::secret_key;
 use crate::service::DispatcherHandle;
 use crate::service::environments::EnvironmentService;
 use crate::service::flags::FlagService;
@@ -87,15 +88,18 @@ impl Application {
                 // The default environment: what the unprefixed routes serve. Requests for another are
                 // bound to it by the HTTP layer (`http::environment`).
                 let environment = DEFAULT_ENVIRONMENT;
-                let store = bunting_store::connect(url)
+                let key = secret_key::load(config.secret_key.as_ref(), url)?;
+                let store = bunting_store::connect(url, key.sealer)
                     .await
                     .context("opening the database")?
                     .with_first_delivery_delay(config.webhooks.retry_schedule.first_attempt_delay())
                     .with_public_url(config.webhooks.public_url.clone());
+                seal_secrets(&store, &key.origin).await?;
                 let caches = Arc::new(EvalCaches::default());
-                let environments = EnvironmentService::new(store.clone(), clock.clone(), caches.clone()).await?;
-                let cache = environments.cache(environment).await?;
                 let wake = DispatcherHandle::default();
+                let environments =
+                    EnvironmentService::new(store.clone(), clock.clone(), caches.clone(), wake.clone()).await?;
+                let cache = environments.cache(environment).await?;
                 let webhooks = WebhookService::new(
                     store.clone(),
                     environment,
@@ -175,6 +179,7 @@ impl Application {
             web_prefix: config.web_prefix.clone(),
             ui_enabled: config.ui_enabled,
             cors: config.cors.clone(),
+            public_url: config.webhooks.public_url.clone(),
             max_body_bytes: config.max_body_bytes,
             metrics: scrape,
         });
@@ -259,6 +264,22 @@ impl Application {
         }
         served.context("serving HTTP")
     }
+}
+
+/// Seals what an earlier version stored in the clear, and proves the key opens every stored
+/// secret: with the wrong key start-up stops here, naming the secret that would not open.
+async fn seal_secrets(store: &Store, key_origin: &str) -> anyhow::Result<()> {
+    let report = store
+        .seal_secrets()
+        .await
+        .with_context(|| format!("checking that {key_origin} opens the webhook secrets stored in the database"))?;
+    if report.sealed > 0 {
+        tracing::info!(
+            sealed = report.sealed,
+            "sealed webhook secrets that were stored in the clear (written before sealing)"
+        );
+    }
+    Ok(())
 }
 
 /// Binds the listening socket, saying plainly when another process has the port.

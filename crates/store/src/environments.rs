@@ -1,16 +1,19 @@
-//! Environments: reads, and changes recorded in the change log like flag changes. Deleting one
+//! Environments: reads, and changes recorded in the change log like flag changes. A new
+//! environment can start as a clone of another (its flags promoted in the same transaction). Deleting one
 //! removes its flags, tags, entity types and webhooks (their pending deliveries with them) in
 //! the transaction that records the deletion; the environment's row stays, because the change
 //! log refers to it.
 
 use bunting_core::change::EventType;
-use bunting_core::environment::{self, Environment, EnvironmentFields};
+use bunting_core::environment::{self, Environment, EnvironmentFields, EnvironmentLabel};
 use bunting_core::mutation::Origin;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::codec::{from_micros, micros, sql};
-use crate::{Backend, DEFAULT_ENVIRONMENT, EnvironmentId, Store, StoreError, changes, counters, outbox};
+use crate::{
+    Backend, DEFAULT_ENVIRONMENT, EnvironmentId, PromotionSelection, Store, StoreError, changes, counters, outbox,
+};
 
 impl Store {
     /// The live environments, the default first, then by id.
@@ -24,11 +27,32 @@ impl Store {
         rows.iter().map(environment_from).collect()
     }
 
-    /// Creates an environment with no flags.
+    /// How payloads and the change log name each environment, deleted ones included.
+    pub async fn environment_labels(&self) -> Result<Vec<(EnvironmentId, EnvironmentLabel)>, StoreError> {
+        let rows = sqlx::query(sql(self.backend, "SELECT id, key, name FROM environments"))
+            .fetch_all(&self.reads)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let key: String = row.try_get("key")?;
+                Ok((
+                    row.try_get("id")?,
+                    EnvironmentLabel {
+                        key: live_key(&key).to_owned(),
+                        name: row.try_get("name")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Creates an environment: empty, or with `clone_from`'s flags (each its own change, as a
+    /// promotion of every flag records it), in one transaction.
     pub async fn create_environment(
         &self,
         key: &str,
         fields: EnvironmentFields,
+        clone_from: Option<EnvironmentId>,
         origin: &Origin,
     ) -> Result<Environment, StoreError> {
         environment::check_environment_key(key).map_err(StoreError::Invalid)?;
@@ -75,6 +99,11 @@ impl Store {
             origin,
         )
         .await?;
+        if let Some(source) = clone_from {
+            self.promote_in(&mut tx, &mut ids, source, id, &PromotionSelection::All, origin)
+                .await?;
+            counters::write(&mut tx, &ids).await?;
+        }
         tx.commit().await?;
         Ok(created)
     }
@@ -184,6 +213,30 @@ impl Store {
         tx.commit().await?;
         Ok(deleted)
     }
+}
+
+/// How payloads name environment `id`: its key (as it was, for a deleted one) and name.
+pub(crate) async fn label(
+    tx: &mut Transaction<'static, Any>,
+    id: EnvironmentId,
+) -> Result<EnvironmentLabel, StoreError> {
+    let row = sqlx::query(sql(Backend::of(tx), "SELECT key, name FROM environments WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(row) = row else {
+        return Err(StoreError::unreadable(format!("environment {id} does not exist")));
+    };
+    let key: String = row.try_get("key")?;
+    Ok(EnvironmentLabel {
+        key: live_key(&key).to_owned(),
+        name: row.try_get("name")?,
+    })
+}
+
+/// The key an environment had: a deleted one's key carries `~{id}` (see `delete_environment`).
+fn live_key(stored: &str) -> &str {
+    stored.split('~').next().unwrap_or(stored)
 }
 
 /// A live environment, or NotFound.

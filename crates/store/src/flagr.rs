@@ -377,7 +377,9 @@ impl Store {
             event_id: uuid::Uuid::new_v4().to_string(),
             random_key: String::new(),
         };
-        self.write(tx, DEFAULT_ENVIRONMENT, &outcome, &origin, creates).await
+        self.write(tx, DEFAULT_ENVIRONMENT, &outcome, &origin, creates)
+            .await
+            .map(drop)
     }
 }
 

@@ -5,7 +5,7 @@
 //! entity type, append the change event, store the counters, commit. A command that changes
 //! nothing writes nothing.
 
-use bunting_core::change::{ComponentType, Event, EventType};
+use bunting_core::change::{ChangeEvent, ComponentType, Event, EventType};
 use bunting_core::flag::{Id, StoredFlag, Tag};
 use bunting_core::mutation::{self, Command, IdCounters, Origin, Outcome, SharedIds};
 use sqlx::any::AnyRow;
@@ -16,7 +16,7 @@ use crate::counters;
 use crate::{Backend, EnvironmentId, Store, StoreError};
 use crate::{changes, outbox};
 
-const FLAG_COLUMNS: &str = "id, deleted_at, snapshot_id, document";
+pub(crate) const FLAG_COLUMNS: &str = "id, deleted_at, snapshot_id, document";
 
 impl Store {
     /// Applies `command` to flag `flag_id` (`None` for a create) and records the change.
@@ -129,7 +129,7 @@ impl Store {
     }
 
     /// Writes a changed flag (a new row when `creates`), registers its entity type, and records
-    /// the change with its webhook deliveries.
+    /// the change with its webhook deliveries; returns the change recorded.
     pub(crate) async fn write(
         &self,
         tx: &mut Transaction<'static, Any>,
@@ -137,7 +137,7 @@ impl Store {
         outcome: &Outcome,
         origin: &Origin,
         creates: bool,
-    ) -> Result<(), StoreError> {
+    ) -> Result<ChangeEvent, StoreError> {
         let after = &outcome.after;
         let document = serde_json::to_string(&after.flag)?;
         let deleted_at = after.deleted.then(|| micros(origin.at));
@@ -167,7 +167,8 @@ impl Store {
         }
         let event = outcome.change_event(environment, origin, document)?;
         changes::append(tx, &event).await?;
-        outbox::enqueue(tx, &event, self.first_attempt_at(origin.at), self.public_url.as_deref()).await
+        outbox::enqueue(tx, &event, self.first_attempt_at(origin.at), self.public_url.as_deref()).await?;
+        Ok(event)
     }
 
     /// Loads flags exported from Flagr or Bunting, keeping every id: bucketing is salted with the
@@ -237,6 +238,19 @@ impl Store {
     /// A flag, live or soft-deleted.
     pub async fn flag(&self, environment: EnvironmentId, id: Id) -> Result<Option<StoredFlag>, StoreError> {
         fetch_flag(self.backend, &self.reads, environment, id).await
+    }
+
+    /// The flag with `key`, live or soft-deleted.
+    pub async fn flag_by_key(&self, environment: EnvironmentId, key: &str) -> Result<Option<StoredFlag>, StoreError> {
+        let row = sqlx::query(sql(
+            self.backend,
+            format!("SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE environment_id = $1 AND key = $2"),
+        ))
+        .bind(environment)
+        .bind(key)
+        .fetch_optional(&self.reads)
+        .await?;
+        row.as_ref().map(stored_flag).transpose()
     }
 
     /// Live flags, or with `deleted` only the soft-deleted ones, ordered by id.
@@ -482,7 +496,7 @@ async fn register_entity_type(
     Ok(())
 }
 
-fn stored_flag(row: &AnyRow) -> Result<StoredFlag, StoreError> {
+pub(crate) fn stored_flag(row: &AnyRow) -> Result<StoredFlag, StoreError> {
     let document: String = row.try_get("document")?;
     Ok(StoredFlag {
         flag: serde_json::from_str(&document)?,
@@ -492,7 +506,7 @@ fn stored_flag(row: &AnyRow) -> Result<StoredFlag, StoreError> {
 }
 
 /// The environment's tag with this value, created (with the next tag id) when it is new.
-async fn tag_for(
+pub(crate) async fn tag_for(
     tx: &mut Transaction<'static, Any>,
     environment: EnvironmentId,
     value: &str,

@@ -14,7 +14,10 @@
 //! - `changes`: the change log: appending in a mutation's transaction, and reads (history,
 //!   Flagr's snapshots).
 //! - `environments`: environments: reads and changes (create, rename, delete with their flags).
+//! - `promotion`: promoting flags between environments, all or nothing, with a dry run.
 //! - `webhooks`: webhook configuration changes and reads.
+//! - `sealing`: the cipher that seals secrets at rest; `secrets`: sealing and opening them at
+//!   the store's boundary, the start-up pass and re-sealing under a new key.
 //! - `outbox`: the deliveries a change causes, enqueued in its transaction.
 //! - `queue`: the dispatcher's claims, attempt records, redelivery and pruning.
 //! - `delivery_log`: the delivery log as users read it.
@@ -31,7 +34,10 @@ mod flags;
 mod migrations;
 mod outbox;
 mod pool;
+mod promotion;
 mod queue;
+mod sealing;
+mod secrets;
 mod webhooks;
 
 pub use changes::{ChangeQuery, SortOrder};
@@ -39,7 +45,10 @@ pub use delivery_log::{Attempt, Delivery, DeliveryQuery, DeliveryStatus};
 pub use flagr::{AdoptionPlan, Readoption};
 pub use migrations::{Expect, preview_flagr_adoption};
 pub use pool::{Backend, DatabaseUrl, connect, connect_expecting};
+pub use promotion::{Promotion, PromotionSelection};
 pub use queue::{AttemptRecord, ClaimedDelivery, NextStep, RedeliverError};
+pub use sealing::{KeyError, Sealer, SecretKey};
+pub use secrets::SealReport;
 pub use webhooks::WebhookSummary;
 
 use std::time::Duration;
@@ -79,6 +88,11 @@ impl StoreError {
         DatabaseError(Cause::Unreadable(what)).into()
     }
 
+    /// A stored secret cannot be opened with the configured key.
+    pub(crate) fn sealing(what: String) -> StoreError {
+        DatabaseError(Cause::Sealed(what)).into()
+    }
+
     /// The database could not be opened.
     pub(crate) fn opening(what: String, source: sqlx::Error) -> StoreError {
         DatabaseError(Cause::Open { what, source }).into()
@@ -105,6 +119,8 @@ enum Cause {
     Document(#[source] serde_json::Error),
     #[error("database error: {0}")]
     Unreadable(String),
+    #[error("{0}")]
+    Sealed(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -160,6 +176,8 @@ pub struct Store {
     first_delivery_delay: Duration,
     /// Where the UI is served (`BUNTING_PUBLIC_URL`), for links in webhook messages.
     public_url: Option<String>,
+    /// Seals webhook secrets on the way in and opens them on the way out.
+    sealer: Sealer,
 }
 
 impl Store {

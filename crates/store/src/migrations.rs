@@ -19,9 +19,10 @@ struct Migration {
     mysql: OnMysql,
 }
 
-/// What a migration runs on MySQL. (A later migration whose statements MySQL takes as they are
-/// gets a variant saying so.)
+/// What a migration runs on MySQL.
 enum OnMysql {
+    /// The shared statements, which MySQL takes as they are.
+    Same,
     /// Statements in MySQL's dialect.
     Own(&'static str),
     /// Nothing: MySQL's first migration created the schema the earlier migrations reach.
@@ -71,6 +72,12 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0007_environments.sql"),
         mysql: OnMysql::InBaseline,
     },
+    Migration {
+        version: 8,
+        name: "webhook_url_password",
+        sql: include_str!("../migrations/0008_webhook_url_password.sql"),
+        mysql: OnMysql::Same,
+    },
 ];
 
 /// Takes MySQL's migration lock for this database, waiting up to a minute: 1 when taken.
@@ -117,6 +124,7 @@ fn classify(tables: &[String]) -> Found {
 fn statements(migration: &Migration, backend: Backend, beside_flagr: bool) -> Option<Cow<'static, str>> {
     if backend == Backend::Mysql {
         return match migration.mysql {
+            OnMysql::Same => Some(Cow::Borrowed(migration.sql)),
             OnMysql::Own(sql) => Some(Cow::Borrowed(sql)),
             OnMysql::InBaseline => None,
         };
@@ -231,9 +239,7 @@ impl Store {
         // migration lock; a named lock, held by a connection of its own, does. Lock names are
         // the server's, so the name is the database's.
         let mut holder = self.pool.acquire().await?;
-        let taken: Option<i64> = sqlx::query_scalar(MYSQL_MIGRATION_LOCK)
-            .fetch_one(&mut *holder)
-            .await?;
+        let taken: Option<i64> = sqlx::query_scalar(MYSQL_MIGRATION_LOCK).fetch_one(&mut *holder).await?;
         if taken != Some(1) {
             return Err(StoreError::Conflict(
                 "another instance has been migrating this database for a minute; try again when it is done".to_owned(),

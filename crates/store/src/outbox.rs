@@ -4,6 +4,7 @@
 //! however many webhooks receive it. Also the test deliveries a user asks for.
 
 use bunting_core::change::ChangeEvent;
+use bunting_core::environment::EnvironmentLabel;
 use bunting_core::flag::Id;
 use bunting_core::webhook::config::PayloadFormat;
 use bunting_core::webhook::filter::EventFilter;
@@ -15,7 +16,7 @@ use time::OffsetDateTime;
 
 use crate::codec::{micros, placeholders, sql};
 use crate::delivery_log::{Delivery, DeliveryStatus, delivery_in};
-use crate::{Backend, Store, StoreError};
+use crate::{Backend, Store, StoreError, environments};
 
 /// Rows per multi-row INSERT: keeps statements well under both backends' parameter limits.
 const ROWS_PER_INSERT: usize = 200;
@@ -43,8 +44,8 @@ struct Messages<'c> {
     change: &'c ChangeEvent,
     /// Where the UI is served, for links in chat messages.
     public_url: Option<&'c str>,
-    /// The change's environment key, read when a format first needs it.
-    environment_key: Option<String>,
+    /// The change's environment, read when a format first needs it.
+    environment: Option<EnvironmentLabel>,
     built: Vec<Message>,
     index: HashMap<MessageKey, Option<usize>>,
 }
@@ -59,7 +60,10 @@ impl Messages<'_> {
         let change = self.change;
         let id = uuid::Uuid::new_v4().to_string();
         let body = match key {
-            (PayloadFormat::Bunting, Some(event)) => Some(payload::event_body(change, &change.events[event], &id)?),
+            (PayloadFormat::Bunting, Some(event)) => {
+                let environment = self.environment(tx).await?;
+                Some(payload::event_body(change, &change.events[event], &id, environment)?)
+            }
             (PayloadFormat::FlagrNotification, _) => payload::flagr_notification_body(change, false)?,
             (PayloadFormat::FlagrNotificationDetailed, _) => payload::flagr_notification_body(change, true)?,
             (PayloadFormat::Flagsmith, _) => integrations::flagsmith_body(change)?,
@@ -86,18 +90,19 @@ impl Messages<'_> {
         Ok(built)
     }
 
+    async fn environment(&mut self, tx: &mut Transaction<'static, Any>) -> Result<&EnvironmentLabel, StoreError> {
+        let environment = match self.environment.take() {
+            Some(environment) => environment,
+            None => environments::label(tx, self.change.environment_id).await?,
+        };
+        Ok(self.environment.insert(environment))
+    }
+
     async fn context(&mut self, tx: &mut Transaction<'static, Any>) -> Result<Context<'_>, StoreError> {
-        if self.environment_key.is_none() {
-            let key: Option<String> =
-                sqlx::query_scalar(sql(Backend::of(tx), "SELECT key FROM environments WHERE id = $1"))
-                    .bind(self.change.environment_id)
-                    .fetch_optional(&mut **tx)
-                    .await?;
-            self.environment_key = Some(key.unwrap_or_default());
-        }
+        let public_url = self.public_url;
         Ok(Context {
-            environment_key: self.environment_key.as_deref().unwrap_or_default(),
-            public_url: self.public_url,
+            environment_key: &self.environment(tx).await?.key,
+            public_url,
         })
     }
 }
@@ -125,7 +130,7 @@ pub(crate) async fn enqueue(
     let mut messages = Messages {
         change,
         public_url,
-        environment_key: None,
+        environment: None,
         built: Vec::new(),
         index: HashMap::new(),
     };
@@ -248,7 +253,7 @@ impl Store {
                 PayloadFormat::from_name(&row.try_get::<String, _>("format")?),
                 row.try_get::<i64, _>("environment_id")?,
             ),
-            None => (None, 0),
+            None => return Err(bunting_core::webhook::config::webhook_not_found(webhook_id).into()),
         };
         // The formats read as sentences say the test in their own words; the others get
         // Bunting's test event, as Flagsmith and Sentry have no test message of their own.
@@ -257,18 +262,17 @@ impl Store {
                 integrations::slack_text(&integrations::slack_escape(&integrations::test_sentence(webhook_id)))?
             }
             Some(PayloadFormat::FlagsmithAudit) => {
-                let environment_key: Option<String> =
-                    sqlx::query_scalar(sql(self.backend, "SELECT key FROM environments WHERE id = $1"))
-                        .bind(environment_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
+                let environment = environments::label(&mut tx, environment_id).await?;
                 let context = Context {
-                    environment_key: environment_key.as_deref().unwrap_or_default(),
+                    environment_key: &environment.key,
                     public_url: self.public_url.as_deref(),
                 };
                 integrations::flagsmith_audit_test_body(webhook_id, environment_id, actor, at, context)?
             }
-            _ => payload::test_body(webhook_id, &event_id, actor, at)?,
+            _ => {
+                let environment = environments::label(&mut tx, environment_id).await?;
+                payload::test_body(webhook_id, &event_id, actor, at, &environment)?
+            }
         };
         sqlx::query(sql(
             self.backend,

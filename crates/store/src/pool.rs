@@ -13,7 +13,7 @@ use sqlx::{AnyConnection, AnyPool};
 
 use crate::dsn::MysqlDsn;
 use crate::migrations::Expect;
-use crate::{Store, StoreError};
+use crate::{Sealer, Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -69,20 +69,29 @@ impl DatabaseUrl {
         matches!(self, DatabaseUrl::Sqlite(path) if path == ":memory:" || path.starts_with("file::memory:"))
     }
 
+    /// The path of a SQLite database file; `None` in memory and on PostgreSQL or MySQL.
+    pub fn sqlite_file(&self) -> Option<&str> {
+        match self {
+            DatabaseUrl::Sqlite(_) if self.is_memory() => None,
+            DatabaseUrl::Sqlite(path) => Some(
+                path.strip_prefix("sqlite://")
+                    .or_else(|| path.strip_prefix("sqlite:"))
+                    .unwrap_or(path),
+            ),
+            DatabaseUrl::Postgres(_) | DatabaseUrl::Mysql(_) => None,
+        }
+    }
+
     /// The URL sqlx opens; a SQLite file is created when missing unless `access` only inspects.
     fn sqlx_url(&self, access: Access) -> String {
-        match self {
-            DatabaseUrl::Sqlite(_) if self.is_memory() => "sqlite::memory:".to_owned(),
-            DatabaseUrl::Sqlite(path) => {
-                let path = path
-                    .strip_prefix("sqlite://")
-                    .or_else(|| path.strip_prefix("sqlite:"))
-                    .unwrap_or(path);
+        match (self, self.sqlite_file()) {
+            (DatabaseUrl::Postgres(url), _) => url.clone(),
+            (DatabaseUrl::Mysql(dsn), _) => dsn.url(),
+            (DatabaseUrl::Sqlite(_), None) => "sqlite::memory:".to_owned(),
+            (DatabaseUrl::Sqlite(_), Some(path)) => {
                 let mode = if access == Access::Inspect { "ro" } else { "rwc" };
                 format!("sqlite://{path}?mode={mode}")
             }
-            DatabaseUrl::Postgres(url) => url.clone(),
-            DatabaseUrl::Mysql(dsn) => dsn.url(),
         }
     }
 }
@@ -121,13 +130,13 @@ fn install_drivers() {
     DRIVERS.call_once(sqlx::any::install_default_drivers);
 }
 
-/// Opens the pools and brings the schema up to date.
-pub async fn connect(url: &DatabaseUrl) -> Result<Store, StoreError> {
-    connect_expecting(url, Expect::Usable).await
+/// Opens the pools and brings the schema up to date; webhook secrets are sealed with `sealer`.
+pub async fn connect(url: &DatabaseUrl, sealer: Sealer) -> Result<Store, StoreError> {
+    connect_expecting(url, Expect::Usable, sealer).await
 }
 
 /// [`connect`](connect()), refusing a database that is not what `expect` says.
-pub async fn connect_expecting(url: &DatabaseUrl, expect: Expect) -> Result<Store, StoreError> {
+pub async fn connect_expecting(url: &DatabaseUrl, expect: Expect, sealer: Sealer) -> Result<Store, StoreError> {
     install_drivers();
 
     let backend = url.backend();
@@ -156,6 +165,7 @@ pub async fn connect_expecting(url: &DatabaseUrl, expect: Expect) -> Result<Stor
         backend,
         first_delivery_delay: Duration::ZERO,
         public_url: None,
+        sealer,
     };
     store.migrate_expecting(expect).await?;
     // In WAL mode SQLite readers never wait for the writer, so reads (the API's lists, the

@@ -176,7 +176,7 @@ impl Store {
         .fetch_all(&self.reads)
         .await?;
         rows.iter()
-            .map(|row| Ok((webhooks::webhook(row)?, from_micros(row.try_get("due")?)?)))
+            .map(|row| Ok((webhooks::webhook(row, &self.sealer)?, from_micros(row.try_get("due")?)?)))
             .collect()
     }
 

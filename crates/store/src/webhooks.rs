@@ -10,11 +10,11 @@ use sqlx::{Any, Row, Transaction};
 
 use crate::codec::{from_micros, micros, sql};
 use crate::{Backend, EnvironmentId, Store, StoreError, counters};
-use crate::{changes, outbox};
+use crate::{Sealer, changes, outbox, secrets};
 
 pub(crate) const WEBHOOK_COLUMNS: &str = "id, url, description, events, enabled, timeout_seconds, secret, previous_secret, \
                                previous_secret_expires_at, disabled_reason, format, headers, managed_by_config, \
-                               created_at, updated_at";
+                               created_at, updated_at, url_password";
 
 /// A webhook with what its delivery log says about it, for lists and dashboards.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,7 +41,7 @@ impl Store {
         let mut ids = counters::lock(&mut tx).await?;
         let current = match id {
             Some(id) => Some(
-                fetch(self.backend, &mut *tx, environment, id)
+                fetch(self.backend, &mut *tx, environment, id, &self.sealer)
                     .await?
                     .ok_or_else(|| config::webhook_not_found(id))?,
             ),
@@ -58,7 +58,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         } else {
-            save(&mut tx, environment, after).await?;
+            save(&mut tx, environment, after, &self.sealer).await?;
         }
         let event = outcome.change_event(ids.next_change(), environment, origin);
         changes::append(&mut tx, &event).await?;
@@ -86,7 +86,7 @@ impl Store {
     }
 
     pub async fn webhook(&self, environment: EnvironmentId, id: Id) -> Result<Option<Webhook>, StoreError> {
-        fetch(self.backend, &self.reads, environment, id).await
+        fetch(self.backend, &self.reads, environment, id, &self.sealer).await
     }
 
     /// The webhook `FLAGR_NOTIFICATION_WEBHOOK_*` configures, if one was ever configured.
@@ -137,7 +137,7 @@ impl Store {
         rows.iter()
             .map(|row| {
                 Ok(WebhookSummary {
-                    webhook: webhook(row)?,
+                    webhook: webhook(row, &self.sealer)?,
                     pending_deliveries: row.try_get("pending_deliveries")?,
                     failed_deliveries: row.try_get("failed_deliveries")?,
                     last_delivery_status: row.try_get("last_delivery_status")?,
@@ -156,6 +156,7 @@ async fn fetch<'e, E>(
     executor: E,
     environment: EnvironmentId,
     id: Id,
+    sealer: &Sealer,
 ) -> Result<Option<Webhook>, StoreError>
 where
     E: sqlx::Executor<'e, Database = Any>,
@@ -168,11 +169,11 @@ where
     .bind(environment)
     .fetch_optional(executor)
     .await?;
-    row.as_ref().map(webhook).transpose()
+    row.as_ref().map(|row| webhook(row, sealer)).transpose()
 }
 
 /// The columns a webhook's change rewrites (all but its id and creation time).
-const REWRITTEN: [&str; 13] = [
+const REWRITTEN: [&str; 14] = [
     "url",
     "description",
     "events",
@@ -186,15 +187,20 @@ const REWRITTEN: [&str; 13] = [
     "headers",
     "managed_by_config",
     "updated_at",
+    "url_password",
 ];
 
 /// Writes a webhook, new or changed. Every column is rewritten, so one statement serves both.
+/// Secrets are written sealed, and the URL with its password masked (see `secrets`).
 async fn save(
     tx: &mut Transaction<'static, Any>,
     environment: EnvironmentId,
     webhook: &Webhook,
+    sealer: &Sealer,
 ) -> Result<(), StoreError> {
     let previous = webhook.previous_secret.as_ref();
+    let seal = |secret: &Secret| sealer.seal(secret.expose());
+    let (url, url_password) = secrets::seal_url(sealer, &webhook.url);
     let backend = Backend::of(tx);
     // The failing run is forgotten when the webhook is re-enabled or pointed elsewhere.
     let upsert = match backend {
@@ -219,17 +225,17 @@ async fn save(
         backend,
         format!(
             "INSERT INTO webhooks ({WEBHOOK_COLUMNS}, environment_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) {upsert}"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) {upsert}"
         ),
     ))
     .bind(webhook.id)
-    .bind(&webhook.url)
+    .bind(url)
     .bind(&webhook.description)
     .bind(serde_json::to_string(&webhook.events)?)
     .bind(i64::from(webhook.enabled))
     .bind(i64::from(webhook.timeout_seconds))
-    .bind(webhook.secret.as_ref().map(Secret::expose))
-    .bind(previous.map(|previous| previous.secret.expose()))
+    .bind(webhook.secret.as_ref().map(seal))
+    .bind(previous.map(|previous| seal(&previous.secret)))
     .bind(previous.map(|previous| micros(previous.expires_at)))
     .bind(webhook.disabled_reason.as_deref())
     .bind(webhook.format.name())
@@ -237,19 +243,21 @@ async fn save(
     .bind(i64::from(webhook.managed_by_config))
     .bind(micros(webhook.created_at))
     .bind(micros(webhook.updated_at))
+    .bind(url_password)
     .bind(environment)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-pub(crate) fn webhook(row: &AnyRow) -> Result<Webhook, StoreError> {
+/// The webhook a row holds, its secrets opened.
+pub(crate) fn webhook(row: &AnyRow, sealer: &Sealer) -> Result<Webhook, StoreError> {
     let previous_secret = match (
-        row.try_get::<Option<String>, _>("previous_secret")?,
+        secrets::open_column(sealer, row, "previous_secret")?,
         row.try_get::<Option<i64>, _>("previous_secret_expires_at")?,
     ) {
         (Some(secret), Some(expires_at)) => Some(PreviousSecret {
-            secret: Secret::new(secret),
+            secret,
             expires_at: from_micros(expires_at)?,
         }),
         _ => None,
@@ -258,13 +266,13 @@ pub(crate) fn webhook(row: &AnyRow) -> Result<Webhook, StoreError> {
     let timeout: i64 = row.try_get("timeout_seconds")?;
     Ok(Webhook {
         id: row.try_get("id")?,
-        url: row.try_get("url")?,
+        url: secrets::url(sealer, row)?,
         description: row.try_get("description")?,
         events: serde_json::from_str(&row.try_get::<String, _>("events")?)?,
         enabled: row.try_get::<i64, _>("enabled")? != 0,
         timeout_seconds: u32::try_from(timeout)
             .map_err(|_| StoreError::unreadable(format!("stored timeout {timeout} is out of range")))?,
-        secret: row.try_get::<Option<String>, _>("secret")?.map(Secret::new),
+        secret: secrets::open_column(sealer, row, "secret")?,
         previous_secret,
         disabled_reason: row.try_get("disabled_reason")?,
         format: PayloadFormat::from_name(&format)

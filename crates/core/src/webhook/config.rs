@@ -2,8 +2,9 @@
 //! a command applied to the current webhook gives the next one and the change event types, or
 //! a validation error that says what to fix.
 //!
-//! The public view ([`Webhook::public_json`]) never carries a secret; it is what the API returns
-//! and what the change log records, so secrets never reach the audit trail or webhook payloads.
+//! The public view ([`Webhook::public_json`]) never carries a secret (nor the password of the
+//! URL); it is what the API returns and what the change log records, so secrets never reach the
+//! audit trail or webhook payloads.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -14,6 +15,7 @@ use url::Url;
 use super::address;
 use super::filter::EventFilter;
 use super::signature::SECRET_PREFIX;
+use super::url_password;
 use crate::change::{ChangeEvent, ComponentType, Event, EventType, rfc3339};
 use crate::flag::Id;
 use crate::mutation::Origin;
@@ -316,7 +318,10 @@ fn create(new: NewWebhook, id: Id, at: OffsetDateTime) -> Result<Webhook, Webhoo
 
 fn update(webhook: &mut Webhook, patch: WebhookPatch) -> Result<(), WebhookError> {
     if let Some(url) = patch.url {
-        webhook.url = check_url(url)?;
+        // A client that read the webhook sends its URL back masked: the URL is unchanged.
+        if !url_password::is_masked_copy(url.trim(), &webhook.url) {
+            webhook.url = check_url(url)?;
+        }
     }
     if let Some(events) = patch.events {
         let filter = EventFilter::parse(&events).map_err(|error| WebhookError::Invalid(error.to_string()))?;
@@ -399,6 +404,11 @@ fn check_url(url: String) -> Result<String, WebhookError> {
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(invalid("has no host"));
     }
+    if parsed.password().is_some() && !url_password::locatable(&url) {
+        return Err(WebhookError::Invalid(
+            "url has a password; write it as https://user:password@host/… so that Bunting can keep it secret".into(),
+        ));
+    }
     if parsed.port() == Some(0) {
         return Err(invalid("has port 0, which cannot be connected to"));
     }
@@ -448,7 +458,7 @@ fn check_secret(secret: Secret) -> Result<Secret, WebhookError> {
 }
 
 /// The webhook as the API shows it and the change log records it: no secret, only whether one
-/// is set and until when a rotated-out one still signs.
+/// is set and until when a rotated-out one still signs, and the URL's password masked.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct PublicWebhook<'a> {
@@ -487,7 +497,7 @@ impl Webhook {
         // Serializing a struct of strings, numbers and a unit enum cannot fail.
         serde_json::to_value(PublicWebhook {
             id: self.id,
-            url: &self.url,
+            url: &url_password::masked(&self.url),
             description: &self.description,
             events: &self.events,
             enabled: self.enabled,
@@ -676,6 +686,38 @@ mod tests {
             overlap_until: AT,
         };
         assert!(apply(Some(&webhook), rotate, || 0, AT).is_err());
+    }
+
+    #[test]
+    fn a_url_password_is_masked_and_kept_when_sent_back_masked() {
+        let mut new = new_webhook();
+        new.url = "https://bot:pa55@hooks.example.com/x".into();
+        let webhook = created_with(new).unwrap();
+        assert_eq!(webhook.url, "https://bot:pa55@hooks.example.com/x");
+        assert_eq!(webhook.public_json()["url"], "https://bot:***@hooks.example.com/x");
+        let sent_back = WebhookPatch {
+            url: Some("https://bot:***@hooks.example.com/x".into()),
+            ..WebhookPatch::default()
+        };
+        let outcome = apply(Some(&webhook), WebhookCommand::Update(sent_back), || 0, AT).unwrap();
+        assert!(!outcome.changed());
+        let moved = WebhookPatch {
+            url: Some("https://bot:***@elsewhere.example/x".into()),
+            ..WebhookPatch::default()
+        };
+        let moved = apply(Some(&webhook), WebhookCommand::Update(moved), || 0, AT).unwrap();
+        assert_eq!(
+            moved.after.url, "https://bot:***@elsewhere.example/x",
+            "the password stays behind"
+        );
+        let mut new = new_webhook();
+        new.url = "http:bot:pa55@hooks.example.com/x".into();
+        assert!(
+            created_with(new)
+                .unwrap_err()
+                .to_string()
+                .contains("user:password@host")
+        );
     }
 
     #[test]

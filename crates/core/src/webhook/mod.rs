@@ -14,6 +14,7 @@
 //! - [`signature`]: `X-Flagr-Signature` and Standard Webhooks signatures, secrets, rotation.
 //! - [`retry`]: the retry schedule and the decision after each attempt.
 //! - [`address`]: which resolved IP addresses a delivery may connect to (SSRF policy).
+//! - [`url_password`]: a password in a webhook URL, masked wherever the URL is shown.
 
 pub mod address;
 pub mod catalogue;
@@ -24,3 +25,4 @@ pub mod payload;
 pub mod retry;
 pub mod sentence;
 pub mod signature;
+pub mod url_password;

@@ -10,6 +10,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::catalogue::TEST_EVENT;
 use crate::change::{ChangeEvent, Component, ComponentType, Event, EventType, raw, rfc3339};
+use crate::environment::EnvironmentLabel;
 use crate::flag::{Id, Tag};
 
 #[derive(Serialize)]
@@ -17,6 +18,7 @@ struct EventPayload<'a> {
     id: &'a str,
     event: &'a str,
     sequence: i64,
+    environment: &'a EnvironmentLabel,
     flag_id: Option<Id>,
     flag_key: Option<&'a str>,
     timestamp: String,
@@ -27,11 +29,17 @@ struct EventPayload<'a> {
 }
 
 /// The body for `event` (one of `change`'s events), under the event id `id`.
-pub fn event_body(change: &ChangeEvent, event: &Event, id: &str) -> Result<String, serde_json::Error> {
+pub fn event_body(
+    change: &ChangeEvent,
+    event: &Event,
+    id: &str,
+    environment: &EnvironmentLabel,
+) -> Result<String, serde_json::Error> {
     serde_json::to_string(&EventPayload {
         id,
         event: event.kind.name(),
         sequence: change.seq,
+        environment,
         flag_id: change.flag_id,
         flag_key: change.flag_key.as_deref(),
         timestamp: rfc3339(change.occurred_at),
@@ -44,7 +52,13 @@ pub fn event_body(change: &ChangeEvent, event: &Event, id: &str) -> Result<Strin
 
 /// The body of a `webhook.test` delivery to `webhook`: the event payload's shape, with sequence 0
 /// (older than any change, so receivers that drop stale events drop it) and a message as data.
-pub fn test_body(webhook_id: Id, id: &str, actor: &str, at: OffsetDateTime) -> Result<String, serde_json::Error> {
+pub fn test_body(
+    webhook_id: Id,
+    id: &str,
+    actor: &str,
+    at: OffsetDateTime,
+    environment: &EnvironmentLabel,
+) -> Result<String, serde_json::Error> {
     let data = serde_json::to_string(&serde_json::json!({
         "message": "This is a test delivery from Bunting. Verify its signature like any other event."
     }))?;
@@ -52,6 +66,7 @@ pub fn test_body(webhook_id: Id, id: &str, actor: &str, at: OffsetDateTime) -> R
         id,
         event: TEST_EVENT,
         sequence: 0,
+        environment,
         flag_id: None,
         flag_key: None,
         timestamp: rfc3339(at),
@@ -182,11 +197,17 @@ mod tests {
             vec![EventType::FlagEnabled],
             Component::new(ComponentType::Flag, Some(7), Some("checkout")),
         );
-        let body: Value = serde_json::from_str(&event_body(&change, &change.events[0], "evt-1").unwrap()).unwrap();
+        let staging = EnvironmentLabel {
+            key: "staging".into(),
+            name: "Staging".into(),
+        };
+        let body: Value =
+            serde_json::from_str(&event_body(&change, &change.events[0], "evt-1", &staging).unwrap()).unwrap();
         assert_eq!(
             body,
             json!({
-                "id": "evt-1", "event": "flag.enabled", "sequence": 42, "flag_id": 7, "flag_key": "checkout",
+                "id": "evt-1", "event": "flag.enabled", "sequence": 42,
+                "environment": {"key": "staging", "name": "Staging"}, "flag_id": 7, "flag_key": "checkout",
                 "timestamp": "2026-12-01T10:15:30.5Z", "actor": "alice@example.com",
                 "component": {"type": "flag", "id": 7, "key": "checkout"},
                 "data": {"id": 7, "key": "checkout", "enabled": true, "tags": []},
@@ -197,8 +218,13 @@ mod tests {
 
     #[test]
     fn test_body_is_shaped_like_an_event() {
+        let production = EnvironmentLabel {
+            key: "production".into(),
+            name: "production".into(),
+        };
         let body: Value =
-            serde_json::from_str(&test_body(3, "evt-t", "bob", datetime!(2026-12-01 10:00 UTC)).unwrap()).unwrap();
+            serde_json::from_str(&test_body(3, "evt-t", "bob", datetime!(2026-12-01 10:00 UTC), &production).unwrap())
+                .unwrap();
         assert_eq!(body["event"], "webhook.test");
         assert_eq!(body["sequence"], 0);
         assert_eq!(body["component"], json!({"type": "webhook", "id": 3, "key": null}));

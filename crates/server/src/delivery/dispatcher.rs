@@ -554,7 +554,10 @@ mod tests {
     async fn an_attempt_that_cannot_be_recorded_is_set_aside_and_holds_back_no_other() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bunting.sqlite").display().to_string();
-        let store = bunting_store::connect(&DatabaseUrl::Sqlite(path)).await.unwrap();
+        let sealer = bunting_store::Sealer::new(&bunting_store::SecretKey::generate());
+        let store = bunting_store::connect(&DatabaseUrl::Sqlite(path), sealer)
+            .await
+            .unwrap();
         store.migrate().await.unwrap();
         let now = datetime!(2026-12-01 12:00 UTC);
         let clock = Arc::new(ManualClock::new(now));

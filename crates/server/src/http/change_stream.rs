@@ -20,6 +20,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bunting_core::change::ChangeEvent;
+use bunting_core::environment::EnvironmentLabel;
 use bunting_core::eval::{EvalCacheJson, EvalSnapshot, ExportFilter, export};
 use bunting_core::flag::StoredFlag;
 use bunting_core::webhook::filter::EventFilter;
@@ -94,7 +95,9 @@ async fn stream_changes(
         }
         None => (None, Some(flags.max_change_seq().await?)),
     };
+    let labels = state.environments.labels().await?;
     let tail = Tail {
+        environment: super::changes::label(&labels, flags.environment()),
         flags,
         filter,
         settings: state.stream.settings.clone(),
@@ -247,6 +250,8 @@ impl StreamFilter {
 /// One stream's position in the change log.
 struct Tail {
     flags: FlagService,
+    /// The stream's environment (it follows one), as each event names it.
+    environment: EnvironmentLabel,
     filter: StreamFilter,
     settings: StreamSettings,
     shutdown: watch::Receiver<bool>,
@@ -288,7 +293,7 @@ impl Tail {
                 let Some(name) = self.filter.event_name(&change) else {
                     continue;
                 };
-                return Some(match change.to_json() {
+                return Some(match change.to_json(&self.environment) {
                     Ok(data) => Event::default().id(change.seq.to_string()).event(name).data(data),
                     Err(error) => {
                         tracing::error!(%error, seq = change.seq, "cannot serialize a change for a stream");

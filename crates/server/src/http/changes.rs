@@ -6,6 +6,9 @@ use axum::middleware;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::value::RawValue;
+use std::collections::HashMap;
+
+use bunting_core::environment::EnvironmentLabel;
 
 use super::AppState;
 use super::environment::{Env, EnvironmentKey};
@@ -59,9 +62,19 @@ async fn list_changes(
             offset: 0,
         })
         .await?;
+    let labels = state.environments.labels().await?;
     let entries = changes
         .iter()
-        .map(|change| RawValue::from_string(change.to_json()?))
+        .map(|change| RawValue::from_string(change.to_json(&label(&labels, change.environment_id))?))
         .collect::<Result<_, serde_json::Error>>()?;
     Ok(Json(entries))
+}
+
+/// How an entry names its environment; every change's environment has a row, so the fallback
+/// (its id as key) only shows for a database edited by hand.
+pub(super) fn label(labels: &HashMap<i64, EnvironmentLabel>, id: i64) -> EnvironmentLabel {
+    labels.get(&id).cloned().unwrap_or_else(|| EnvironmentLabel {
+        key: id.to_string(),
+        name: id.to_string(),
+    })
 }

@@ -3,15 +3,18 @@
 
 use axum::extract::{Path, State};
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
+use bunting_core::change::rfc3339;
 use bunting_core::environment::{Environment, EnvironmentFields};
-use serde_json::Value;
+use bunting_core::webhook::sentence::sentence;
+use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::{ApiError, schema_violation_as_bad_request};
 use super::identity::Actor;
 use super::input::{JsonBody, QueryParams};
+use crate::service::environments::{Compared, Promotion, PromotionSelection};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -20,6 +23,8 @@ pub(super) fn router() -> Router<AppState> {
             "/environments/{environmentKey}",
             get(get_environment).put(put_environment).delete(delete_environment),
         )
+        .route("/environments/{environmentKey}/promote", post(promote))
+        .route("/compare/{flagKey}", get(compare))
         .layer(middleware::map_response(schema_violation_as_bad_request))
 }
 
@@ -44,10 +49,15 @@ async fn create_environment(
     body: JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     let body = body.required()?;
-    body.only(&["key", "name", "description"])?;
+    body.only(&["key", "name", "description", "cloneFrom"])?;
     let key = body.string("key", 1)?;
     let fields = fields(&body)?;
-    Ok(json(&state.environments.create(&actor, &key, fields).await?))
+    let clone_from = body.optional_string("cloneFrom")?;
+    let created = state
+        .environments
+        .create(&actor, &key, fields, clone_from.as_deref())
+        .await?;
+    Ok(json(&created))
 }
 
 async fn put_environment(
@@ -75,5 +85,99 @@ fn fields(body: &super::input::Object) -> Result<EnvironmentFields, ApiError> {
     Ok(EnvironmentFields {
         name: body.optional_string("name")?,
         description: body.optional_string("description")?,
+    })
+}
+
+/// Promotes flags from `from` into this environment: `flags` (keys), `tags` (flags carrying
+/// any), or `all`; with `dryRun` it answers what it would do and writes nothing.
+async fn promote(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Actor(actor): Actor,
+    body: JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let body = body.required()?;
+    body.only(&["from", "flags", "tags", "all", "dryRun"])?;
+    let from = body.string("from", 1)?;
+    let flags = body.strings("flags")?;
+    let tags = body.strings("tags")?;
+    let all = body.optional_bool("all")?.unwrap_or(false);
+    let selection = match (flags, tags, all) {
+        (Some(keys), None, false) => PromotionSelection::Keys(keys),
+        (None, Some(tags), false) => PromotionSelection::Tags(tags),
+        (None, None, true) => PromotionSelection::All,
+        _ => {
+            return Err(ApiError::BadRequest(
+                "say which flags to promote with exactly one of flags (keys), tags, or \"all\": true".into(),
+            ));
+        }
+    };
+    let dry_run = body.optional_bool("dryRun")?.unwrap_or(false);
+    let promotions = state
+        .environments
+        .promote(&actor, &from, &key, &selection, dry_run)
+        .await?;
+    let flags: Vec<Value> = promotions.iter().map(promotion_json).collect();
+    Ok(Json(json!({"dryRun": dry_run, "flags": flags})))
+}
+
+/// One flag's promotion: the action and each change as an event and a readable sentence.
+fn promotion_json(promotion: &Promotion) -> Value {
+    let changes: Vec<Value> = promotion
+        .change
+        .iter()
+        .flat_map(|change| {
+            change
+                .events
+                .iter()
+                .map(|event| json!({"event": event.kind.name(), "sentence": sentence(change, event)}))
+        })
+        .collect();
+    json!({
+        "key": promotion.after.flag.key,
+        "id": promotion.after.flag.id,
+        "action": promotion.action.name(),
+        "changes": changes,
+    })
+}
+
+/// Flag `flagKey` in every environment side by side; with `from` and `to`, what promoting it
+/// from one to the other would change (a dry run).
+async fn compare(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Actor(actor): Actor,
+    query: QueryParams,
+) -> Result<Json<Value>, ApiError> {
+    match (query.string("from"), query.string("to")) {
+        (Some(from), Some(to)) => {
+            let selection = PromotionSelection::Keys(vec![key.clone()]);
+            let promotions = state.environments.promote(&actor, from, to, &selection, true).await?;
+            let diff: Vec<Value> = promotions.iter().map(promotion_json).collect();
+            Ok(Json(
+                json!({"key": key, "from": from, "to": to, "difference": diff.first()}),
+            ))
+        }
+        (None, None) => {
+            let sides = state.environments.compare(&key).await?;
+            let environments: Vec<Value> = sides.iter().map(compared_json).collect();
+            Ok(Json(json!({"key": key, "environments": environments})))
+        }
+        _ => Err(ApiError::BadRequest(
+            "give both from and to (environment keys) for a difference, or neither for every environment".into(),
+        )),
+    }
+}
+
+fn compared_json(side: &Compared) -> Value {
+    let last_change = side.last_change.as_ref().map(|change| {
+        let events: Vec<&str> = change.events.iter().map(|event| event.kind.name()).collect();
+        json!({"sequence": change.seq, "timestamp": rfc3339(change.occurred_at), "actor": change.actor, "events": events})
+    });
+    json!({
+        "environment": {"key": side.environment.key, "name": side.environment.name},
+        "flag": side.flag.as_ref().map(|stored| &stored.flag),
+        "deleted": side.flag.as_ref().map(|stored| stored.deleted),
+        "lastChange": last_change,
     })
 }

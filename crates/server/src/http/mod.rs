@@ -71,6 +71,8 @@ pub(crate) struct Surface {
     pub(crate) ui_enabled: bool,
     /// `FLAGR_CORS_*`; `None` when `FLAGR_CORS_ENABLED=false`.
     pub(crate) cors: Option<CorsSettings>,
+    /// `BUNTING_PUBLIC_URL`: where the UI is served, one of Bunting's own origins.
+    pub(crate) public_url: Option<String>,
     pub(crate) max_body_bytes: usize,
     /// The scrape path and what it reads; `None` unless `FLAGR_PROMETHEUS_ENABLED`.
     pub(crate) metrics: Option<(String, metrics::Scrape)>,
@@ -143,16 +145,21 @@ pub(crate) fn router(surface: Surface) -> Router {
         .layer(middleware::from_fn(explain_method_not_allowed));
     let app = if surface.ui_enabled && !surface.web_prefix.is_empty() {
         // Also outside: the nest above never sees `{prefix}/`, the UI's address under a prefix.
-        app.layer(middleware::from_fn_with_state(surface.web_prefix, ui::prefix_root))
+        app.layer(middleware::from_fn_with_state(
+            surface.web_prefix.clone(),
+            ui::prefix_root,
+        ))
     } else {
         app
     };
     // Outside everything but metrics: a preflight carries no credentials, so it must be
-    // answered before basic auth.
-    let app = match surface.cors {
-        Some(settings) => app.layer(middleware::from_fn_with_state(Arc::new(settings), cors::cors)),
-        None => app,
+    // answered before basic auth, and a cross-origin write is refused before anything runs.
+    let policy = cors::BrowserPolicy {
+        cors: surface.cors,
+        web_prefix: surface.web_prefix,
+        public_url: surface.public_url,
     };
+    let app = app.layer(middleware::from_fn_with_state(Arc::new(policy), cors::browsers));
     // Outermost but for the request span, as in Flagr: every other request is counted, and the
     // scrape needs no credentials and is not under the web prefix.
     let app = match surface.metrics {

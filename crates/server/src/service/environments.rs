@@ -5,10 +5,14 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use bunting_core::environment::{Environment, EnvironmentFields};
-use bunting_store::{EnvironmentId, Store};
+use bunting_core::change::ChangeEvent;
+use bunting_core::environment::{Environment, EnvironmentFields, EnvironmentLabel};
+use bunting_core::flag::StoredFlag;
+use bunting_store::{ChangeQuery, EnvironmentId, SortOrder, Store};
 
-use super::{ServiceError, origin};
+pub(crate) use bunting_store::{Promotion, PromotionSelection};
+
+use super::{DispatcherHandle, ServiceError, origin};
 use crate::clock::Clock;
 use crate::evaluation::{EvalCache, EvalCaches};
 
@@ -19,6 +23,7 @@ pub(crate) struct EnvironmentService {
     /// Live environments by key, as last read.
     known: Arc<RwLock<HashMap<String, EnvironmentId>>>,
     caches: Arc<EvalCaches>,
+    dispatcher: DispatcherHandle,
 }
 
 impl EnvironmentService {
@@ -26,12 +31,14 @@ impl EnvironmentService {
         store: Store,
         clock: Arc<dyn Clock>,
         caches: Arc<EvalCaches>,
+        dispatcher: DispatcherHandle,
     ) -> Result<EnvironmentService, ServiceError> {
         let service = EnvironmentService {
             store,
             clock,
             known: Arc::default(),
             caches,
+            dispatcher,
         };
         service.list().await?;
         Ok(service)
@@ -73,6 +80,12 @@ impl EnvironmentService {
             .copied()
     }
 
+    /// How the change log names each environment, deleted ones included; read each time, so a
+    /// rename through another instance shows at once.
+    pub(crate) async fn labels(&self) -> Result<HashMap<EnvironmentId, EnvironmentLabel>, ServiceError> {
+        Ok(self.store.environment_labels().await?.into_iter().collect())
+    }
+
     /// The evaluation cache of `environment`, loaded from the database the first time.
     pub(crate) async fn cache(&self, environment: EnvironmentId) -> Result<Arc<EvalCache>, ServiceError> {
         if let Some(cache) = self.caches.get(environment) {
@@ -84,17 +97,24 @@ impl EnvironmentService {
         Ok(self.caches.insert(environment, EvalCache::new(flags, seq)))
     }
 
+    /// Creates an environment, empty or as a copy of `clone_from`'s flags.
     pub(crate) async fn create(
         &self,
         actor: &str,
         key: &str,
         fields: EnvironmentFields,
+        clone_from: Option<&str>,
     ) -> Result<Environment, ServiceError> {
+        let source = match clone_from {
+            Some(from) => Some(self.resolve(from).await?),
+            None => None,
+        };
         let created = self
             .store
-            .create_environment(key, fields, &origin(&*self.clock, actor))
+            .create_environment(key, fields, source, &origin(&*self.clock, actor))
             .await?;
         self.list().await?;
+        self.dispatcher.wake();
         Ok(created)
     }
 
@@ -121,6 +141,75 @@ impl EnvironmentService {
         self.caches.remove(id);
         Ok(deleted)
     }
+
+    /// Flag `key` in every live environment, side by side.
+    pub(crate) async fn compare(&self, key: &str) -> Result<Vec<Compared>, ServiceError> {
+        let mut compared = Vec::new();
+        for environment in self.list().await? {
+            let flag = self.store.flag_by_key(environment.id, key).await?;
+            let last_change = match &flag {
+                Some(stored) => self
+                    .store
+                    .changes(&ChangeQuery {
+                        environment: Some(environment.id),
+                        flag_id: Some(stored.flag.id),
+                        order: SortOrder::Descending,
+                        limit: Some(1),
+                        ..ChangeQuery::default()
+                    })
+                    .await?
+                    .pop(),
+                None => None,
+            };
+            compared.push(Compared {
+                environment,
+                flag,
+                last_change,
+            });
+        }
+        if compared.iter().all(|side| side.flag.is_none()) {
+            return Err(ServiceError::NotFound(format!(
+                "no environment has a flag with key {key:?}"
+            )));
+        }
+        Ok(compared)
+    }
+
+    /// Promotes the flags `selection` names from environment `from` to `to`, all or nothing;
+    /// with `dry_run` reports what it would do and writes nothing.
+    pub(crate) async fn promote(
+        &self,
+        actor: &str,
+        from: &str,
+        to: &str,
+        selection: &PromotionSelection,
+        dry_run: bool,
+    ) -> Result<Vec<Promotion>, ServiceError> {
+        let (source, target) = (self.resolve(from).await?, self.resolve(to).await?);
+        let promotions = self
+            .store
+            .promote(source, target, selection, dry_run, &origin(&*self.clock, actor))
+            .await?;
+        let written: Vec<_> = promotions
+            .iter()
+            .filter(|promotion| promotion.change.is_some())
+            .map(|promotion| promotion.after.clone())
+            .collect();
+        if !dry_run && !written.is_empty() {
+            // Read your writes, as for any change: the target's evaluation sees them now.
+            self.cache(target).await?.apply(written, None);
+            self.dispatcher.wake();
+        }
+        Ok(promotions)
+    }
+}
+
+/// One environment's side of a comparison: its flag with the key, if it has one, and the
+/// flag's latest change.
+pub(crate) struct Compared {
+    pub(crate) environment: Environment,
+    pub(crate) flag: Option<StoredFlag>,
+    pub(crate) last_change: Option<ChangeEvent>,
 }
 
 fn unknown(key: &str) -> ServiceError {

@@ -91,6 +91,18 @@ async fn environments_are_created_listed_renamed_and_deleted_with_the_changes_re
         ]
     );
     assert_eq!(changes[1]["previous"]["name"], "staging env");
+    // Every entry names its environment, a deleted one by the key it had.
+    assert_eq!(changes[0]["environment"], json!({"key": "staging", "name": "Staging"}));
+    assert_eq!(changes[2]["environment"], json!({"key": "staging", "name": "Staging"}));
+    assert_eq!(
+        changes[4]["environment"],
+        json!({"key": "staging", "name": "staging env"})
+    );
+    // An environment's base path (or ?environment=) shows only its changes.
+    let scoped = app.environment("staging").get("/changes").await.ok();
+    assert_eq!(scoped.as_array().unwrap().len(), 1, "{scoped}");
+    let filtered = app.get("/changes?environment=production").await.ok();
+    assert_eq!(filtered, json!([]));
     assert_eq!(changes[1]["data"]["name"], "Staging");
 }
 
@@ -133,7 +145,10 @@ async fn the_same_flag_key_has_one_id_and_evaluates_independently_in_each_enviro
     let ofrep = app
         .send(
             app.client
-                .post(format!("{}/environments/staging/ofrep/v1/evaluate/flags/checkout", app.base))
+                .post(format!(
+                    "{}/environments/staging/ofrep/v1/evaluate/flags/checkout",
+                    app.base
+                ))
                 .json(&json!({"context": {"targetingKey": "user-42"}})),
         )
         .await
@@ -240,12 +255,16 @@ async fn a_webhook_hears_only_its_own_environment() {
             .iter()
             .map(|received| {
                 let body: Value = serde_json::from_str(&received.body).unwrap();
-                body["flag_key"].as_str().unwrap_or_default().to_owned()
+                format!(
+                    "{} in {}",
+                    body["flag_key"].as_str().unwrap(),
+                    body["environment"]["key"].as_str().unwrap()
+                )
             })
             .collect()
     };
-    assert_eq!(heard(&production_receiver), ["in-production"]);
-    assert_eq!(heard(&staging_receiver), ["in-staging"]);
+    assert_eq!(heard(&production_receiver), ["in-production in production"]);
+    assert_eq!(heard(&staging_receiver), ["in-staging in staging"]);
 }
 
 #[tokio::test]
@@ -265,4 +284,235 @@ async fn a_webhook_of_another_environment_that_answers_gone_is_disabled_there() 
     let change = &staging.get("/changes?limit=1").await.ok()[0];
     assert_eq!(change["events"][0]["event"], "webhook.updated");
     assert_eq!(change["actor"], "bunting");
+}
+
+fn actions(answer: &Value) -> Vec<(String, String)> {
+    answer["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|flag| {
+            (
+                flag["key"].as_str().unwrap().to_owned(),
+                flag["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn promotion_copies_flags_between_environments_all_or_nothing_after_a_dry_run() {
+    let app = spawn_app().await;
+    create_environment(&app, "staging").await;
+    let staging = app.environment("staging");
+    let (flag, segment, _, _) = staging.flag_with_split("checkout").await;
+    staging
+        .post(&format!("/flags/{flag}/tags"), json!({"value": "web"}))
+        .await
+        .ok();
+    staging
+        .put(&format!("/flags/{flag}/enabled"), json!({"enabled": true}))
+        .await
+        .ok();
+    let receiver = Receiver::start().await;
+    app.create_webhook(json!({"url": receiver.url, "events": ["flag.created"]}))
+        .await;
+    let changes_before = app.max_id().await;
+
+    // The dry run says what would happen and writes nothing.
+    let promote = json!({"from": "staging", "flags": ["checkout"], "dryRun": true});
+    let dry = app.post("/environments/production/promote", promote).await.ok();
+    assert_eq!(dry["dryRun"], true);
+    assert_eq!(actions(&dry), [("checkout".to_owned(), "create".to_owned())]);
+    let sentences: Vec<&str> = dry["flags"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|change| change["sentence"].as_str().unwrap())
+        .collect();
+    assert_eq!(sentences, ["Flag checkout created", "Flag checkout enabled"]);
+    assert_eq!(app.get("/flags").await.ok(), json!([]));
+    assert_eq!(app.max_id().await, changes_before);
+
+    // The real call: production has the flag as staging has it, same ids, its own tag.
+    let done = app
+        .post(
+            "/environments/production/promote",
+            json!({"from": "staging", "flags": ["checkout"]}),
+        )
+        .await
+        .ok();
+    assert_eq!(actions(&done), [("checkout".to_owned(), "create".to_owned())]);
+    let promoted = app.get(&format!("/flags/{flag}")).await.ok();
+    let source = staging.get(&format!("/flags/{flag}")).await.ok();
+    for field in ["key", "enabled", "segments", "variants", "description"] {
+        assert_eq!(promoted[field], source[field], "{field}");
+    }
+    assert_eq!(promoted["tags"][0]["value"], "web");
+    let request = json!({"entityID": "user-7", "flagKey": "checkout", "entityContext": {}});
+    assert_eq!(
+        app.post("/evaluation", request.clone()).await.ok()["variantKey"],
+        staging.post("/evaluation", request).await.ok()["variantKey"]
+    );
+    app.settle().await;
+    assert_eq!(receiver.received().len(), 1, "production's webhook heard the promotion");
+    let change = &app.environment("production").get("/changes?limit=1").await.ok()[0];
+    assert_eq!(change["events"][0]["event"], "flag.created");
+    assert_eq!(change["events"][1]["event"], "flag.enabled");
+    assert_eq!(change["environment"]["key"], "production");
+
+    // A change in staging promotes as the events a manual edit fires; again, nothing changes.
+    staging
+        .put(
+            &format!("/flags/{flag}/segments/{segment}"),
+            json!({"description": "everyone", "rolloutPercent": 30}),
+        )
+        .await
+        .ok();
+    let by_tag = json!({"from": "staging", "tags": ["web"], "dryRun": true});
+    let dry = app.post("/environments/production/promote", by_tag).await.ok();
+    assert_eq!(actions(&dry), [("checkout".to_owned(), "update".to_owned())]);
+    assert_eq!(
+        dry["flags"][0]["changes"][0]["event"],
+        "segment.rollout_percent.updated"
+    );
+    assert_eq!(
+        dry["flags"][0]["changes"][0]["sentence"],
+        format!("Segment {segment} of checkout: rollout 100% → 30%")
+    );
+    app.post(
+        "/environments/production/promote",
+        json!({"from": "staging", "all": true}),
+    )
+    .await
+    .ok();
+    let again = app
+        .post(
+            "/environments/production/promote",
+            json!({"from": "staging", "all": true}),
+        )
+        .await
+        .ok();
+    assert_eq!(actions(&again), [("checkout".to_owned(), "unchanged".to_owned())]);
+    assert_eq!(again["flags"][0]["changes"], json!([]));
+
+    // All or nothing: one flag that cannot be promoted leaves every flag as it was.
+    let gone = staging.create_flag("gone").await["id"].as_i64().unwrap();
+    app.create_flag("gone").await;
+    app.delete(&format!("/flags/{gone}")).await.ok();
+    staging
+        .put(&format!("/flags/{flag}/enabled"), json!({"enabled": false}))
+        .await
+        .ok();
+    let seq = app.max_id().await;
+    let refused = app
+        .post(
+            "/environments/production/promote",
+            json!({"from": "staging", "all": true}),
+        )
+        .await
+        .error(400);
+    assert!(
+        refused.contains("gone") && refused.contains("restore it there first"),
+        "{refused}"
+    );
+    assert_eq!(app.get(&format!("/flags/{flag}")).await.ok()["enabled"], true);
+    assert_eq!(app.max_id().await, seq);
+}
+
+#[tokio::test]
+async fn promotion_requests_that_cannot_work_say_what_to_fix() {
+    let app = spawn_app().await;
+    create_environment(&app, "staging").await;
+    app.environment("staging").create_flag("checkout").await;
+    let promote = |body: Value| {
+        let app = &app;
+        async move { app.post("/environments/production/promote", body).await }
+    };
+    let both = promote(json!({"from": "staging", "flags": ["checkout"], "all": true}))
+        .await
+        .error(400);
+    assert!(both.contains("exactly one of"), "{both}");
+    let missing = promote(json!({"from": "staging", "flags": ["nope"]})).await.error(400);
+    assert!(missing.contains("no live flag nope"), "{missing}");
+    let itself = promote(json!({"from": "production", "all": true})).await.error(400);
+    assert!(itself.contains("same environment"), "{itself}");
+    let unknown = promote(json!({"from": "nowhere", "all": true})).await.error(404);
+    assert!(unknown.contains("nowhere"), "{unknown}");
+    let nothing = promote(json!({"from": "staging", "tags": ["none"]})).await.error(400);
+    assert!(nothing.contains("nothing to promote"), "{nothing}");
+}
+
+#[tokio::test]
+async fn a_flag_is_compared_across_environments_and_an_environment_is_cloned_with_its_flags() {
+    let app = spawn_app().await;
+    let staging = {
+        create_environment(&app, "staging").await;
+        app.environment("staging")
+    };
+    let (flag, segment, _, _) = staging.flag_with_split("checkout").await;
+    app.post(
+        "/environments/production/promote",
+        json!({"from": "staging", "all": true}),
+    )
+    .await
+    .ok();
+    staging
+        .put(&format!("/flags/{flag}/enabled"), json!({"enabled": true}))
+        .await
+        .ok();
+    create_environment(&app, "empty").await;
+
+    let compared = app.get("/compare/checkout").await.ok();
+    let sides = compared["environments"].as_array().unwrap();
+    let side = |key: &str| {
+        sides
+            .iter()
+            .find(|side| side["environment"]["key"] == key)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(side("production")["flag"]["enabled"], false);
+    assert_eq!(side("staging")["flag"]["enabled"], true);
+    assert_eq!(side("staging")["lastChange"]["events"], json!(["flag.enabled"]));
+    assert_eq!(side("empty")["flag"], Value::Null);
+    assert_eq!(side("production")["flag"]["segments"][0]["id"], segment);
+
+    let difference = app.get("/compare/checkout?from=staging&to=production").await.ok();
+    assert_eq!(difference["difference"]["action"], "update");
+    assert_eq!(
+        difference["difference"]["changes"][0]["sentence"],
+        "Flag checkout enabled"
+    );
+    assert_eq!(
+        app.get("/flags").await.ok()[0]["enabled"],
+        false,
+        "a difference writes nothing"
+    );
+    let missing = app.get("/compare/nowhere").await.error(404);
+    assert!(missing.contains("nowhere"), "{missing}");
+    let half = app.get("/compare/checkout?from=staging").await.error(400);
+    assert!(half.contains("both from and to"), "{half}");
+
+    // A clone starts with the source's flags, same ids, each recorded as a change.
+    app.post("/environments", json!({"key": "qa", "cloneFrom": "staging"}))
+        .await
+        .ok();
+    let qa = app.environment("qa");
+    let cloned = qa.get(&format!("/flags/{flag}")).await.ok();
+    assert_eq!(cloned["enabled"], true);
+    assert_eq!(cloned["key"], "checkout");
+    let recorded = qa.get("/changes?order=asc").await.ok();
+    let events: Vec<&str> = recorded
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|change| change["events"][0]["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["environment.created", "flag.created"]);
+    let unknown = app
+        .post("/environments", json!({"key": "qa2", "cloneFrom": "nowhere"}))
+        .await
+        .error(404);
+    assert!(unknown.contains("nowhere"), "{unknown}");
 }

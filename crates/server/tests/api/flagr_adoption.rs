@@ -9,7 +9,7 @@ use bunting_store::DatabaseUrl;
 use serde_json::{Value, json};
 use sqlx::{Connection, Row};
 
-use crate::helpers::{TestApp, execute_sql_on, spawn_app_on_database, spawn_eval_only, test_database};
+use crate::helpers::{TestApp, execute_sql_on, spawn_app_on_database, spawn_eval_only, test_database, test_secret_key};
 use crate::startup::{bunting, describe, until_serving};
 
 const COUNTRIES: [&str; 4] = ["NZ", "FR", "DE", "US"];
@@ -240,7 +240,9 @@ async fn a_database_of_a_third_kind_is_refused_with_nothing_written() {
         "CREATE TABLE invoices (id BIGINT PRIMARY KEY, total BIGINT)",
     )
     .await;
-    let error = bunting::Application::build(Config::for_database(database.url.clone()))
+    let mut config = Config::for_database(database.url.clone());
+    config.secret_key = Some(test_secret_key());
+    let error = bunting::Application::build(config)
         .await
         .err()
         .expect("start-up refuses the database");

@@ -3,9 +3,9 @@
 use std::sync::{Arc, Once};
 
 use bunting::clock::{Clock, ManualClock, SystemClock};
-use bunting::config::Storage;
+use bunting::config::{SecretKeySource, Storage};
 use bunting::{Application, Config, DispatcherHandle};
-use bunting_store::DatabaseUrl;
+use bunting_store::{DatabaseUrl, SecretKey};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use sqlx::Executor;
@@ -111,8 +111,11 @@ pub(crate) async fn spawn_app_on_database(database: &DatabaseUrl) -> TestApp {
     start_on(database, Arc::new(SystemClock), |_| {}).await
 }
 
-/// The environment that points the real `bunting` binary at `database`.
-pub(crate) fn database_env(database: &DatabaseUrl) -> [(&'static str, String); 2] {
+/// The key that seals webhook secrets in every test that does not choose its own.
+pub(crate) const TEST_SECRET_KEY: &str = "DBBXUt2r1kWG8N9/ecRZsdMOk8YZYcjYL5YGOVbuhO0=";
+
+/// The environment that points the real `bunting` binary at `database`, with the tests' key.
+pub(crate) fn database_env(database: &DatabaseUrl) -> [(&'static str, String); 3] {
     let (driver, connection) = match database {
         DatabaseUrl::Sqlite(path) => ("sqlite3", path.clone()),
         DatabaseUrl::Postgres(url) => ("postgres", url.clone()),
@@ -121,7 +124,13 @@ pub(crate) fn database_env(database: &DatabaseUrl) -> [(&'static str, String); 2
     [
         ("FLAGR_DB_DBDRIVER", driver.to_owned()),
         ("FLAGR_DB_DBCONNECTIONSTR", connection),
+        ("BUNTING_SECRET_KEY", TEST_SECRET_KEY.to_owned()),
     ]
+}
+
+/// The tests' key as configuration.
+pub(crate) fn test_secret_key() -> SecretKeySource {
+    SecretKeySource::Key(SecretKey::parse(TEST_SECRET_KEY).expect("the test key is a key"))
 }
 
 async fn start_on(database: &DatabaseUrl, clock: Arc<dyn Clock>, adjust: impl FnOnce(&mut Config)) -> TestApp {
@@ -134,6 +143,7 @@ pub(crate) async fn spawn_eval_only(storage: Storage, adjust: impl FnOnce(&mut C
 }
 
 async fn start_with(mut config: Config, clock: Arc<dyn Clock>, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    config.secret_key = Some(test_secret_key());
     adjust(&mut config);
     let app = Application::build_with_clock(config, clock)
         .await
@@ -174,21 +184,43 @@ pub(crate) async fn test_database() -> TestDatabase {
     }
 }
 
-/// Runs `sql` (statements separated by `;`) on the database, outside any server.
-pub(crate) async fn execute_sql_on(database: &DatabaseUrl, sql: &str) {
+/// A connection to the database, outside any server.
+async fn connection(database: &DatabaseUrl) -> sqlx::AnyConnection {
     sqlx::any::install_default_drivers();
     let url = match database {
         DatabaseUrl::Sqlite(path) => format!("sqlite://{path}?mode=rwc"),
         DatabaseUrl::Postgres(url) => url.clone(),
         DatabaseUrl::Mysql(dsn) => dsn.url(),
     };
-    let mut connection = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+    <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
         .await
-        .expect("the test database accepts connections");
-    connection
+        .expect("the test database accepts connections")
+}
+
+/// Runs `sql` (statements separated by `;`) on the database, outside any server.
+pub(crate) async fn execute_sql_on(database: &DatabaseUrl, sql: &str) {
+    connection(database)
+        .await
         .execute(sqlx::AssertSqlSafe(sql.to_owned()))
         .await
         .expect("the statement runs");
+}
+
+/// The rows `sql` selects as they are stored, every column read as text (`None` for NULL).
+pub(crate) async fn query_text_on(database: &DatabaseUrl, sql: &str) -> Vec<Vec<Option<String>>> {
+    use sqlx::Row;
+    let rows = connection(database)
+        .await
+        .fetch_all(sqlx::AssertSqlSafe(sql.to_owned()))
+        .await
+        .expect("the query runs");
+    rows.iter()
+        .map(|row| {
+            (0..row.len())
+                .map(|column| row.get::<Option<String>, _>(column))
+                .collect()
+        })
+        .collect()
 }
 
 fn uuid_like() -> String {
@@ -296,7 +328,12 @@ impl TestApp {
     /// Runs `sql` straight on the app's database, bypassing every check of the API: data as an
     /// older version may have left it.
     pub(crate) async fn execute_sql(&self, sql: &str) {
-        execute_sql_on(&self.database.as_ref().expect("the app owns a test database").url, sql).await;
+        execute_sql_on(self.database_url(), sql).await;
+    }
+
+    /// The database of a server started by [`spawn_app`] and its kin.
+    pub(crate) fn database_url(&self) -> &DatabaseUrl {
+        &self.database.as_ref().expect("the app owns a test database").url
     }
 
     pub(crate) async fn request(&self, method: Method, path: &str, body: Option<Value>) -> Reply {

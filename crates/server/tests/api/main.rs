@@ -10,6 +10,7 @@ mod logs;
 mod receiver;
 
 mod auth;
+mod browsers;
 mod change_log;
 mod change_stream;
 mod constraints;
@@ -25,6 +26,7 @@ mod metrics;
 mod ofrep;
 mod openapi;
 mod receivers;
+mod secrets_at_rest;
 mod segments;
 mod snapshots;
 mod startup;

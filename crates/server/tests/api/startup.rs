@@ -270,7 +270,7 @@ fn in_flagrs_form(database: &DatabaseUrl, password: &str) -> (String, String) {
             )
         }
         DatabaseUrl::Mysql(dsn) => {
-            let [_, (_, connection)] = database_env(database);
+            let [_, (_, connection), _] = database_env(database);
             (
                 format!("{connection}?parseTime=true&charset=utf8mb4,utf8&loc=Local&timeout=5s"),
                 format!("127.0.0.1:3306/{}", dsn.database),
