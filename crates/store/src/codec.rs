@@ -58,7 +58,7 @@ pub(crate) fn sql(backend: Backend, statement: impl AsRef<str>) -> AssertSqlSafe
     AssertSqlSafe(out)
 }
 
-/// Times are stored as Unix microseconds: both backends compare and index plain integers alike.
+/// Times are stored as Unix microseconds: every backend compares and indexes plain integers alike.
 pub(crate) fn micros(at: OffsetDateTime) -> i64 {
     i64::try_from(at.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
 }
@@ -68,7 +68,7 @@ pub(crate) fn from_micros(micros: i64) -> Result<OffsetDateTime, StoreError> {
         .map_err(|error| StoreError::unreadable(format!("stored time {micros} is out of range: {error}")))
 }
 
-/// Text as both backends can store it. PostgreSQL refuses NUL in `text` and in `jsonb`
+/// Text as every backend can store it. PostgreSQL refuses NUL in `text` and in `jsonb`
 /// strings; what a receiver sends may hold anything, so NUL is shown as U+FFFD, as invalid
 /// UTF-8 already is.
 pub(crate) fn storable(text: &str) -> std::borrow::Cow<'_, str> {
@@ -91,28 +91,30 @@ pub(crate) enum Field {
 /// jsonb_each hands out each row in binary form, so reading its fields does not parse text
 /// again; MySQL reads the array with JSON_TABLE.
 pub(crate) fn json_rows(backend: Backend, fields: &[(&str, Field)]) -> String {
-    if backend == Backend::Mysql {
-        let columns: Vec<String> = fields
-            .iter()
-            .map(|(name, field)| match field {
-                Field::Text => format!("{name} LONGTEXT PATH '$.{name}'"),
-                Field::Integer => format!("{name} BIGINT PATH '$.{name}'"),
-            })
-            .collect();
-        return format!("JSON_TABLE($1, '$[*]' COLUMNS ({})) AS batch", columns.join(", "));
-    }
-    let columns: Vec<String> = fields
-        .iter()
-        .map(|(name, field)| match field {
+    let columns = |column: fn(&str, Field) -> String| -> String {
+        let columns: Vec<String> = fields.iter().map(|(name, field)| column(name, *field)).collect();
+        columns.join(", ")
+    };
+    let extracted = || {
+        columns(|name, field| match field {
             Field::Text => format!("value ->> '{name}' AS {name}"),
             Field::Integer => format!("CAST(value ->> '{name}' AS BIGINT) AS {name}"),
         })
-        .collect();
-    let elements = match backend {
-        Backend::Postgres => "jsonb_array_elements($1::jsonb) AS elements(value)",
-        Backend::Sqlite | Backend::Mysql => "jsonb_each($1)",
     };
-    format!("(SELECT {} FROM {elements}) AS batch", columns.join(", "))
+    match backend {
+        Backend::Sqlite => format!("(SELECT {} FROM jsonb_each($1)) AS batch", extracted()),
+        Backend::Postgres => format!(
+            "(SELECT {} FROM jsonb_array_elements($1::jsonb) AS elements(value)) AS batch",
+            extracted()
+        ),
+        Backend::Mysql => {
+            let columns = columns(|name, field| match field {
+                Field::Text => format!("{name} LONGTEXT PATH '$.{name}'"),
+                Field::Integer => format!("{name} BIGINT PATH '$.{name}'"),
+            });
+            format!("JSON_TABLE($1, '$[*]' COLUMNS ({columns})) AS batch")
+        }
+    }
 }
 
 /// `UPDATE table SET … FROM rows WHERE on`, in the backend's form: MySQL joins instead, and

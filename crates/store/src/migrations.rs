@@ -80,8 +80,10 @@ const MIGRATIONS: &[Migration] = &[
     },
 ];
 
-/// Takes MySQL's migration lock for this database, waiting up to a minute: 1 when taken.
+/// Takes MySQL's migration lock for this database, waiting up to a minute: 1 when taken. Lock
+/// names are the server's, so the name is the database's.
 const MYSQL_MIGRATION_LOCK: &str = "SELECT GET_LOCK(CONCAT('bunting migrations ', MD5(DATABASE())), 60)";
+const MYSQL_MIGRATION_UNLOCK: &str = "SELECT RELEASE_LOCK(CONCAT('bunting migrations ', MD5(DATABASE())))";
 
 /// The migration that renames Bunting's `flags` and `tags` tables.
 const RENAMING: i64 = 4;
@@ -196,8 +198,9 @@ pub async fn preview_flagr_adoption(url: &crate::DatabaseUrl) -> Result<flagr::A
 fn no_adoption_on_mysql() -> StoreError {
     StoreError::Invalid(
         "this MySQL/MariaDB database holds Flagr's tables, and adopting Flagr's database in place is available \
-         on SQLite and PostgreSQL only; nothing was written. Export Flagr's flags (GET /api/v1/flags?preload=true \
-         or Flagr's eval cache) and load them with `bunting import` into an empty database"
+         on SQLite and PostgreSQL only; nothing was written. Export Flagr's flags (GET \
+         /api/v1/export/eval_cache/json on Flagr) and load them with `bunting import` into a database of \
+         Bunting's own"
             .to_owned(),
     )
 }
@@ -236,8 +239,7 @@ impl Store {
             return self.migrate_locked(expect).await;
         }
         // MySQL commits before and after every CREATE or ALTER, so no transaction can hold the
-        // migration lock; a named lock, held by a connection of its own, does. Lock names are
-        // the server's, so the name is the database's.
+        // migration lock; a named lock, held by a connection of its own, does.
         let mut holder = self.pool.acquire().await?;
         let taken: Option<i64> = sqlx::query_scalar(MYSQL_MIGRATION_LOCK).fetch_one(&mut *holder).await?;
         if taken != Some(1) {
@@ -246,9 +248,7 @@ impl Store {
             ));
         }
         let migrated = self.migrate_locked(expect).await;
-        sqlx::query("SELECT RELEASE_LOCK(CONCAT('bunting migrations ', MD5(DATABASE())))")
-            .execute(&mut *holder)
-            .await?;
+        sqlx::query(MYSQL_MIGRATION_UNLOCK).execute(&mut *holder).await?;
         migrated
     }
 

@@ -274,7 +274,9 @@ async fn flagrs_database_on_mysql_is_refused_clearly_with_nothing_written() {
     }
     execute_sql_on(&database.url, schema(&database.url)).await;
     let before = tables(&database.url).await;
-    let error = bunting::Application::build(Config::for_database(database.url.clone()))
+    let mut config = Config::for_database(database.url.clone());
+    config.secret_key = Some(test_secret_key());
+    let error = bunting::Application::build(config)
         .await
         .err()
         .expect("start-up refuses the database");
