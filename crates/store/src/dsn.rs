@@ -681,6 +681,10 @@ mod tests {
             ),
             ("root:s3cret@tcp(h)/flagr?timeout=5", "timeout=\"5\" is not a duration"),
             ("root:s3cret@tcp(h)/flagr?tls=custom", "tls=\"custom\""),
+            (
+                "root:s3cret@tcp(h)/flagr?sql_mode%3D1;DROP=x",
+                "parameter \"sql_mode=1;DROP\" is not a session variable name",
+            ),
         ];
         for (connection, message) in cases {
             let error = error(mysql(connection));
