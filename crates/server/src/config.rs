@@ -231,6 +231,9 @@ pub struct EvalSettings {
     /// `FLAGR_EVALCACHE_REFRESHINTERVAL`: how often changes made elsewhere (other instances, the
     /// flag file) are picked up. This instance's own changes are visible at once.
     pub refresh_interval: Duration,
+    /// `BUNTING_EVALCACHE_LISTEN`: on PostgreSQL, whether other instances' changes are picked up
+    /// as soon as the database announces them (LISTEN/NOTIFY) rather than at the next refresh.
+    pub listen: bool,
     /// `FLAGR_EVALCACHE_REFRESHTIMEOUT`: the longest a refresh may take (a `json_http` fetch).
     pub refresh_timeout: Duration,
     /// `FLAGR_INJECTED_CONTEXT_ENABLED`: the built-in context keys, when on.
@@ -246,6 +249,7 @@ impl Default for EvalSettings {
             batch_size: 0,
             get_max_url_bytes: 8192,
             refresh_interval: Duration::from_secs(1),
+            listen: true,
             refresh_timeout: Duration::from_secs(59),
             injected_context: None,
             exposure_batch_size: 100,
@@ -591,6 +595,7 @@ fn evaluation(env: &Env<'_>) -> anyhow::Result<EvalSettings> {
         refresh_interval: env
             .duration("FLAGR_EVALCACHE_REFRESHINTERVAL", defaults.refresh_interval)?
             .max(Duration::from_millis(10)),
+        listen: env.bool("BUNTING_EVALCACHE_LISTEN", defaults.listen)?,
         refresh_timeout: env.duration("FLAGR_EVALCACHE_REFRESHTIMEOUT", defaults.refresh_timeout)?,
         injected_context,
         exposure_batch_size: match env.parse(

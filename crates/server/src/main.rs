@@ -56,6 +56,9 @@ enum Command {
         /// adoption (those changes are lost).
         #[arg(long, requires = "from_flagr_db")]
         force: bool,
+        /// The environment to load the file into (its key); the default environment otherwise.
+        #[arg(long, conflicts_with = "from_flagr_db")]
+        environment: Option<String>,
     },
     /// Manage the key that seals webhook secrets in the database.
     #[command(subcommand)]
@@ -126,7 +129,11 @@ async fn run() -> anyhow::Result<()> {
             force,
             ..
         } => readopt(&config, force).await?,
-        Command::Import { file: Some(file), .. } => import(&config, &file).await?,
+        Command::Import {
+            file: Some(file),
+            environment,
+            ..
+        } => import(&config, &file, environment.as_deref()).await?,
         Command::Secrets(SecretsCommand::Rotate { new_key_file }) => rotate(&config, &new_key_file).await?,
         Command::Import { file: None, .. } => anyhow::bail!("bunting import needs a file or --from-flagr-db"),
         Command::Serve => {
@@ -187,8 +194,9 @@ async fn readopt(config: &bunting::Config, force: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `bunting import`: all of the file's live flags in one transaction, or none of them.
-async fn import(config: &bunting::Config, file: &std::path::Path) -> anyhow::Result<()> {
+/// `bunting import`: all of the file's live flags in one transaction, or none of them, into the
+/// default environment or the one named.
+async fn import(config: &bunting::Config, file: &std::path::Path, environment: Option<&str>) -> anyhow::Result<()> {
     let Storage::Database(url) = &config.storage else {
         anyhow::bail!("there is no database to import into: FLAGR_DB_DBDRIVER selects eval-only mode");
     };
@@ -200,17 +208,42 @@ async fn import(config: &bunting::Config, file: &std::path::Path) -> anyhow::Res
     let store = bunting_store::connect(url, sealer(config.secret_key.as_ref(), url)?)
         .await
         .context("opening the database")?;
-    let count = store
-        .import_flags(
-            bunting_store::DEFAULT_ENVIRONMENT,
-            imported.flags,
-            "import",
-            time::OffsetDateTime::now_utc(),
-        )
-        .await;
+    // The store is closed whatever happens, so its connections do not outlive the command.
+    let count = match environment_id(&store, environment).await {
+        Ok(target) => store
+            .import_flags(target, imported.flags, "import", time::OffsetDateTime::now_utc())
+            .await
+            .map_err(anyhow::Error::from),
+        Err(error) => Err(error),
+    };
     store.close().await;
     tracing::info!("imported {} flags from {}", count?, file.display());
     Ok(())
+}
+
+/// The id of the live environment `key` (the default environment for `None`), or an error
+/// listing the environments there are.
+async fn environment_id(
+    store: &bunting_store::Store,
+    key: Option<&str>,
+) -> anyhow::Result<bunting_store::EnvironmentId> {
+    let Some(key) = key else {
+        return Ok(bunting_store::DEFAULT_ENVIRONMENT);
+    };
+    let environments = store.environments().await?;
+    match environments.iter().find(|environment| environment.key == key) {
+        Some(environment) => Ok(environment.id),
+        None => {
+            let keys: Vec<&str> = environments
+                .iter()
+                .map(|environment| environment.key.as_str())
+                .collect();
+            anyhow::bail!(
+                "there is no environment {key:?} to import into; there are: {} (create one with POST /api/v1/environments)",
+                keys.join(", ")
+            )
+        }
+    }
 }
 
 /// The sealer for the configured key (the commands that do not touch secrets still open the

@@ -6,7 +6,8 @@
 //! adds its webhook delivery series: `bunting_webhook_attempts_total` per outcome, and the
 //! pending and failed deliveries per webhook, read from the delivery log at each scrape; and
 //! `bunting_flags_with_invalid_constraints`, the flags whose stored constraints do not compile,
-//! read from the evaluation snapshot at each scrape.
+//! read from the evaluation snapshot at each scrape; and `bunting_change_propagation_seconds`,
+//! how long changes made through other instances took to reach this instance's evaluation.
 //!
 //! Counting costs nothing when metrics are off: every caller holds an `Option<Arc<Metrics>>`.
 //! This module only counts and renders; the HTTP layer serves the scrape and counts requests
@@ -48,6 +49,8 @@ pub(crate) struct Metrics {
     paths: BoundedLabel,
     entity_types: BoundedLabel,
     webhook_attempts: Counters,
+    /// One series without labels.
+    propagation: Histograms,
 }
 
 impl Metrics {
@@ -59,6 +62,7 @@ impl Metrics {
             paths: BoundedLabel::new(MAX_PATHS),
             entity_types: BoundedLabel::new(MAX_ENTITY_TYPES),
             webhook_attempts: Counters::default(),
+            propagation: Histograms::default(),
         }
     }
 
@@ -83,6 +87,12 @@ impl Metrics {
     pub(crate) fn record_attempt(&self, webhook_id: i64, failure: Option<ErrorClass>) {
         let result = failure.map_or("delivered", ErrorClass::name);
         self.webhook_attempts.increment(&[&webhook_id.to_string(), result]);
+    }
+
+    /// Records how long a change made elsewhere took from its commit to this instance's
+    /// evaluation snapshot.
+    pub(crate) fn record_propagation(&self, lag: Duration) {
+        self.propagation.observe(&[], lag.as_secs_f64());
     }
 
     pub(crate) fn record_request(&self, status: &str, path: &str, method: &str, took: Duration) {
@@ -121,6 +131,13 @@ impl Metrics {
             "bunting_webhook_attempts_total",
             "Webhook delivery attempts made by this instance, by outcome (delivered or the failure's class)",
             &["webhook_id", "result"],
+        );
+        self.propagation.render_histogram(
+            &mut text,
+            "bunting_change_propagation_seconds",
+            "Time from the commit of a change made through another instance to this instance's evaluation \
+             serving it",
+            &[],
         );
         if !backlogs.is_empty() {
             let name = "bunting_webhook_deliveries";
@@ -288,8 +305,11 @@ fn series_line(text: &mut String, name: &str, labels: &[(&str, &str)], value: im
     let _ = writeln!(text, "{name}{} {value}", label_set(labels));
 }
 
-/// `{a="1",b="x"}`, with values escaped as the text format requires.
+/// `{a="1",b="x"}`, with values escaped as the text format requires; nothing without labels.
 fn label_set(labels: &[(&str, &str)]) -> String {
+    if labels.is_empty() {
+        return String::new();
+    }
     let pairs: Vec<String> = labels
         .iter()
         .map(|(name, value)| {

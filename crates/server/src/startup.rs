@@ -3,7 +3,8 @@
 //! [`Application::build`], so there is one wiring path.
 //!
 //! With a database the server manages flags and webhooks, and runs the webhook dispatcher, the
-//! delivery-log pruner and the change-log follower beside the HTTP server. In eval-only mode
+//! delivery-log pruner, the change-log follower and (on PostgreSQL) the listener for other
+//! instances' change announcements beside the HTTP server. In eval-only mode
 //! (`json_file`/`json_http`) it serves evaluation from the flag file and re-reads it.
 
 use std::future::Future;
@@ -20,12 +21,13 @@ use tokio::task::JoinHandle;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Storage};
 use crate::delivery::{Dispatcher, prune_periodically};
-use crate::evaluation::{EvalCache, EvalCaches, Evaluator, follow_json, follow_store, load_json};
+use crate::evaluation::{EvalCache, EvalCaches, Evaluator, StoreFollower, follow_json, load_json};
 use crate::http::Scrape;
 use crate::http::{self, AppState, StreamContext, Surface};
 use crate::metrics::Metrics;
 use crate::secret_key;
 use crate::service::DispatcherHandle;
+use crate::service::changes::ChangeWakeups;
 use crate::service::environments::EnvironmentService;
 use crate::service::flags::FlagService;
 use crate::service::webhooks::WebhookService;
@@ -47,10 +49,11 @@ pub struct Application {
 enum Background {
     Managed {
         store: Store,
-        /// Every environment's evaluation cache, which the change-log follower keeps fresh.
-        caches: Arc<EvalCaches>,
+        /// Follows environments created and deleted through other instances.
+        environments: Box<EnvironmentService>,
         dispatcher: Box<Dispatcher>,
         deliveries: DispatcherHandle,
+        follower: Box<StoreFollower>,
     },
     EvalOnly {
         client: reqwest::Client,
@@ -100,6 +103,7 @@ impl Application {
                 let environments =
                     EnvironmentService::new(store.clone(), clock.clone(), caches.clone(), wake.clone()).await?;
                 let cache = environments.cache(environment).await?;
+                let environments_service = environments.clone();
                 let webhooks = WebhookService::new(
                     store.clone(),
                     environment,
@@ -122,21 +126,29 @@ impl Application {
                 let state = AppState {
                     flags: FlagService::new(store.clone(), environment, clock.clone(), wake.clone(), cache.clone()),
                     webhooks,
-                    environments,
+                    environments: environments.clone(),
                     identity: Arc::new(config.identity.clone()),
                     stream: StreamContext {
                         settings: config.stream.clone(),
                         shutdown: streams_stopping,
                     },
                 };
+                let follower = StoreFollower {
+                    store: store.clone(),
+                    caches,
+                    wakeups: ChangeWakeups::default(),
+                    clock: clock.clone(),
+                    metrics: metrics.clone(),
+                };
                 (
                     Some(state),
                     cache,
                     Background::Managed {
                         store,
-                        caches,
+                        environments: Box::new(environments_service),
                         dispatcher: Box::new(dispatcher),
                         deliveries: wake,
+                        follower: Box::new(follower),
                     },
                 )
             }
@@ -213,11 +225,18 @@ impl Application {
         let (tasks, store): (Vec<JoinHandle<()>>, Option<Store>) = match self.background {
             Background::Managed {
                 store,
-                caches,
+                environments,
                 dispatcher,
+                follower,
                 ..
             } => {
-                let tasks = vec![
+                let mut tasks = Vec::new();
+                if self.config.evaluation.listen {
+                    tasks.push(tokio::spawn(
+                        follower.wakeups.clone().relay(store.clone(), stopped.clone()),
+                    ));
+                }
+                tasks.extend([
                     tokio::spawn(dispatcher.run(stopped.clone())),
                     tokio::spawn(prune_periodically(
                         store.clone(),
@@ -225,8 +244,9 @@ impl Application {
                         self.config.webhooks.retention,
                         stopped.clone(),
                     )),
-                    tokio::spawn(follow_store(store.clone(), caches, interval, stopped)),
-                ];
+                    tokio::spawn(environments.follow(interval, stopped.clone())),
+                    tokio::spawn(follower.run(interval, stopped)),
+                ]);
                 (tasks, Some(store))
             }
             Background::EvalOnly { client, last } => {

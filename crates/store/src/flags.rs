@@ -10,13 +10,32 @@ use bunting_core::flag::{Id, StoredFlag, Tag};
 use bunting_core::mutation::{self, Command, IdCounters, Origin, Outcome, SharedIds};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
+use time::OffsetDateTime;
 
-use crate::codec::{micros, sql};
+use crate::announce::announce;
+use crate::codec::{from_micros, micros, sql};
 use crate::counters;
 use crate::{Backend, EnvironmentId, Store, StoreError};
 use crate::{changes, outbox};
 
 pub(crate) const FLAG_COLUMNS: &str = "id, deleted_at, snapshot_id, document";
+
+/// The change log after a sequence, as a cache following it needs it.
+#[derive(Debug)]
+pub struct ChangesSince {
+    /// The environment's flag changes, oldest first.
+    pub changes: Vec<ChangeStamp>,
+    /// The latest sequence read (of any environment): the next read starts after it.
+    pub seq: i64,
+}
+
+/// Which flag a change changed, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangeStamp {
+    pub seq: i64,
+    pub flag_id: Id,
+    pub occurred_at: OffsetDateTime,
+}
 
 impl Store {
     /// Applies `command` to flag `flag_id` (`None` for a create) and records the change.
@@ -167,6 +186,7 @@ impl Store {
         }
         let event = outcome.change_event(environment, origin, document)?;
         changes::append(tx, &event).await?;
+        announce(tx, self.backend, event.seq).await?;
         outbox::enqueue(tx, &event, self.first_attempt_at(origin.at), self.public_url.as_deref()).await?;
         Ok(event)
     }
@@ -190,6 +210,14 @@ impl Store {
                 taken.push(format!("id {} is flag \"{}\"", flag.id, existing.flag.key));
             } else if key_taken(self.backend, &mut *tx, environment, &flag.key).await? {
                 taken.push(format!("key \"{}\" is taken", flag.key));
+            } else if let Some(other) = id_elsewhere(self.backend, &mut *tx, environment, &flag.key).await?
+                && other != flag.id
+            {
+                // A key keeps one id in every environment (bucketing is salted with it).
+                taken.push(format!(
+                    "key \"{}\" is flag {other} in another environment, not {}",
+                    flag.key, flag.id
+                ));
             }
         }
         if !taken.is_empty() {
@@ -298,25 +326,43 @@ impl Store {
         Ok((rows.iter().map(stored_flag).collect::<Result<_, _>>()?, seq))
     }
 
-    /// The flags (deleted ones included) changed after change sequence `after`, and the latest
-    /// sequence seen, for caches following the change log. Sequences are commit-ordered, so a
+    /// The changes after sequence `after`, for caches following the log: each change of the
+    /// environment's flags, and the latest sequence read. Sequences are commit-ordered, so a
     /// reader that resumes from the returned sequence misses nothing.
-    pub async fn flags_changed_since(
+    pub async fn changes_since(&self, environment: EnvironmentId, after: i64) -> Result<ChangesSince, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, environment_id, flag_id, occurred_at FROM change_events WHERE seq > $1 ORDER BY seq",
+        )
+        .bind(after)
+        .fetch_all(&self.reads)
+        .await?;
+        let mut since = ChangesSince {
+            changes: Vec::new(),
+            seq: after,
+        };
+        for row in &rows {
+            since.seq = row.try_get("seq")?;
+            let flag_id: Option<Id> = row.try_get("flag_id")?;
+            let Some(flag_id) = flag_id else { continue };
+            if row.try_get::<EnvironmentId, _>("environment_id")? == environment {
+                since.changes.push(ChangeStamp {
+                    seq: since.seq,
+                    flag_id,
+                    occurred_at: from_micros(row.try_get("occurred_at")?)?,
+                });
+            }
+        }
+        Ok(since)
+    }
+
+    /// The environment's flags (deleted ones included) changed after sequence `after` up to
+    /// `through`, as they are now.
+    pub async fn flags_changed_between(
         &self,
         environment: EnvironmentId,
         after: i64,
-    ) -> Result<(Vec<StoredFlag>, i64), StoreError> {
-        let latest: Option<i64> = sqlx::query(sql(
-            self.backend,
-            "SELECT MAX(seq) AS latest FROM change_events WHERE seq > $1",
-        ))
-        .bind(after)
-        .fetch_one(&self.reads)
-        .await?
-        .try_get("latest")?;
-        let Some(latest) = latest else {
-            return Ok((Vec::new(), after));
-        };
+        through: i64,
+    ) -> Result<Vec<StoredFlag>, StoreError> {
         let rows = sqlx::query(sql(
             self.backend,
             format!(
@@ -326,10 +372,10 @@ impl Store {
         ))
         .bind(environment)
         .bind(after)
-        .bind(latest)
+        .bind(through)
         .fetch_all(&self.reads)
         .await?;
-        Ok((rows.iter().map(stored_flag).collect::<Result<_, _>>()?, latest))
+        rows.iter().map(stored_flag).collect()
     }
 
     /// The environment's tags, optionally those whose value contains `value_like` (any case).

@@ -21,8 +21,10 @@
 //! - `outbox`: the deliveries a change causes, enqueued in its transaction.
 //! - `queue`: the dispatcher's claims, attempt records, redelivery and pruning.
 //! - `delivery_log`: the delivery log as users read it.
+//! - `announce`: PostgreSQL's change announcements (NOTIFY at commit, LISTEN by other instances).
 //! - `codec`: times, text and placeholders as both backends take them.
 
+mod announce;
 mod changes;
 mod codec;
 mod counters;
@@ -40,9 +42,11 @@ mod sealing;
 mod secrets;
 mod webhooks;
 
+pub use announce::ChangeListener;
 pub use changes::{ChangeQuery, SortOrder};
 pub use delivery_log::{Attempt, Delivery, DeliveryQuery, DeliveryStatus};
 pub use flagr::{AdoptionPlan, Readoption};
+pub use flags::{ChangeStamp, ChangesSince};
 pub use migrations::{Expect, preview_flagr_adoption};
 pub use pool::{Backend, DatabaseUrl, connect, connect_expecting};
 pub use promotion::{Promotion, PromotionSelection};
@@ -171,6 +175,8 @@ pub struct Store {
     /// the single writer.
     reads: AnyPool,
     backend: Backend,
+    /// Where the database is, for connections outside the pools (a change listener's).
+    url: DatabaseUrl,
     /// How long after a change its webhook deliveries become due (the retry schedule's first
     /// entry; zero by default).
     first_delivery_delay: Duration,

@@ -78,6 +78,12 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0008_webhook_url_password.sql"),
         mysql: OnMysql::Same,
     },
+    Migration {
+        version: 9,
+        name: "webhook_all_environments",
+        sql: include_str!("../migrations/0009_webhook_all_environments.sql"),
+        mysql: OnMysql::Same,
+    },
 ];
 
 /// Takes MySQL's migration lock for this database, waiting up to a minute: 1 when taken. Lock

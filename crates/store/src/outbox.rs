@@ -107,7 +107,7 @@ impl Messages<'_> {
     }
 }
 
-/// Enqueues one delivery per enabled webhook of the change's environment and matching event
+/// Enqueues one delivery per enabled webhook of the change's environment (or of every environment) and matching event
 /// (one per change for the formats that describe a whole change: Flagr's notification,
 /// Flagsmith's `FLAG_UPDATED`, Slack and Sentry). Each body is stored once, however many
 /// webhooks receive it.
@@ -119,7 +119,7 @@ pub(crate) async fn enqueue(
 ) -> Result<(), StoreError> {
     let rows = sqlx::query(sql(
         Backend::of(tx),
-        "SELECT id, events, format FROM webhooks WHERE environment_id = $1 AND enabled = 1",
+        "SELECT id, events, format FROM webhooks WHERE (environment_id = $1 OR all_environments = 1) AND enabled = 1",
     ))
     .bind(change.environment_id)
     .fetch_all(&mut **tx)

@@ -163,6 +163,7 @@ pub async fn connect_expecting(url: &DatabaseUrl, expect: Expect, sealer: Sealer
         reads: pool.clone(),
         pool,
         backend,
+        url: url.clone(),
         first_delivery_delay: Duration::ZERO,
         public_url: None,
         sealer,

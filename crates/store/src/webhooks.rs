@@ -14,7 +14,7 @@ use crate::{Sealer, changes, outbox, secrets};
 
 pub(crate) const WEBHOOK_COLUMNS: &str = "id, url, description, events, enabled, timeout_seconds, secret, previous_secret, \
                                previous_secret_expires_at, disabled_reason, format, headers, managed_by_config, \
-                               created_at, updated_at, url_password";
+                               created_at, updated_at, url_password, all_environments";
 
 /// A webhook with what its delivery log says about it, for lists and dashboards.
 #[derive(Debug, Clone, PartialEq)]
@@ -173,7 +173,7 @@ where
 }
 
 /// The columns a webhook's change rewrites (all but its id and creation time).
-const REWRITTEN: [&str; 14] = [
+const REWRITTEN: [&str; 15] = [
     "url",
     "description",
     "events",
@@ -188,6 +188,7 @@ const REWRITTEN: [&str; 14] = [
     "managed_by_config",
     "updated_at",
     "url_password",
+    "all_environments",
 ];
 
 /// Writes a webhook, new or changed. Every column is rewritten, so one statement serves both.
@@ -225,7 +226,7 @@ async fn save(
         backend,
         format!(
             "INSERT INTO webhooks ({WEBHOOK_COLUMNS}, environment_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) {upsert}"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) {upsert}"
         ),
     ))
     .bind(webhook.id)
@@ -244,6 +245,7 @@ async fn save(
     .bind(micros(webhook.created_at))
     .bind(micros(webhook.updated_at))
     .bind(url_password)
+    .bind(i64::from(webhook.all_environments))
     .bind(environment)
     .execute(&mut **tx)
     .await?;
@@ -279,6 +281,7 @@ pub(crate) fn webhook(row: &AnyRow, sealer: &Sealer) -> Result<Webhook, StoreErr
             .ok_or_else(|| StoreError::unreadable(format!("unknown payload format {format}")))?,
         headers: serde_json::from_str(&row.try_get::<String, _>("headers")?)?,
         managed_by_config: row.try_get::<i64, _>("managed_by_config")? != 0,
+        all_environments: row.try_get::<i64, _>("all_environments")? != 0,
         created_at: from_micros(row.try_get("created_at")?)?,
         updated_at: from_micros(row.try_get("updated_at")?)?,
     })

@@ -96,6 +96,8 @@ pub struct Webhook {
     pub headers: Vec<(String, String)>,
     /// Set for the webhook that `FLAGR_NOTIFICATION_WEBHOOK_*` configures: the API may not change it.
     pub managed_by_config: bool,
+    /// Receives the changes of every environment, not only its own (audit streams).
+    pub all_environments: bool,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -110,6 +112,7 @@ pub struct NewWebhook {
     pub enabled: bool,
     pub timeout_seconds: u32,
     pub format: PayloadFormat,
+    pub all_environments: bool,
 }
 
 /// What `PUT /webhooks/{id}` asks for; `None` keeps a field.
@@ -123,6 +126,7 @@ pub struct WebhookPatch {
     pub enabled: Option<bool>,
     pub timeout_seconds: Option<u32>,
     pub format: Option<PayloadFormat>,
+    pub all_environments: Option<bool>,
 }
 
 /// The settings of the webhook `FLAGR_NOTIFICATION_WEBHOOK_*` configures.
@@ -294,6 +298,7 @@ fn blank(id: Id, at: OffsetDateTime) -> Webhook {
         format: PayloadFormat::Bunting,
         headers: Vec::new(),
         managed_by_config: false,
+        all_environments: false,
         created_at: at,
         updated_at: at,
     }
@@ -311,6 +316,7 @@ fn create(new: NewWebhook, id: Id, at: OffsetDateTime) -> Result<Webhook, Webhoo
             enabled: Some(new.enabled),
             timeout_seconds: Some(new.timeout_seconds),
             format: Some(new.format),
+            all_environments: Some(new.all_environments),
         },
     )?;
     Ok(webhook)
@@ -352,6 +358,9 @@ fn update(webhook: &mut Webhook, patch: WebhookPatch) -> Result<(), WebhookError
     }
     if let Some(format) = patch.format {
         webhook.format = PayloadFormat::settable(format.name())?;
+    }
+    if let Some(all_environments) = patch.all_environments {
+        webhook.all_environments = all_environments;
     }
     Ok(())
 }
@@ -475,6 +484,7 @@ struct PublicWebhook<'a> {
     disabled_reason: Option<&'a str>,
     format: PayloadFormat,
     managed_by: &'static str,
+    all_environments: bool,
     created_at: String,
     updated_at: String,
 }
@@ -510,6 +520,7 @@ impl Webhook {
             disabled_reason: self.disabled_reason.as_deref(),
             format: self.format,
             managed_by: if self.managed_by_config { "config" } else { "api" },
+            all_environments: self.all_environments,
             created_at: rfc3339(self.created_at),
             updated_at: rfc3339(self.updated_at),
         })
@@ -533,6 +544,7 @@ mod tests {
             enabled: true,
             timeout_seconds: DEFAULT_TIMEOUT_SECONDS,
             format: PayloadFormat::Bunting,
+            all_environments: false,
         }
     }
 

@@ -570,6 +570,7 @@ mod tests {
                 enabled: true,
                 timeout_seconds: 10,
                 format: PayloadFormat::Bunting,
+                all_environments: false,
             };
             let command = WebhookCommand::Create(webhook);
             let origin = origin(&*clock, "test");

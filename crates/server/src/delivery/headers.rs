@@ -104,6 +104,7 @@ mod tests {
             format: PayloadFormat::Bunting,
             headers: vec![("Authorization".into(), "Bearer hunter2".into())],
             managed_by_config: false,
+            all_environments: false,
             created_at: datetime!(2026-12-01 0:00 UTC),
             updated_at: datetime!(2026-12-01 0:00 UTC),
         }

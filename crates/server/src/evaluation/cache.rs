@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 use bunting_core::eval::{CompileError, EvalSnapshot, Severity};
 use bunting_core::flag::{Id, StoredFlag};
+use bunting_store::ChangeStamp;
 use tokio::sync::watch;
 
 pub(crate) struct EvalCache {
@@ -19,6 +20,14 @@ pub(crate) struct EvalCache {
     changed: watch::Sender<()>,
 }
 
+/// A flag [`EvalCache::apply`] took: its id, and the version (the sequence of its latest
+/// change) it replaced, 0 for a flag the cache did not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Applied {
+    pub(crate) flag_id: Id,
+    pub(crate) replaced: i64,
+}
+
 /// What the cache has seen, so updates can arrive in any order: an update carrying an older
 /// version of a flag than one already applied (deletions included) is dropped.
 #[derive(Default)]
@@ -27,6 +36,10 @@ struct Versions {
     flags: HashMap<Id, i64>,
     /// The change log is applied up to this sequence.
     log_seq: i64,
+    /// Subscribers have been told of changes up to this sequence (this instance's own are
+    /// applied before the log is read up to them): telling them again of no newer sequence
+    /// would only make every stream read the log for nothing.
+    told_through: i64,
 }
 
 impl EvalCache {
@@ -56,36 +69,63 @@ impl EvalCache {
         self.lock().log_seq
     }
 
+    /// The sequence of the first of `changes` whose flag the cache holds at an older version:
+    /// the flags changed from there on need reading; `None` when it has every one already
+    /// (this instance's own changes, applied at their commit).
+    pub(crate) fn first_missing(&self, changes: &[ChangeStamp]) -> Option<i64> {
+        let versions = self.lock();
+        changes
+            .iter()
+            .find(|change| {
+                versions
+                    .flags
+                    .get(&change.flag_id)
+                    .is_none_or(|&seen| change.seq > seen)
+            })
+            .map(|change| change.seq)
+    }
+
     /// Applies changed flags (newer versions replace, deleted flags leave) and records that the
-    /// change log is applied up to `log_seq` when given.
-    pub(crate) fn apply(&self, changed: Vec<StoredFlag>, log_seq: Option<i64>) {
+    /// change log is applied up to `log_seq` when given. Returns the flags it took, each with the
+    /// version it replaced (0 for a flag new to the cache): the changes after that version are
+    /// the ones evaluation serves from now on.
+    pub(crate) fn apply(&self, changed: Vec<StoredFlag>, log_seq: Option<i64>) -> Vec<Applied> {
         let mut versions = self.lock();
+        let mut applied = Vec::new();
         let fresh: Vec<StoredFlag> = changed
             .into_iter()
             .filter(|stored| {
-                versions
-                    .flags
-                    .get(&stored.flag.id)
-                    .is_none_or(|&seen| stored.snapshot_id > seen)
+                let seen = versions.flags.get(&stored.flag.id).copied();
+                let newer = seen.is_none_or(|seen| stored.snapshot_id > seen);
+                if newer {
+                    applied.push(Applied {
+                        flag_id: stored.flag.id,
+                        replaced: seen.unwrap_or(0),
+                    });
+                }
+                newer
             })
             .collect();
         for stored in &fresh {
             versions.flags.insert(stored.flag.id, stored.snapshot_id);
         }
-        let advanced = log_seq.is_some_and(|seq| seq > versions.log_seq);
         if let Some(seq) = log_seq {
             versions.log_seq = versions.log_seq.max(seq);
         }
-        if advanced || !fresh.is_empty() {
+        let reaches = fresh.iter().map(|stored| stored.snapshot_id).chain(log_seq).max();
+        let news = reaches.is_some_and(|seq| seq > versions.told_through);
+        versions.told_through = versions.told_through.max(reaches.unwrap_or(0));
+        if !fresh.is_empty() {
+            let ids: Vec<Id> = fresh.iter().map(|stored| stored.flag.id).collect();
+            let (next, errors) = self.snapshot.load().updated(fresh);
+            report(&next, ids, &errors);
+            self.snapshot.store(Arc::new(next));
+        }
+        // After the swap: a stream's client that evaluates on hearing of a change gets it.
+        if news || !applied.is_empty() {
             self.changed.send_replace(());
         }
-        if fresh.is_empty() {
-            return;
-        }
-        let ids: Vec<Id> = fresh.iter().map(|stored| stored.flag.id).collect();
-        let (next, errors) = self.snapshot.load().updated(fresh);
-        report(&next, ids, &errors);
-        self.snapshot.store(Arc::new(next));
+        applied
     }
 
     /// Replaces every flag (a reloaded flag file, the start-up load).
@@ -96,6 +136,7 @@ impl EvalCache {
             .map(|stored| (stored.flag.id, stored.snapshot_id))
             .collect();
         versions.log_seq = log_seq;
+        versions.told_through = log_seq;
         let ids: Vec<Id> = flags.iter().map(|stored| stored.flag.id).collect();
         let (next, errors) = EvalSnapshot::build(flags);
         report(&next, ids, &errors);
@@ -162,6 +203,73 @@ mod tests {
             "a stale update does not bring back a deleted flag"
         );
         assert_eq!(cache.log_seq(), 4);
+    }
+
+    #[test]
+    fn apply_names_the_flags_it_took_and_the_versions_they_replaced() {
+        let cache = EvalCache::new(vec![stored(1, "a", 1, false)], 1);
+        let applied = cache.apply(
+            vec![
+                stored(1, "a", 5, false),
+                stored(2, "new", 6, false),
+                stored(3, "x", 2, false),
+            ],
+            Some(6),
+        );
+        assert_eq!(
+            applied,
+            [
+                Applied {
+                    flag_id: 1,
+                    replaced: 1
+                },
+                Applied {
+                    flag_id: 2,
+                    replaced: 0
+                },
+                Applied {
+                    flag_id: 3,
+                    replaced: 0
+                },
+            ]
+        );
+        assert!(
+            cache.apply(vec![stored(1, "a", 5, false)], Some(6)).is_empty(),
+            "a version already applied is not taken again"
+        );
+    }
+
+    #[test]
+    fn subscribers_hear_of_each_sequence_once() {
+        let cache = EvalCache::new(vec![stored(1, "a", 3, false)], 3);
+        let mut changes = cache.subscribe();
+        changes.mark_unchanged();
+        cache.apply(vec![stored(1, "a", 5, false)], None);
+        assert!(changes.has_changed().unwrap(), "this instance's change");
+        changes.mark_unchanged();
+        cache.apply(Vec::new(), Some(5));
+        assert!(
+            !changes.has_changed().unwrap(),
+            "the follower reaching the same change tells nobody again"
+        );
+        cache.apply(Vec::new(), Some(6));
+        assert!(changes.has_changed().unwrap(), "a change of no flag here (a webhook's)");
+    }
+
+    #[test]
+    fn the_first_missing_change_is_the_first_newer_than_the_cache_has() {
+        let cache = EvalCache::new(vec![stored(1, "a", 3, false)], 3);
+        let change = |seq, flag_id| ChangeStamp {
+            seq,
+            flag_id,
+            occurred_at: time::OffsetDateTime::UNIX_EPOCH,
+        };
+        assert_eq!(cache.first_missing(&[change(3, 1)]), None, "version 3 is held");
+        assert_eq!(
+            cache.first_missing(&[change(3, 1), change(4, 2), change(5, 1)]),
+            Some(4)
+        );
+        assert_eq!(cache.first_missing(&[]), None);
     }
 }
 

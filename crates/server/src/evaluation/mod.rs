@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 pub(crate) use cache::{EvalCache, EvalCaches};
-pub(crate) use refresh::{follow_json, follow_store, load_json};
+pub(crate) use refresh::{StoreFollower, follow_json, load_json};
 
 use crate::clock::Clock;
 use crate::config::EvalSettings;

@@ -27,6 +27,7 @@ const FIELDS: &[&str] = &[
     "enabled",
     "timeoutSeconds",
     "format",
+    "allEnvironments",
 ];
 /// The delivery log's page size, default and largest.
 const DEFAULT_DELIVERIES: i64 = 50;
@@ -80,6 +81,7 @@ async fn create_webhook(
         enabled: body.optional_bool("enabled")?.unwrap_or(true),
         timeout_seconds: timeout(&body)?.unwrap_or(DEFAULT_TIMEOUT_SECONDS),
         format: format(&body)?.unwrap_or(PayloadFormat::Bunting),
+        all_environments: body.optional_bool("allEnvironments")?.unwrap_or(false),
     };
     let webhook = state.webhooks.create(&actor, new).await?;
     Ok(Json(webhook.public_json()))
@@ -107,6 +109,7 @@ async fn put_webhook(
         enabled: body.optional_bool("enabled")?,
         timeout_seconds: timeout(&body)?,
         format: format(&body)?,
+        all_environments: body.optional_bool("allEnvironments")?,
     };
     let webhook = state.webhooks.update(&actor, ids.get("webhookID"), patch).await?;
     Ok(Json(webhook.public_json()))

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use bunting_core::change::ChangeEvent;
 use bunting_core::environment::{Environment, EnvironmentFields, EnvironmentLabel};
@@ -13,8 +14,11 @@ use bunting_store::{ChangeQuery, EnvironmentId, SortOrder, Store};
 pub(crate) use bunting_store::{Promotion, PromotionSelection};
 
 use super::{DispatcherHandle, ServiceError, origin};
+use tokio::sync::watch;
+
 use crate::clock::Clock;
 use crate::evaluation::{EvalCache, EvalCaches};
+use crate::periodic::{FirstRound, Rounds};
 
 #[derive(Clone)]
 pub(crate) struct EnvironmentService {
@@ -61,6 +65,25 @@ impl EnvironmentService {
             .into_iter()
             .find(|environment| environment.key == key)
             .ok_or_else(|| unknown(key))
+    }
+
+    /// Keeps this instance's view of the environments current with changes made through other
+    /// instances, every `interval` until `shutdown`: a deleted environment stops being served
+    /// and its evaluation cache is dropped.
+    pub(crate) async fn follow(self, interval: Duration, shutdown: watch::Receiver<bool>) {
+        let mut rounds = Rounds::every(interval, FirstRound::AfterInterval, shutdown);
+        while rounds.next().await {
+            match self.list().await {
+                Ok(live) => {
+                    for (id, _) in self.caches.all() {
+                        if !live.iter().any(|environment| environment.id == id) {
+                            self.caches.remove(id);
+                        }
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "cannot read the environments; serving the ones known"),
+            }
+        }
     }
 
     /// The id of the live environment `key`.

@@ -1,8 +1,10 @@
 //! Use cases: each takes what the HTTP layer parsed, calls the store once and does what must
-//! follow a committed change (wake the dispatcher). Must not build HTTP responses. The HTTP
+//! follow a committed change (wake the dispatcher). `changes` relays other instances' change
+//! announcements to the evaluation cache's follower. Must not build HTTP responses. The HTTP
 //! layer reaches the store only through here: the store's query types it needs are re-exported
 //! and store errors become [`ServiceError`].
 
+pub(crate) mod changes;
 pub(crate) mod environments;
 pub(crate) mod flags;
 pub(crate) mod webhooks;

@@ -11,14 +11,14 @@ use crate::helpers::{TestApp, spawn_app, spawn_app_on, spawn_app_with};
 
 /// One SSE event as the wire carries it.
 #[derive(Debug, Clone)]
-struct SseEvent {
-    id: Option<String>,
-    event: String,
-    data: String,
+pub(crate) struct SseEvent {
+    pub(crate) id: Option<String>,
+    pub(crate) event: String,
+    pub(crate) data: String,
 }
 
 impl SseEvent {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.data).unwrap()
     }
 
@@ -28,13 +28,13 @@ impl SseEvent {
 }
 
 /// A hand-rolled SSE reader over a streaming response body.
-struct Sse {
+pub(crate) struct Sse {
     response: reqwest::Response,
     buffer: String,
 }
 
 impl Sse {
-    async fn open(app: &TestApp, query: &str, last_event_id: Option<i64>) -> Sse {
+    pub(crate) async fn open(app: &TestApp, query: &str, last_event_id: Option<i64>) -> Sse {
         let mut request = app.client.get(format!("{}/api/v1/changes/stream{query}", app.base));
         if let Some(id) = last_event_id {
             request = request.header("Last-Event-ID", id.to_string());
@@ -49,7 +49,7 @@ impl Sse {
     }
 
     /// The next event (heartbeat comments skipped); `None` when the stream ended.
-    async fn next(&mut self) -> Option<SseEvent> {
+    pub(crate) async fn next(&mut self) -> Option<SseEvent> {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app, spawn_app_on};
 use crate::receiver::{Receiver, Reply};
 
 async fn create_environment(app: &TestApp, key: &str) -> Value {
@@ -515,4 +515,94 @@ async fn a_flag_is_compared_across_environments_and_an_environment_is_cloned_wit
         .await
         .error(404);
     assert!(unknown.contains("nowhere"), "{unknown}");
+}
+
+#[tokio::test]
+async fn a_webhook_for_all_environments_hears_every_environment() {
+    let app = spawn_app().await;
+    create_environment(&app, "staging").await;
+    let staging = app.environment("staging");
+    let audit = Receiver::start().await;
+    let created = app
+        .post(
+            "/webhooks",
+            json!({"url": audit.url, "events": ["*"], "format": "flagsmith_audit", "allEnvironments": true}),
+        )
+        .await
+        .ok();
+    assert_eq!(created["allEnvironments"], true);
+    let own_only = Receiver::start().await;
+    app.create_webhook(json!({"url": own_only.url, "events": ["flag.created"]}))
+        .await;
+
+    app.create_flag("in-production").await;
+    staging.create_flag("in-staging").await;
+    app.put("/environments/staging", json!({"name": "Staging"})).await.ok();
+    app.settle().await;
+    let records: Vec<(String, String)> = audit
+        .received()
+        .iter()
+        .map(|received| {
+            let record: Value = serde_json::from_str(&received.body).unwrap();
+            (
+                record["environment"]["name"].as_str().unwrap().to_owned(),
+                record["log"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        records.contains(&("production".into(), "Flag in-production created".into())),
+        "{records:?}"
+    );
+    assert!(
+        records.contains(&("staging".into(), "Flag in-staging created".into())),
+        "{records:?}"
+    );
+    assert!(
+        records.contains(&("staging".into(), "Environment staging updated".into())),
+        "{records:?}"
+    );
+    assert_eq!(
+        own_only.received().len(),
+        1,
+        "a webhook without allEnvironments hears only its own"
+    );
+
+    let narrowed = app
+        .put(
+            &format!("/webhooks/{}", created["id"]),
+            json!({"allEnvironments": false}),
+        )
+        .await
+        .ok();
+    assert_eq!(narrowed["allEnvironments"], false);
+}
+
+#[tokio::test]
+async fn another_instance_follows_environments_created_and_deleted_elsewhere() {
+    let first = spawn_app().await;
+    let second = spawn_app_on(&first, |config| {
+        config.evaluation.refresh_interval = std::time::Duration::from_millis(50);
+    })
+    .await;
+    create_environment(&first, "staging").await;
+    first.environment("staging").create_flag("checkout").await;
+    // The second instance resolves an environment it has not seen by asking the database.
+    let request = json!({"entityID": "u", "flagKey": "checkout", "entityContext": {}});
+    let evaluated = second
+        .environment("staging")
+        .post("/evaluation", request.clone())
+        .await
+        .ok();
+    assert_eq!(evaluated["flagKey"], "checkout");
+
+    first.delete("/environments/staging?force=true").await.ok();
+    for _ in 0..100 {
+        let reply = second.environment("staging").post("/evaluation", request.clone()).await;
+        if reply.status == 404 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the second instance still serves a deleted environment");
 }

@@ -9,11 +9,16 @@ use serde_json::{Value, json};
 use crate::helpers::{database_env, spawn_app, spawn_app_on_database, test_database};
 
 fn run_import(database: &DatabaseUrl, file: &std::path::Path) -> Output {
+    run_import_with(database, file, &[])
+}
+
+fn run_import_with(database: &DatabaseUrl, file: &std::path::Path, options: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_bunting"))
         .envs(database_env(database))
         .env("RUST_LOG", "info")
         .arg("import")
         .arg(file)
+        .args(options)
         .output()
         .expect("the binary runs")
 }
@@ -154,4 +159,55 @@ async fn importing_over_existing_flags_changes_nothing() {
     assert!(!output.status.success());
     let errors = String::from_utf8_lossy(&output.stderr);
     assert!(errors.contains("empty key"), "{errors}");
+}
+
+#[tokio::test]
+async fn flags_import_into_a_named_environment_keeping_one_id_per_key() {
+    let database = test_database().await;
+    let app = spawn_app_on_database(&database.url).await;
+    let taken = app.create_flag("taken").await["id"].as_i64().unwrap();
+    app.post("/environments", json!({"key": "staging"})).await.ok();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("flags.json");
+
+    std::fs::write(
+        &file,
+        json!({"Flags": [{"ID": taken + 10, "Key": "taken"}]}).to_string(),
+    )
+    .unwrap();
+    let output = run_import_with(&database.url, &file, &["--environment", "staging"]);
+    assert!(!output.status.success());
+    let errors = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        errors.contains(&format!("is flag {taken} in another environment")),
+        "{errors}"
+    );
+
+    let unknown = run_import_with(&database.url, &file, &["--environment", "nowhere"]);
+    let errors = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        errors.contains("no environment \"nowhere\"") && errors.contains("production, staging"),
+        "{errors}"
+    );
+
+    let flags = json!({"Flags": [{"ID": taken, "Key": "taken", "Enabled": true}, {"ID": 40, "Key": "fresh"}]});
+    std::fs::write(&file, flags.to_string()).unwrap();
+    let output = run_import_with(&database.url, &file, &["--environment", "staging"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let staging: Vec<(i64, String)> = app
+        .environment("staging")
+        .get("/flags")
+        .await
+        .ok()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|flag| (flag["id"].as_i64().unwrap(), flag["key"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(staging, [(taken, "taken".to_owned()), (40, "fresh".to_owned())]);
+    assert_eq!(
+        app.get("/flags").await.ok().as_array().unwrap().len(),
+        1,
+        "production is untouched"
+    );
 }
