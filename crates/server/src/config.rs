@@ -478,7 +478,9 @@ fn storage(env: &Env<'_>) -> anyhow::Result<Storage> {
         "mysql" => {
             let connection =
                 connection.context("FLAGR_DB_DBCONNECTIONSTR must hold a MySQL DSN when FLAGR_DB_DBDRIVER=mysql")?;
-            Storage::Database(DatabaseUrl::Mysql(dsn::mysql(&connection).map_err(connection_error)?))
+            Storage::Database(DatabaseUrl::Mysql(Box::new(
+                dsn::mysql(&connection).map_err(connection_error)?,
+            )))
         }
         "json_file" => Storage::JsonFile(
             connection

@@ -52,8 +52,9 @@ pub enum DatabaseUrl {
     Sqlite(String),
     /// A `postgres://` or `postgresql://` URL.
     Postgres(String),
-    /// A MySQL or MariaDB database, from Flagr's Go DSN.
-    Mysql(MysqlDsn),
+    /// A MySQL or MariaDB database, from Flagr's Go DSN (boxed: it is several times the size of
+    /// the others).
+    Mysql(Box<MysqlDsn>),
 }
 
 impl DatabaseUrl {

@@ -245,7 +245,7 @@ async fn create_server_database(admin: &str, name: &str) -> DatabaseUrl {
             let (user, address) = server.rsplit_once('@').expect("TEST_MYSQL_URL names a user");
             let dsn = bunting_store::dsn::mysql(&format!("{user}@tcp({address})/{name}"))
                 .expect("TEST_MYSQL_URL reads as a MySQL DSN");
-            DatabaseUrl::Mysql(dsn)
+            DatabaseUrl::Mysql(Box::new(dsn))
         }
         None => DatabaseUrl::Postgres(format!("{base}/{name}")),
     }
