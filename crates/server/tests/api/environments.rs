@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_on};
+use crate::helpers::{TestApp, execute_sql_on, spawn_app, spawn_app_on, spawn_app_on_database, test_database};
 use crate::receiver::{Receiver, Reply};
 
 async fn create_environment(app: &TestApp, key: &str) -> Value {
@@ -605,4 +605,78 @@ async fn another_instance_follows_environments_created_and_deleted_elsewhere() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("the second instance still serves a deleted environment");
+}
+
+/// The schema the previous release (migrations 1 to 6) left, with a flag, a webhook with a
+/// plain secret and a pending delivery in it, as that release wrote them.
+const PREVIOUS_RELEASE: [&str; 6] = [
+    include_str!("../../../store/migrations/0001_init.sql"),
+    include_str!("../../../store/migrations/0002_webhooks.sql"),
+    include_str!("../../../store/migrations/0003_webhook_failing_since.sql"),
+    include_str!("../../../store/migrations/0004_flag_tables_renamed.sql"),
+    include_str!("../../../store/migrations/0005_flagr_adoption.sql"),
+    include_str!("../../../store/migrations/0006_flagr_adoption_change_seq.sql"),
+];
+
+#[tokio::test]
+async fn a_database_of_the_previous_release_keeps_everything_in_the_default_environment() {
+    let database = test_database().await;
+    execute_sql_on(
+        &database.url,
+        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)",
+    )
+    .await;
+    for (version, sql) in (1..).zip(PREVIOUS_RELEASE) {
+        execute_sql_on(&database.url, sql).await;
+        execute_sql_on(
+            &database.url,
+            &format!("INSERT INTO schema_migrations (version, name) VALUES ({version}, 'previous')"),
+        )
+        .await;
+    }
+    let document = json!({"id": 5, "key": "legacy", "description": "kept", "enabled": true, "tags": [],
+        "segments": [], "variants": [], "dataRecordsEnabled": false, "updatedAt": "2026-11-30T10:00:00.000Z"});
+    let future = 4_102_444_800_000_000_i64; // 2100: the delivery stays pending through the test
+    execute_sql_on(
+        &database.url,
+        &format!(
+            "UPDATE id_counters SET change_seq = 1, flag_id = 5, webhook_id = 1;
+             INSERT INTO bunting_flags (id, environment_id, key, deleted_at, snapshot_id, document)
+               VALUES (5, 1, 'legacy', NULL, 1, '{document}');
+             INSERT INTO change_events (seq, event_id, occurred_at, actor, environment_id, flag_id, flag_key, events, previous, current)
+               VALUES (1, 'e1', 1764496800000000, 'alice', 1, 5, 'legacy',
+                       '[{{\"event\":\"flag.created\",\"component\":{{\"type\":\"flag\",\"id\":5,\"key\":\"legacy\"}}}}]', NULL, '{document}');
+             INSERT INTO webhooks (id, environment_id, url, description, events, enabled, timeout_seconds, secret,
+                                   format, headers, managed_by_config, created_at, updated_at)
+               VALUES (1, 1, 'http://127.0.0.1:9/hook', 'ops', '[\"*\"]', 1, 10, 'plain-secret', 'bunting', '[]', 0,
+                       1764496800000000, 1764496800000000);
+             INSERT INTO webhook_messages (id, body, created_at) VALUES ('m1', '{{}}', 1764496800000000);
+             INSERT INTO webhook_deliveries (id, webhook_id, event, event_id, change_seq, flag_id, flag_key, message_id,
+                                             status, attempts, next_attempt_at, created_at)
+               VALUES ('d1', 1, 'flag.created', 'm1', 1, 5, 'legacy', 'm1', 'pending', 0, {future}, 1764496800000000)"
+        ),
+    )
+    .await;
+
+    let app = spawn_app_on_database(&database.url).await;
+    let environments = app.get("/environments").await.ok();
+    assert_eq!(keys(&environments), ["production"]);
+    assert_eq!(environments[0]["default"], true);
+    let flag = app.get("/flags/5").await.ok();
+    assert_eq!(
+        (flag["key"].as_str(), flag["description"].as_str()),
+        (Some("legacy"), Some("kept"))
+    );
+    let under_base_path = app.environment("production").get("/flags/5").await.ok();
+    assert_eq!(under_base_path["key"], "legacy");
+    assert_eq!(app.get("/flags/5/snapshots").await.ok().as_array().unwrap().len(), 1);
+    let webhook = app.get("/webhooks/1").await.ok();
+    assert_eq!(
+        (webhook["hasSecret"].as_bool(), webhook["pendingDeliveries"].as_i64()),
+        (Some(true), Some(1))
+    );
+    let delivery = app.get("/webhooks/1/deliveries/d1").await.ok();
+    assert_eq!(delivery["status"], "pending");
+    // New flags go on from the counters the old release left.
+    assert_eq!(app.create_flag("next").await["id"], 6);
 }
