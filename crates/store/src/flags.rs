@@ -330,9 +330,10 @@ impl Store {
     /// environment's flags, and the latest sequence read. Sequences are commit-ordered, so a
     /// reader that resumes from the returned sequence misses nothing.
     pub async fn changes_since(&self, environment: EnvironmentId, after: i64) -> Result<ChangesSince, StoreError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(sql(
+            self.backend,
             "SELECT seq, environment_id, flag_id, occurred_at FROM change_events WHERE seq > $1 ORDER BY seq",
-        )
+        ))
         .bind(after)
         .fetch_all(&self.reads)
         .await?;
