@@ -274,6 +274,9 @@ pub struct Config {
     /// `BUNTING_SECRET_KEY` or `BUNTING_SECRET_KEY_FILE`; `None` for neither (a key is then
     /// generated beside a SQLite database, and PostgreSQL is refused; see `secret_key`).
     pub secret_key: Option<SecretKeySource>,
+    /// `BUNTING_DEFAULT_ENVIRONMENT`: the key the default environment gets on a new database
+    /// (`production` when unset); a database that already has changes keeps its own.
+    pub default_environment: Option<String>,
     pub webhooks: WebhookSettings,
     pub evaluation: EvalSettings,
     /// `FLAGR_PROMETHEUS_*`; `None` unless `FLAGR_PROMETHEUS_ENABLED=true`.
@@ -371,6 +374,7 @@ impl Config {
             identity: IdentityConfig::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             secret_key: None,
+            default_environment: None,
             webhooks: WebhookSettings::default(),
             evaluation: EvalSettings::default(),
             prometheus: None,
@@ -416,6 +420,7 @@ impl Config {
             identity: identity(&env)?,
             max_body_bytes: env.parse("BUNTING_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, "a byte count")?,
             secret_key: secret_key(&env)?,
+            default_environment: default_environment(&env)?,
             webhooks: webhooks(&env)?,
             evaluation: evaluation(&env)?,
             prometheus,
@@ -433,6 +438,15 @@ fn secret_key(env: &Env<'_>) -> anyhow::Result<Option<SecretKeySource>> {
         (None, Some(file)) => Ok(Some(SecretKeySource::File(PathBuf::from(file)))),
         (None, None) => Ok(None),
     }
+}
+
+fn default_environment(env: &Env<'_>) -> anyhow::Result<Option<String>> {
+    let Some(key) = env.get("BUNTING_DEFAULT_ENVIRONMENT") else {
+        return Ok(None);
+    };
+    bunting_core::environment::check_environment_key(&key)
+        .map_err(|reason| anyhow::anyhow!("BUNTING_DEFAULT_ENVIRONMENT: {reason}"))?;
+    Ok(Some(key))
 }
 
 fn stream(env: &Env<'_>) -> anyhow::Result<StreamSettings> {

@@ -98,6 +98,16 @@ impl Application {
                     .with_first_delivery_delay(config.webhooks.retry_schedule.first_attempt_delay())
                     .with_public_url(config.webhooks.public_url.clone());
                 seal_secrets(&store, &key.origin).await?;
+                if let Some(wanted) = &config.default_environment {
+                    let named = store.name_default_environment(wanted).await?;
+                    if &named != wanted {
+                        tracing::warn!(
+                            default_environment = named,
+                            "BUNTING_DEFAULT_ENVIRONMENT={wanted} names the default environment only on a new \
+                             database; this one keeps \"{named}\""
+                        );
+                    }
+                }
                 let caches = Arc::new(EvalCaches::default());
                 let wake = DispatcherHandle::default();
                 let environments =

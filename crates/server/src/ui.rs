@@ -36,7 +36,7 @@ macro_rules! asset {
     };
 }
 
-static ASSETS: [Asset; 15] = [
+static ASSETS: [Asset; 17] = [
     asset!("/", "index.html", HTML),
     asset!("/static/style.css", "style.css", CSS),
     asset!("/static/main.js", "main.js", JS),
@@ -52,6 +52,8 @@ static ASSETS: [Asset; 15] = [
     asset!("/static/diff.js", "diff.js", JS),
     asset!("/static/webhooks.js", "webhooks.js", JS),
     asset!("/static/deliveries.js", "deliveries.js", JS),
+    asset!("/static/environments.js", "environments.js", JS),
+    asset!("/static/compare.js", "compare.js", JS),
 ];
 
 /// The page may load only its own files and talk only to its own server.

@@ -1,8 +1,23 @@
 // api.js — the client for Bunting's HTTP API. URLs are relative to the page, so the UI works
 // under FLAGR_WEB_PREFIX (page at /flagr/, API at /flagr/api/v1). Error bodies ({"message"} or
-// {"code", "message"}) become an ApiError carrying the server's own words.
+// {"code", "message"}) become an ApiError carrying the server's own words. Every environment
+// serves the whole API under its own base path; `api` talks to the one the user chose
+// (`useEnvironment`), `apiFor` to any other.
 
-const BASE = 'api/v1';
+const DEFAULT_BASE = 'api/v1';
+
+/** The base path of an environment's API; the default environment's is the unprefixed one. */
+function baseOf(environment) {
+  return !environment || environment.default ? DEFAULT_BASE : `environments/${encodeURIComponent(environment.key)}/api/v1`;
+}
+
+/** The base path `api` sends to: the chosen environment's. */
+let base = DEFAULT_BASE;
+
+/** Sends every later `api` request to `environment`'s base path (null: the default one). */
+export function useEnvironment(environment) {
+  base = baseOf(environment);
+}
 
 /** The page's address without credentials (fetch refuses URLs holding a user:password@). */
 function pageUrl() {
@@ -17,7 +32,7 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, path, body) {
+async function request(root, method, path, body) {
   const init = { method, headers: { Accept: 'application/json' } };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
@@ -25,7 +40,7 @@ async function request(method, path, body) {
   }
   let response;
   try {
-    response = await fetch(new URL(BASE + path, pageUrl()), init);
+    response = await fetch(new URL(root + path, pageUrl()), init);
   } catch (error) {
     throw new ApiError(0, `Cannot reach the server (${error.message}). Is it running?`);
   }
@@ -48,12 +63,24 @@ function errorMessage(response, data) {
   return `${response.status} ${response.statusText || 'error'}`;
 }
 
-export const api = {
-  get: (path) => request('GET', path),
-  post: (path, body = {}) => request('POST', path, body),
-  put: (path, body = {}) => request('PUT', path, body),
-  delete: (path) => request('DELETE', path),
-};
+/** A client sending to the base path `root()` answers at the time of each request. */
+function client(root) {
+  return {
+    get: (path) => request(root(), 'GET', path),
+    post: (path, body = {}) => request(root(), 'POST', path, body),
+    put: (path, body = {}) => request(root(), 'PUT', path, body),
+    delete: (path) => request(root(), 'DELETE', path),
+  };
+}
+
+/** The chosen environment's API. */
+export const api = client(() => base);
+
+/** The API of `environment` (null: the default one), whichever is chosen. */
+export function apiFor(environment) {
+  const root = baseOf(environment);
+  return client(() => root);
+}
 
 /** A query string from the given parameters, leaving out empty ones: `?a=1&b=x`. */
 export function query(params) {
@@ -65,7 +92,7 @@ export function query(params) {
   return text ? `?${text}` : '';
 }
 
-/** The absolute URL of an API path, for copy-paste examples (curl). */
+/** The absolute URL of an API path in the chosen environment, for copy-paste examples (curl). */
 export function apiUrl(path) {
-  return new URL(BASE + path, pageUrl()).href;
+  return new URL(base + path, pageUrl()).href;
 }

@@ -1,24 +1,36 @@
 // flag.js — the flag page (#/flags/{id}): the header (enable switch, duplicate, delete), the
 // tabs, and on the Configuration tab the flag's properties and tags. Variants, segments, the
-// evaluate console and the history live in their own modules. After every save the page
-// re-reads the flag and swaps each section in place (dom.swap keeps focus and unsaved edits).
+// evaluate console, the history and the environment comparison live in their own modules. After
+// every save the page re-reads the flag and swaps each section in place (dom.swap keeps focus and
+// unsaved edits). A flag the current environment lacks gets a page saying so.
 
 import { api } from './api.js';
+import { currentEnvironment } from './environments.js';
 import { h, markSaved, replaceChildren, swap, timeEl } from './dom.js';
 import { card, checkbox, confirmDanger, dialog, errorSlot, field, run } from './widgets.js';
 import { variantsCard } from './variants.js';
 import { segmentOrderUnsaved, segmentsCard } from './segments.js';
 import { evaluatePanel } from './evaluate.js';
 import { historyPanel } from './history.js';
+import { comparePanel } from './compare.js';
 
 const TABS = [
   ['config', 'Configuration', ''],
   ['evaluate', 'Evaluate', '/evaluate'],
   ['history', 'History', '/history'],
+  ['compare', 'Compare environments', '/compare'],
 ];
 
 export async function flagPage(page, id, tab) {
-  const ctx = { id, flag: await api.get(`/flags/${id}`), sections: [] };
+  let flag;
+  try {
+    flag = await api.get(`/flags/${id}`);
+  } catch (error) {
+    if (error.status !== 404) throw error;
+    missingFlag(page, id, error);
+    return;
+  }
+  const ctx = { id, flag, sections: [] };
   if (tab === 'config') {
     [ctx.entityTypes, ctx.allTags] = await Promise.all([api.get('/flags/entity_types'), api.get('/tags')]);
   }
@@ -44,12 +56,26 @@ export async function flagPage(page, id, tab) {
       ? [section(propertiesCard), section(tagsCard), section(variantsCard), section(segmentsCard)]
       : tab === 'evaluate'
         ? section(evaluatePanel)
-        : await historyPanel(ctx);
+        : tab === 'compare'
+          ? await comparePanel(ctx)
+          : await historyPanel(ctx);
   replaceChildren(
     page.root,
     section(header),
     tabs(id, tab),
     h('div', { class: 'tab-body' }, body),
+  );
+}
+
+/** The flag is not in this environment (switched to one that lacks it, or an old link). */
+function missingFlag(page, id, error) {
+  const environment = currentEnvironment();
+  page.title('Flag not here');
+  replaceChildren(
+    page.root,
+    h('h1', {}, `No flag ${id} in ${environment.name}`),
+    h('p', { class: 'notice' }, `The ${environment.name} environment has no flag with ID ${id} (the server says: ${error.message}). It may exist in another environment: switch above, or promote it here from there.`),
+    h('p', {}, h('a', { href: '#/' }, `Go to the flags of ${environment.name}`)),
   );
 }
 

@@ -1,18 +1,47 @@
 // flags.js — the flags list (#/): search by id, key, description and tag; create a flag, empty
 // or from Flagr's boolean template; list deleted flags and restore them. Flags with constraint
 // problems (GET /constraint_problems) carry a badge: an error for a constraint that does not
-// compile, a warning for one that can never match.
+// compile, a warning for one that can never match. With several environments each flag shows
+// whether it is on in each of them (one GET /flags per environment and render).
 
-import { api } from './api.js';
+import { api, apiFor } from './api.js';
+import { currentEnvironment, environmentChip, environments } from './environments.js';
 import { h, replaceChildren, timeEl } from './dom.js';
 import { badge, card, errorSlot, field, run } from './widgets.js';
 
 export async function flagsPage(page) {
   page.title('Flags');
   const [flags, problems] = await Promise.all([api.get('/flags'), api.get('/constraint_problems')]);
-  replaceChildren(page.root, h('h1', {}, 'Flags'), createCard(), listCard(flags, problemsByFlag(problems)), deletedCard());
+  const states = await statesByEnvironment(flags);
+  replaceChildren(page.root, h('h1', {}, 'Flags'), createCard(), listCard(flags, problemsByFlag(problems), states), deletedCard());
 }
 
+/**
+ * For each environment, its flags' enabled state by key (a key names the same flag everywhere);
+ * null when there is only one environment, whose state the Status column already shows.
+ */
+async function statesByEnvironment(flags) {
+  const all = environments();
+  if (all.length < 2) return null;
+  const current = currentEnvironment();
+  const lists = await Promise.all(all.map((environment) => (environment.key === current.key ? flags : apiFor(environment).get('/flags'))));
+  return all.map((environment, index) => ({ environment, enabled: new Map(lists[index].map((flag) => [flag.key, flag.enabled])) }));
+}
+
+/** One small labelled indicator per environment: on, off, or not there. */
+function environmentStates(flag, states) {
+  return h(
+    'span',
+    { class: 'env-states' },
+    states.map(({ environment, enabled }) => {
+      const state = enabled.has(flag.key) ? (enabled.get(flag.key) ? 'on' : 'off') : 'none';
+      const chip = environmentChip(environment, ' ', h('span', { class: 'env-state' }, state === 'none' ? '—' : state));
+      chip.classList.add(`env-${state}`);
+      chip.title = state === 'none' ? `Not in ${environment.name}` : `${state === 'on' ? 'On' : 'Off'} in ${environment.name}`;
+      return chip;
+    }),
+  );
+}
 function createCard() {
   const description = h('input', { id: 'new-flag-description', required: true, autocomplete: 'off' });
   const key = h('input', { id: 'new-flag-key', autocomplete: 'off', spellcheck: 'false' });
@@ -75,7 +104,7 @@ function problemBadge(problems = []) {
   return element;
 }
 
-function listCard(flags, problems) {
+function listCard(flags, problems, states) {
   const search = h('input', {
     id: 'flag-search',
     type: 'search',
@@ -87,7 +116,7 @@ function listCard(flags, problems) {
   const show = () => {
     const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
     const shown = flags.filter((flag) => words.every((word) => searchText(flag).includes(word)));
-    replaceChildren(body, shown.map((flag) => flagRow(flag, problems.get(flag.id))));
+    replaceChildren(body, shown.map((flag) => flagRow(flag, problems.get(flag.id), states)));
     count.textContent = flags.length
       ? `${shown.length} of ${flags.length} flag${flags.length === 1 ? '' : 's'}`
       : 'No flags yet: create your first one above.';
@@ -101,7 +130,15 @@ function listCard(flags, problems) {
       'table',
       { class: 'table' },
       h('caption', { class: 'offscreen' }, 'Flags'),
-      h('thead', {}, h('tr', {}, ['ID', 'Key', 'Description', 'Tags', 'Status', 'Updated'].map((name) => h('th', { scope: 'col' }, name)))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['ID', 'Key', 'Description', 'Tags', 'Status', states ? 'Environments' : null, 'Updated'].filter(Boolean).map((name) => h('th', { scope: 'col' }, name)),
+        ),
+      ),
       body,
     ),
   );
@@ -112,7 +149,7 @@ function searchText(flag) {
   return [flag.id, flag.key, flag.description, ...flag.tags.map((tag) => tag.value)].join(' ').toLowerCase();
 }
 
-function flagRow(flag, problems) {
+function flagRow(flag, problems, states) {
   return h(
     'tr',
     {},
@@ -121,6 +158,7 @@ function flagRow(flag, problems) {
     h('td', {}, flag.description),
     h('td', {}, h('span', { class: 'tags' }, flag.tags.map((tag) => h('span', { class: 'tag' }, tag.value)))),
     h('td', {}, flag.enabled ? badge('on', 'ok') : badge('off', 'off'), ' ', problemBadge(problems)),
+    states ? h('td', {}, environmentStates(flag, states)) : null,
     h('td', {}, timeEl(flag.updatedAt), flag.updatedBy ? h('span', { class: 'muted' }, ` by ${flag.updatedBy}`) : null),
   );
 }

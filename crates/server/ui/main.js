@@ -1,10 +1,12 @@
 // main.js — the entry point: hash routing (#/flags/1, #/webhooks/2...), so the page works under
 // any path prefix and every view has a link. Each route renders into a fresh container; a page
 // registers clean-ups (timers) with `onLeave`, run when the user navigates away, and with `guard`
-// what it would lose, so leaving (in the app or the browser) asks first.
+// what it would lose, so leaving (in the app or the browser) asks first. Switching the environment
+// (top bar) re-renders the view in the chosen environment, asking first as leaving does.
 
 import { h, replaceChildren } from './dom.js';
-import { confirmDanger, errorSlot, showError } from './widgets.js';
+import { confirmDanger, errorSlot, showError, showToast } from './widgets.js';
+import { chooseEnvironment, currentEnvironment, environments, loadEnvironments, renderSwitcher } from './environments.js';
 import { flagsPage } from './flags.js';
 import { flagPage } from './flag.js';
 import { webhooksPage, webhookPage, newWebhookPage } from './webhooks.js';
@@ -12,7 +14,7 @@ import { deliveryPage } from './deliveries.js';
 
 const ROUTES = [
   { pattern: /^\/?$/, nav: 'flags', render: () => flagsPage },
-  { pattern: /^\/flags\/(\d+)(?:\/(evaluate|history))?$/, nav: 'flags', render: ([id, tab]) => (page) => flagPage(page, Number(id), tab || 'config') },
+  { pattern: /^\/flags\/(\d+)(?:\/(evaluate|history|compare))?$/, nav: 'flags', render: ([id, tab]) => (page) => flagPage(page, Number(id), tab || 'config') },
   { pattern: /^\/webhooks$/, nav: 'webhooks', render: () => webhooksPage },
   { pattern: /^\/webhooks\/new$/, nav: 'webhooks', render: () => newWebhookPage },
   { pattern: /^\/webhooks\/(\d+)$/, nav: 'webhooks', render: ([id]) => (page) => webhookPage(page, Number(id)) },
@@ -52,19 +54,17 @@ async function route() {
     root,
     onLeave: (cleanUp) => leaving.push(cleanUp),
     guard: (check) => guards.push(check),
-    /** Sets the document title. */
+    /** Sets the document title, naming the environment when there are several. */
     title: (text) => {
-      document.title = `${text} · Bunting`;
+      const environment = environments().length > 1 ? ` · ${currentEnvironment().name}` : '';
+      document.title = `${text}${environment} · Bunting`;
     },
   };
-  if (!match) {
-    page.title('Not found');
-    replaceChildren(root, h('h1', {}, 'Not found'), h('p', {}, 'Nothing lives at this address. ', h('a', { href: '#/' }, 'Go to the flags.')));
-    return;
-  }
+  const render = match ? match.candidate.render(match.groups.slice(1)) : notFound;
   root.append(h('p', { class: 'muted loading' }, 'Loading…'));
   try {
-    await match.candidate.render(match.groups.slice(1))(page);
+    await showEnvironment();
+    await render(page);
   } catch (error) {
     const slot = errorSlot();
     showError(slot, error);
@@ -78,6 +78,33 @@ async function route() {
     heading.tabIndex = -1;
     heading.focus({ preventScroll: true });
   }
+}
+
+function notFound(page) {
+  page.title('Not found');
+  replaceChildren(page.root, h('h1', {}, 'Not found'), h('p', {}, 'Nothing lives at this address. ', h('a', { href: '#/' }, 'Go to the flags.')));
+}
+
+/** Re-reads the environments and shows the current one in the top bar. */
+async function showEnvironment() {
+  const lost = await loadEnvironments();
+  if (lost) showToast(`The environment “${lost}” no longer exists: you are in ${currentEnvironment().name} now.`, 'warn');
+  drawSwitcher();
+}
+
+function drawSwitcher() {
+  renderSwitcher(document.getElementById('environment-switcher'), document.getElementById('env-band'), switchEnvironment);
+}
+
+/** The user picked another environment: the same view, in it (after asking, with unsaved work). */
+async function switchEnvironment(key) {
+  const warning = unsavedWork();
+  if (warning && !(await confirmDanger('Switch without saving?', warning, 'Switch without saving'))) {
+    drawSwitcher(); // shows the environment the user stays in again
+    return;
+  }
+  chooseEnvironment(key);
+  route();
 }
 
 /**

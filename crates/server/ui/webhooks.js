@@ -2,12 +2,14 @@
 // create form (#/webhooks/new), and one webhook's page (#/webhooks/{id}) with its settings, the
 // event checklist, the write-only secret and its rotation (shown once), test sends,
 // enable/disable, delete, and its delivery log. Webhooks from FLAGR_NOTIFICATION_WEBHOOK_* are
-// read-only here.
+// read-only here. Webhooks belong to the current environment; one set to hear all environments
+// (allEnvironments) gets every environment's changes and says so.
 
 import { api } from './api.js';
 import { h, markSaved, replaceChildren, swap, timeEl } from './dom.js';
 import { badge, card, checkbox, confirmDanger, copyButton, deliveryBadge, errorSlot, field, run, showToast } from './widgets.js';
 import { deliveryLog } from './deliveries.js';
+import { currentEnvironment, environmentChip } from './environments.js';
 
 /** Groups `*` covers: every flag-related event, not webhook events. */
 const STAR_GROUPS = ['flag', 'segment', 'variant', 'constraint', 'distribution'];
@@ -23,6 +25,13 @@ export async function webhooksPage(page) {
       { class: 'lead' },
       'When a flag changes, Bunting POSTs a signed JSON event to every webhook subscribed to it, retries failures with backoff, and logs each delivery.',
     ),
+    h(
+      'p',
+      { class: 'env-note' },
+      'The webhooks of ',
+      environmentChip(currentEnvironment()),
+      ': each hears this environment’s changes, or every environment’s when marked “all environments”.',
+    ),
     webhooks.length
       ? h(
           'div',
@@ -31,7 +40,7 @@ export async function webhooksPage(page) {
             'table',
             { class: 'table' },
             h('caption', { class: 'offscreen' }, 'Webhooks'),
-            h('thead', {}, h('tr', {}, ['ID', 'URL', 'Events', 'Status', 'Last delivery', 'Failed', 'Pending'].map((name) => h('th', { scope: 'col' }, name)))),
+            h('thead', {}, h('tr', {}, ['ID', 'URL', 'Events', 'Hears', 'Status', 'Last delivery', 'Failed', 'Pending'].map((name) => h('th', { scope: 'col' }, name)))),
             h('tbody', {}, webhooks.map(webhookRow)),
           ),
         )
@@ -52,11 +61,17 @@ function webhookRow(webhook) {
       webhook.managedBy === 'config' ? badge('from configuration', 'info') : null,
     ),
     h('td', {}, h('span', { class: 'tags' }, webhook.events.map((event) => h('code', { class: 'tag' }, event)))),
+    h('td', {}, hearsView(webhook)),
     h('td', {}, statusView(webhook)),
     h('td', {}, webhook.lastDelivery ? [deliveryBadge(webhook.lastDelivery.status), ' ', timeEl(webhook.lastDelivery.createdAt)] : h('span', { class: 'muted' }, 'none yet')),
     h('td', { class: 'num' }, webhook.failedDeliveries ? badge(String(webhook.failedDeliveries), 'bad') : '0'),
     h('td', { class: 'num' }, webhook.pendingDeliveries ? badge(String(webhook.pendingDeliveries), 'warn') : '0'),
   );
+}
+
+/** Which environments' changes the webhook hears. */
+function hearsView(webhook) {
+  return webhook.allEnvironments ? badge('all environments', 'info') : environmentChip(currentEnvironment());
 }
 
 function statusView(webhook) {
@@ -152,6 +167,9 @@ function webhookHead(ctx) {
     h(
       'p',
       { class: 'status-line' },
+      environmentChip(currentEnvironment()),
+      ' ',
+      webhook.allEnvironments ? [badge('hears all environments', 'info'), ' '] : null,
       statusView(webhook),
       ' ',
       webhook.hasSecret ? badge('signed', 'info') : badge('unsigned', 'warn'),
@@ -262,6 +280,7 @@ function webhookForm(webhook, catalogue, saved) {
               timeoutSeconds: Number(timeout.value),
               format: format.value,
               enabled: form.querySelector('#webhook-enabled').checked,
+              allEnvironments: form.querySelector('#webhook-all-environments').checked,
             };
             if (!body.events.length) throw new Error('Pick at least one event.');
             const removeSecret = form.querySelector('#webhook-remove-secret')?.checked;
@@ -309,6 +328,14 @@ function webhookForm(webhook, catalogue, saved) {
         field('Body format', format, 'What the receiver expects: Bunting’s payload, or a format other tools read as they are.'),
       ),
       webhook?.hasSecret ? checkbox('webhook-remove-secret', 'Remove the secret (send unsigned deliveries)', false) : null,
+      checkbox('webhook-all-environments', `Hear every environment’s changes, not only ${currentEnvironment().name}’s`, webhook?.allEnvironments ?? false),
+      h(
+        'small',
+        { class: 'help' },
+        'For audit streams: each payload names its environment. The webhook itself stays in ',
+        currentEnvironment().name,
+        ', where it is managed.',
+      ),
       checkbox('webhook-enabled', 'Enabled', webhook?.enabled ?? true),
       readOnly ? null : h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button primary' }, webhook ? 'Save changes' : 'Create webhook')),
     ),

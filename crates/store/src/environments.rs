@@ -46,6 +46,26 @@ impl Store {
             .collect()
     }
 
+    /// Gives the default environment the key `key` (and that name) on a database where nothing
+    /// has changed yet; returns the default environment's key as it is afterwards.
+    pub async fn name_default_environment(&self, key: &str) -> Result<String, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let ids = counters::lock(&mut tx).await?;
+        if ids.change == 0 {
+            sqlx::query("UPDATE environments SET key = $1, name = $1 WHERE id = $2")
+                .bind(key)
+                .bind(DEFAULT_ENVIRONMENT)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let current: String = sqlx::query_scalar("SELECT key FROM environments WHERE id = $1")
+            .bind(DEFAULT_ENVIRONMENT)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(current)
+    }
+
     /// Creates an environment: empty, or with `clone_from`'s flags (each its own change, as a
     /// promotion of every flag records it), in one transaction.
     pub async fn create_environment(

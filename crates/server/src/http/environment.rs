@@ -75,7 +75,12 @@ where
                 .transpose()?,
         };
         match key {
-            Some(key) => Ok(Env(state.in_environment(&key).await?)),
+            Some(key) => {
+                let bound = state.in_environment(&key).await?;
+                // Extractors after this one see the environment however it was named.
+                parts.extensions.insert(EnvironmentKey(key));
+                Ok(Env(bound))
+            }
             None => Ok(Env(state.clone())),
         }
     }

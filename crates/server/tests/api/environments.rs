@@ -3,7 +3,9 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, execute_sql_on, spawn_app, spawn_app_on, spawn_app_on_database, test_database};
+use crate::helpers::{
+    TestApp, execute_sql_on, spawn_app, spawn_app_on, spawn_app_on_database, spawn_app_with, test_database,
+};
 use crate::receiver::{Receiver, Reply};
 
 async fn create_environment(app: &TestApp, key: &str) -> Value {
@@ -101,6 +103,15 @@ async fn environments_are_created_listed_renamed_and_deleted_with_the_changes_re
     // An environment's base path (or ?environment=) shows only its changes.
     let scoped = app.environment("staging").get("/changes").await.ok();
     assert_eq!(scoped.as_array().unwrap().len(), 1, "{scoped}");
+    let by_header = app
+        .send(
+            app.client
+                .get(format!("{}/api/v1/changes", app.base))
+                .header("X-Bunting-Environment", "staging"),
+        )
+        .await
+        .ok();
+    assert_eq!(by_header, scoped);
     let filtered = app.get("/changes?environment=production").await.ok();
     assert_eq!(filtered, json!([]));
     assert_eq!(changes[1]["data"]["name"], "Staging");
@@ -683,4 +694,15 @@ async fn a_database_of_the_previous_release_keeps_everything_in_the_default_envi
     assert_eq!(delivery["status"], "pending");
     // New flags go on from the counters the old release left.
     assert_eq!(app.create_flag("next").await["id"], 6);
+}
+
+#[tokio::test]
+async fn the_default_environment_is_named_at_first_start_only() {
+    let app = spawn_app_with(|config| config.default_environment = Some("live".into())).await;
+    assert_eq!(keys(&app.get("/environments").await.ok()), ["live"]);
+    app.create_flag("checkout").await;
+    assert_eq!(app.environment("live").get("/flags").await.ok()[0]["key"], "checkout");
+    // A database with changes keeps the name it has.
+    let later = spawn_app_on(&app, |config| config.default_environment = Some("prod".into())).await;
+    assert_eq!(keys(&later.get("/environments").await.ok()), ["live"]);
 }

@@ -10,6 +10,7 @@
 mod support;
 mod webdriver;
 
+mod environments;
 mod flag_page;
 mod flags;
 mod history;

@@ -45,14 +45,24 @@ impl Server {
 
     /// Sends a JSON request to `/api/v1{path}`; returns the JSON answer, panicking unless 200.
     pub(crate) async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = self.client.request(method, format!("{}/api/v1{path}", self.base));
+        self.send(method, format!("{}/api/v1{path}", self.base), body).await
+    }
+
+    /// As [`Server::api`], under the base path of the environment `key`.
+    pub(crate) async fn env_api(&self, key: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/environments/{key}/api/v1{path}", self.base);
+        self.send(method, url, body).await
+    }
+
+    async fn send(&self, method: reqwest::Method, url: String, body: Option<Value>) -> Value {
+        let mut request = self.client.request(method, url.as_str());
         if let Some(body) = body {
             request = request.json(&body);
         }
         let response = request.send().await.unwrap();
         let status = response.status();
         let text = response.text().await.unwrap();
-        assert!(status.is_success(), "{path}: {status} {text}");
+        assert!(status.is_success(), "{url}: {status} {text}");
         if text.is_empty() {
             Value::Null
         } else {
