@@ -52,13 +52,17 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let ids = counters::lock(&mut tx).await?;
         if ids.change == 0 {
-            sqlx::query("UPDATE environments SET key = $1, name = $1 WHERE id = $2")
-                .bind(key)
-                .bind(DEFAULT_ENVIRONMENT)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(sql(
+                self.backend,
+                "UPDATE environments SET key = $1, name = $2 WHERE id = $3",
+            ))
+            .bind(key)
+            .bind(key)
+            .bind(DEFAULT_ENVIRONMENT)
+            .execute(&mut *tx)
+            .await?;
         }
-        let current: String = sqlx::query_scalar("SELECT key FROM environments WHERE id = $1")
+        let current: String = sqlx::query_scalar(sql(self.backend, "SELECT key FROM environments WHERE id = $1"))
             .bind(DEFAULT_ENVIRONMENT)
             .fetch_one(&mut *tx)
             .await?;
