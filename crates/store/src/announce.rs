@@ -14,7 +14,7 @@ use sqlx::postgres::PgListener;
 use sqlx::{Any, Transaction};
 
 use crate::pool::DatabaseUrl;
-use crate::{Backend, Store, StoreError};
+use crate::{Backend, Store, StoreError, codec};
 
 /// The channel every instance announces on and listens to.
 const CHANNEL: &str = "bunting_changes";
@@ -28,7 +28,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// notifications until its commit and drops them on rollback).
 pub(crate) async fn announce(tx: &mut Transaction<'static, Any>, backend: Backend, seq: i64) -> Result<(), StoreError> {
     if backend == Backend::Postgres {
-        sqlx::query("SELECT pg_notify($1, $2)")
+        codec::query(backend, "SELECT pg_notify($1, $2)")
             .bind(CHANNEL)
             .bind(seq.to_string())
             .execute(&mut **tx)

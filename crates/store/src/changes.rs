@@ -1,7 +1,8 @@
 //! The change log: appended to by every mutation, read for flag history, Flagr's snapshots, the
 //! audit log and other instances' caches.
 
-use crate::codec::{from_micros, micros, sql};
+use crate::codec;
+use crate::codec::{from_micros, micros};
 use crate::{Backend, Store, StoreError};
 use bunting_core::change::ChangeEvent;
 use bunting_core::flag::Id;
@@ -36,10 +37,10 @@ const CHANGE_COLUMNS: &str =
 
 /// Appends `event` to the log, in the mutation's transaction.
 pub(crate) async fn append(tx: &mut Transaction<'static, Any>, event: &ChangeEvent) -> Result<(), StoreError> {
-    sqlx::query(sql(
+    codec::query(
         Backend::of(tx),
         format!("INSERT INTO change_events ({CHANGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"),
-    ))
+    )
     .bind(event.seq)
     .bind(&event.event_id)
     .bind(micros(event.occurred_at))
@@ -58,7 +59,7 @@ pub(crate) async fn append(tx: &mut Transaction<'static, Any>, event: &ChangeEve
 impl Store {
     /// The latest change sequence, 0 before the first change (Flagr's snapshot `max_id`).
     pub async fn max_change_seq(&self) -> Result<i64, StoreError> {
-        let row = sqlx::query(sql(self.backend, "SELECT change_seq FROM id_counters WHERE id = 1"))
+        let row = codec::query(self.backend, "SELECT change_seq FROM id_counters WHERE id = 1")
             .fetch_one(&self.reads)
             .await?;
         Ok(row.try_get("change_seq")?)
@@ -72,7 +73,7 @@ impl Store {
         };
         // Each optional filter is bound twice, as each placeholder appears once (MySQL binds by
         // position).
-        let rows = sqlx::query(sql(
+        let rows = codec::query(
             self.backend,
             format!(
                 "SELECT {CHANGE_COLUMNS} FROM change_events \
@@ -80,7 +81,7 @@ impl Store {
                  AND ($5 IS NULL OR environment_id = $6) \
                  ORDER BY seq {direction} LIMIT $7 OFFSET $8"
             ),
-        ))
+        )
         .bind(query.flag_id)
         .bind(query.flag_id)
         .bind(query.after_seq.unwrap_or(0))

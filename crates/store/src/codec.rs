@@ -2,18 +2,20 @@
 //! text as all can store it, statements in each backend's form of the one dialect they are
 //! written in, numbered placeholders for multi-row statements.
 
-use sqlx::AssertSqlSafe;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::{Query, QueryScalar};
+use sqlx::{Any, AssertSqlSafe, FromRow};
 use time::OffsetDateTime;
 
 use crate::{Backend, StoreError};
 
 /// A statement written once, with numbered placeholders `$1, $2, …`, in the form `backend`
-/// takes. SQLite and PostgreSQL take it as written. MySQL binds `?` by position, so there each
+/// takes ([`query`] and [`query_scalar`] make every statement of this crate with it). SQLite and PostgreSQL take it as written. MySQL binds `?` by position, so there each
 /// placeholder must appear once and in order (checked on every backend in debug builds, so
 /// every test run finds a statement that breaks the rule); and `key`, a column name here, is a
 /// reserved word there, so it is quoted. Keywords are written in capitals in this crate, so a
 /// lowercase `key` outside a string literal is always the column.
-pub(crate) fn sql(backend: Backend, statement: impl AsRef<str>) -> AssertSqlSafe<String> {
+fn sql(backend: Backend, statement: impl AsRef<str>) -> AssertSqlSafe<String> {
     let statement = statement.as_ref();
     let mut out = String::with_capacity(statement.len());
     let mut chars = statement.char_indices().peekable();
@@ -56,6 +58,25 @@ pub(crate) fn sql(backend: Backend, statement: impl AsRef<str>) -> AssertSqlSafe
         }
     }
     AssertSqlSafe(out)
+}
+
+/// `sqlx::query` of [`sql`]`(backend, statement)`: how every statement of this crate is made
+/// (sqlx's own is disallowed here, see clippy.toml).
+#[allow(clippy::disallowed_methods)]
+pub(crate) fn query(backend: Backend, statement: impl AsRef<str>) -> Query<'static, Any, AnyArguments> {
+    sqlx::query(sql(backend, statement))
+}
+
+/// `sqlx::query_scalar` of [`sql`]`(backend, statement)`.
+#[allow(clippy::disallowed_methods)]
+pub(crate) fn query_scalar<O>(
+    backend: Backend,
+    statement: impl AsRef<str>,
+) -> QueryScalar<'static, Any, O, AnyArguments>
+where
+    (O,): for<'r> FromRow<'r, AnyRow>,
+{
+    sqlx::query_scalar(sql(backend, statement))
 }
 
 /// Times are stored as Unix microseconds: every backend compares and indexes plain integers alike.

@@ -5,7 +5,7 @@
 use bunting_core::mutation::IdCounters;
 use sqlx::{Any, Row, Transaction};
 
-use crate::codec::sql;
+use crate::codec;
 use crate::{Backend, StoreError};
 
 const COLUMNS: &str = "change_seq, flag_id, tag_id, segment_id, variant_id, constraint_id, distribution_id, webhook_id";
@@ -23,7 +23,7 @@ pub(crate) async fn lock(tx: &mut Transaction<'static, Any>) -> Result<IdCounter
         }
         Backend::Mysql => format!("SELECT {COLUMNS} FROM id_counters WHERE id = 1 FOR UPDATE"),
     };
-    let row = sqlx::query(sql(backend, statement)).fetch_one(&mut **tx).await?;
+    let row = codec::query(backend, statement).fetch_one(&mut **tx).await?;
     Ok(IdCounters {
         change: row.try_get("change_seq")?,
         flag: row.try_get("flag_id")?,
@@ -38,11 +38,11 @@ pub(crate) async fn lock(tx: &mut Transaction<'static, Any>) -> Result<IdCounter
 
 /// Stores the counters a mutation advanced, under the lock [`lock`] took.
 pub(crate) async fn write(tx: &mut Transaction<'static, Any>, ids: &IdCounters) -> Result<(), StoreError> {
-    sqlx::query(sql(
+    codec::query(
         Backend::of(tx),
         "UPDATE id_counters SET change_seq = $1, flag_id = $2, tag_id = $3, segment_id = $4, \
          variant_id = $5, constraint_id = $6, distribution_id = $7, webhook_id = $8 WHERE id = 1",
-    ))
+    )
     .bind(ids.change)
     .bind(ids.flag)
     .bind(ids.tag)

@@ -7,7 +7,8 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use time::OffsetDateTime;
 
-use crate::codec::{from_micros, sql};
+use crate::codec;
+use crate::codec::from_micros;
 use crate::{Backend, Store, StoreError};
 
 bunting_core::named! {
@@ -78,7 +79,7 @@ impl Store {
         // Each optional filter is bound twice, as each placeholder appears once (MySQL binds by
         // position).
         let status = query.status.map(DeliveryStatus::name);
-        let rows = sqlx::query(sql(
+        let rows = codec::query(
             self.backend,
             format!(
                 "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = $1 \
@@ -86,7 +87,7 @@ impl Store {
                  AND ($6 IS NULL OR flag_key = $7) \
                  ORDER BY created_at DESC, id DESC LIMIT $8 OFFSET $9"
             ),
-        ))
+        )
         .bind(webhook_id)
         .bind(status)
         .bind(status)
@@ -106,27 +107,27 @@ impl Store {
         // One snapshot for both reads, so the delivery and its attempts always agree.
         let mut tx = self.reads.begin().await?;
         if self.backend == Backend::Postgres {
-            sqlx::query(sql(self.backend, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+            codec::query(self.backend, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 .execute(&mut *tx)
                 .await?;
         }
-        let row = sqlx::query(sql(
+        let row = codec::query(
             self.backend,
             format!(
                 "SELECT {DELIVERY_COLUMNS}, (SELECT body FROM webhook_messages m WHERE m.id = message_id) AS body \
                  FROM webhook_deliveries WHERE webhook_id = $1 AND id = $2"
             ),
-        ))
+        )
         .bind(webhook_id)
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let delivery = delivery(&row, true)?;
-        let attempts = sqlx::query(sql(
+        let attempts = codec::query(
             self.backend,
             format!("SELECT {ATTEMPT_COLUMNS} FROM webhook_attempts WHERE delivery_id = $1 ORDER BY number"),
-        ))
+        )
         .bind(id)
         .fetch_all(&mut *tx)
         .await?
@@ -140,10 +141,10 @@ impl Store {
 
 /// A delivery as the transaction that just wrote it sees it.
 pub(crate) async fn delivery_in(tx: &mut Transaction<'static, Any>, id: &str) -> Result<Delivery, StoreError> {
-    let row = sqlx::query(sql(
+    let row = codec::query(
         Backend::of(tx),
         format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1"),
-    ))
+    )
     .bind(id)
     .fetch_one(&mut **tx)
     .await?;

@@ -13,7 +13,8 @@ use sqlx::{Any, Row, Transaction};
 use time::OffsetDateTime;
 
 use crate::announce::announce;
-use crate::codec::{from_micros, micros, sql};
+use crate::codec;
+use crate::codec::{from_micros, micros};
 use crate::counters;
 use crate::{Backend, EnvironmentId, Store, StoreError};
 use crate::{changes, outbox};
@@ -167,7 +168,7 @@ impl Store {
             "UPDATE bunting_flags SET key = $1, deleted_at = $2, snapshot_id = $3, document = $4 \
              WHERE id = $5 AND environment_id = $6"
         };
-        sqlx::query(sql(self.backend, statement))
+        codec::query(self.backend, statement)
             .bind(&after.flag.key)
             .bind(deleted_at)
             .bind(after.snapshot_id)
@@ -270,10 +271,10 @@ impl Store {
 
     /// The flag with `key`, live or soft-deleted.
     pub async fn flag_by_key(&self, environment: EnvironmentId, key: &str) -> Result<Option<StoredFlag>, StoreError> {
-        let row = sqlx::query(sql(
+        let row = codec::query(
             self.backend,
             format!("SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE environment_id = $1 AND key = $2"),
-        ))
+        )
         .bind(environment)
         .bind(key)
         .fetch_optional(&self.reads)
@@ -288,10 +289,10 @@ impl Store {
         } else {
             "deleted_at IS NULL"
         };
-        let rows = sqlx::query(sql(
+        let rows = codec::query(
             self.backend,
             format!("SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE environment_id = $1 AND {condition} ORDER BY id"),
-        ))
+        )
         .bind(environment)
         .fetch_all(&self.reads)
         .await?;
@@ -309,16 +310,16 @@ impl Store {
             Backend::Mysql => "START TRANSACTION READ ONLY",
         };
         let mut tx = self.reads.begin_with(begin).await?;
-        let seq: i64 = sqlx::query(sql(self.backend, "SELECT change_seq FROM id_counters WHERE id = 1"))
+        let seq: i64 = codec::query(self.backend, "SELECT change_seq FROM id_counters WHERE id = 1")
             .fetch_one(&mut *tx)
             .await?
             .try_get("change_seq")?;
-        let rows = sqlx::query(sql(
+        let rows = codec::query(
             self.backend,
             format!(
                 "SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE environment_id = $1 AND deleted_at IS NULL ORDER BY id"
             ),
-        ))
+        )
         .bind(environment)
         .fetch_all(&mut *tx)
         .await?;
@@ -330,10 +331,10 @@ impl Store {
     /// environment's flags, and the latest sequence read. Sequences are commit-ordered, so a
     /// reader that resumes from the returned sequence misses nothing.
     pub async fn changes_since(&self, environment: EnvironmentId, after: i64) -> Result<ChangesSince, StoreError> {
-        let rows = sqlx::query(sql(
+        let rows = codec::query(
             self.backend,
             "SELECT seq, environment_id, flag_id, occurred_at FROM change_events WHERE seq > $1 ORDER BY seq",
-        ))
+        )
         .bind(after)
         .fetch_all(&self.reads)
         .await?;
@@ -364,13 +365,13 @@ impl Store {
         after: i64,
         through: i64,
     ) -> Result<Vec<StoredFlag>, StoreError> {
-        let rows = sqlx::query(sql(
+        let rows = codec::query(
             self.backend,
             format!(
                 "SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE environment_id = $1 AND id IN \
                  (SELECT flag_id FROM change_events WHERE seq > $2 AND seq <= $3)"
             ),
-        ))
+        )
         .bind(environment)
         .bind(after)
         .bind(through)
@@ -388,11 +389,11 @@ impl Store {
         offset: i64,
     ) -> Result<Vec<Tag>, StoreError> {
         let pattern = format!("%{}%", value_like.unwrap_or("").to_lowercase());
-        let rows = sqlx::query(sql(
+        let rows = codec::query(
             self.backend,
             "SELECT id, value FROM bunting_tags WHERE environment_id = $1 AND LOWER(value) LIKE $2 \
              ORDER BY id LIMIT $3 OFFSET $4",
-        ))
+        )
         .bind(environment)
         .bind(pattern)
         .bind(limit.unwrap_or(i64::MAX))
@@ -411,10 +412,10 @@ impl Store {
 
     /// Every entity type flags of the environment have used, sorted.
     pub async fn entity_types(&self, environment: EnvironmentId) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query(sql(
+        let rows = codec::query(
             self.backend,
             "SELECT key FROM entity_types WHERE environment_id = $1 ORDER BY key",
-        ))
+        )
         .bind(environment)
         .fetch_all(&self.reads)
         .await?;
@@ -431,10 +432,10 @@ pub(crate) async fn fetch_flag<'e, E>(
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
-    let row = sqlx::query(sql(
+    let row = codec::query(
         backend,
         format!("SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE id = $1 AND environment_id = $2"),
-    ))
+    )
     .bind(id)
     .bind(environment)
     .fetch_optional(executor)
@@ -451,10 +452,10 @@ async fn key_taken<'e, E>(
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
-    let row = sqlx::query(sql(
+    let row = codec::query(
         backend,
         "SELECT COUNT(*) AS n FROM bunting_flags WHERE environment_id = $1 AND key = $2",
-    ))
+    )
     .bind(environment)
     .bind(key)
     .fetch_one(executor)
@@ -472,10 +473,10 @@ async fn id_elsewhere<'e, E>(
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
-    let row = sqlx::query(sql(
+    let row = codec::query(
         backend,
         "SELECT id FROM bunting_flags WHERE key = $1 AND environment_id <> $2 LIMIT 1",
-    ))
+    )
     .bind(key)
     .bind(environment)
     .fetch_optional(executor)
@@ -501,12 +502,12 @@ async fn shared_ids(
     let Some(id) = flag else {
         return Ok(SharedIds::default());
     };
-    let rows = sqlx::query(sql(
+    let rows = codec::query(
         Backend::of(tx),
         format!(
             "SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE id = $1 AND environment_id <> $2 ORDER BY environment_id"
         ),
-    ))
+    )
     .bind(id)
     .bind(environment)
     .fetch_all(&mut *tx)
@@ -529,13 +530,13 @@ async fn register_entity_type(
     key: &str,
 ) -> Result<(), StoreError> {
     let backend = Backend::of(tx);
-    sqlx::query(sql(
+    codec::query(
         backend,
         format!(
             "INSERT INTO entity_types (environment_id, key) VALUES ($1, $2) {}",
             backend.on_conflict_do_nothing("key")
         ),
-    ))
+    )
     .bind(environment)
     .bind(key)
     .execute(&mut **tx)
@@ -559,10 +560,10 @@ pub(crate) async fn tag_for(
     value: &str,
     ids: &mut IdCounters,
 ) -> Result<Tag, StoreError> {
-    let existing = sqlx::query(sql(
+    let existing = codec::query(
         Backend::of(tx),
         "SELECT id FROM bunting_tags WHERE environment_id = $1 AND value = $2",
-    ))
+    )
     .bind(environment)
     .bind(value)
     .fetch_optional(&mut **tx)
@@ -577,10 +578,10 @@ pub(crate) async fn tag_for(
         id: ids.next_tag(),
         value: value.to_owned(),
     };
-    sqlx::query(sql(
+    codec::query(
         Backend::of(tx),
         "INSERT INTO bunting_tags (id, environment_id, value) VALUES ($1, $2, $3)",
-    ))
+    )
     .bind(tag.id)
     .bind(environment)
     .bind(&tag.value)

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use sqlx::{Any, Row, Transaction};
 
-use crate::codec::sql;
+use crate::codec;
 use crate::{Backend, Store, StoreError, flagr};
 
 struct Migration {
@@ -226,7 +226,7 @@ async fn tables(tx: &mut Transaction<'static, Any>, backend: Backend) -> Result<
             "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY name"
         }
     };
-    let rows = sqlx::query(query).fetch_all(&mut **tx).await?;
+    let rows = codec::query(backend, query).fetch_all(&mut **tx).await?;
     rows.iter().map(|row| Ok(row.try_get("name")?)).collect()
 }
 
@@ -247,14 +247,18 @@ impl Store {
         // MySQL commits before and after every CREATE or ALTER, so no transaction can hold the
         // migration lock; a named lock, held by a connection of its own, does.
         let mut holder = self.pool.acquire().await?;
-        let taken: Option<i64> = sqlx::query_scalar(MYSQL_MIGRATION_LOCK).fetch_one(&mut *holder).await?;
+        let taken: Option<i64> = codec::query_scalar(self.backend, MYSQL_MIGRATION_LOCK)
+            .fetch_one(&mut *holder)
+            .await?;
         if taken != Some(1) {
             return Err(StoreError::Conflict(
                 "another instance has been migrating this database for a minute; try again when it is done".to_owned(),
             ));
         }
         let migrated = self.migrate_locked(expect).await;
-        sqlx::query(MYSQL_MIGRATION_UNLOCK).execute(&mut *holder).await?;
+        codec::query(self.backend, MYSQL_MIGRATION_UNLOCK)
+            .execute(&mut *holder)
+            .await?;
         migrated
     }
 
@@ -268,7 +272,7 @@ impl Store {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => {
                 let mut tx = self.pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock(7246661)")
+                codec::query(self.backend, "SELECT pg_advisory_xact_lock(7246661)")
                     .execute(&mut *tx)
                     .await?;
                 tx
@@ -304,7 +308,7 @@ impl Store {
         sqlx::raw_sql("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)")
             .execute(&mut *tx)
             .await?;
-        let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
+        let applied: Vec<i64> = codec::query(self.backend, "SELECT version FROM schema_migrations")
             .fetch_all(&mut *tx)
             .await?
             .iter()
@@ -320,10 +324,10 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            sqlx::query(sql(
+            codec::query(
                 self.backend,
                 "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-            ))
+            )
             .bind(migration.version)
             .bind(migration.name)
             .execute(&mut *tx)

@@ -14,7 +14,8 @@ use sqlx::{Any, Row, Transaction};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
-use crate::codec::{micros, placeholders, sql};
+use crate::codec;
+use crate::codec::{micros, placeholders};
 use crate::delivery_log::{Delivery, DeliveryStatus, delivery_in};
 use crate::{Backend, Store, StoreError, environments};
 
@@ -117,10 +118,10 @@ pub(crate) async fn enqueue(
     first_attempt_at: OffsetDateTime,
     public_url: Option<&str>,
 ) -> Result<(), StoreError> {
-    let rows = sqlx::query(sql(
+    let rows = codec::query(
         Backend::of(tx),
         "SELECT id, events, format FROM webhooks WHERE (environment_id = $1 OR all_environments = 1) AND enabled = 1",
-    ))
+    )
     .bind(change.environment_id)
     .fetch_all(&mut **tx)
     .await?;
@@ -192,7 +193,7 @@ async fn insert(
             "INSERT INTO webhook_messages (id, body, created_at) VALUES {}",
             placeholders(chunk.len(), 3)
         );
-        let mut query = sqlx::query(sql(Backend::of(tx), statement));
+        let mut query = codec::query(Backend::of(tx), statement);
         for message in chunk {
             query = query
                 .bind(&message.id)
@@ -208,7 +209,7 @@ async fn insert(
              message_id, status, attempts, next_attempt_at, created_at) VALUES {}",
             placeholders(chunk.len(), 12)
         );
-        let mut query = sqlx::query(sql(Backend::of(tx), statement));
+        let mut query = codec::query(Backend::of(tx), statement);
         for delivery in chunk {
             query = query
                 .bind(&delivery.id)
@@ -241,10 +242,10 @@ impl Store {
         let id = uuid::Uuid::new_v4().to_string();
         let event_id = uuid::Uuid::new_v4().to_string();
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(sql(
+        let row = codec::query(
             self.backend,
             "SELECT format, environment_id FROM webhooks WHERE id = $1",
-        ))
+        )
         .bind(webhook_id)
         .fetch_optional(&mut *tx)
         .await?;
@@ -274,20 +275,20 @@ impl Store {
                 payload::test_body(webhook_id, &event_id, actor, at, &environment)?
             }
         };
-        sqlx::query(sql(
+        codec::query(
             self.backend,
             "INSERT INTO webhook_messages (id, body, created_at) VALUES ($1, $2, $3)",
-        ))
+        )
         .bind(&event_id)
         .bind(&body)
         .bind(micros(at))
         .execute(&mut *tx)
         .await?;
-        sqlx::query(sql(
+        codec::query(
             self.backend,
             "INSERT INTO webhook_deliveries (id, webhook_id, event, event_id, message_id, status, attempts, \
              next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7)",
-        ))
+        )
         .bind(&id)
         .bind(webhook_id)
         .bind(bunting_core::webhook::catalogue::TEST_EVENT)

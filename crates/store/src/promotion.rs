@@ -9,7 +9,7 @@ use bunting_core::mutation::{IdCounters, Origin};
 use bunting_core::promotion::{self, PromotionAction};
 use sqlx::{Any, Transaction};
 
-use crate::codec::sql;
+use crate::codec;
 use crate::flags::{FLAG_COLUMNS, fetch_flag, stored_flag, tag_for};
 use crate::{Backend, EnvironmentId, Store, StoreError, counters};
 
@@ -120,12 +120,12 @@ async fn selected(
     source: EnvironmentId,
     selection: &PromotionSelection,
 ) -> Result<Vec<StoredFlag>, StoreError> {
-    let rows = sqlx::query(sql(
+    let rows = codec::query(
         Backend::of(tx),
         format!(
             "SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE environment_id = $1 AND deleted_at IS NULL ORDER BY id"
         ),
-    ))
+    )
     .bind(source)
     .fetch_all(&mut **tx)
     .await?;
@@ -168,10 +168,10 @@ async fn by_key(
     environment: EnvironmentId,
     key: &str,
 ) -> Result<Option<StoredFlag>, StoreError> {
-    let row = sqlx::query(sql(
+    let row = codec::query(
         Backend::of(tx),
         format!("SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE environment_id = $1 AND key = $2"),
-    ))
+    )
     .bind(environment)
     .bind(key)
     .fetch_optional(&mut **tx)

@@ -9,7 +9,8 @@ use bunting_core::webhook::retry::ErrorClass;
 use sqlx::Row;
 use time::OffsetDateTime;
 
-use crate::codec::{Field, from_micros, json_rows, micros, sql, storable, update_from};
+use crate::codec;
+use crate::codec::{Field, from_micros, json_rows, micros, storable, update_from};
 use crate::delivery_log::{ATTEMPT_COLUMNS, Attempt, Delivery, DeliveryStatus, delivery_in};
 use crate::webhooks::{self, WEBHOOK_COLUMNS};
 use crate::{Backend, Store, StoreError};
@@ -164,7 +165,7 @@ fn bind_rooms<'q>(
 impl Store {
     /// Every enabled webhook with pending deliveries, and when its earliest one is due.
     pub async fn webhooks_with_pending_deliveries(&self) -> Result<Vec<(Webhook, OffsetDateTime)>, StoreError> {
-        let rows = sqlx::query(sql(
+        let rows = codec::query(
             self.backend,
             format!(
                 "SELECT * FROM (SELECT {WEBHOOK_COLUMNS}, \
@@ -172,7 +173,7 @@ impl Store {
                  WHERE d.webhook_id = w.id AND d.status = 'pending') AS due \
                  FROM webhooks w WHERE w.enabled = 1) AS webhooks_due WHERE due IS NOT NULL"
             ),
-        ))
+        )
         .fetch_all(&self.reads)
         .await?;
         rows.iter()
@@ -203,13 +204,13 @@ impl Store {
                      RETURNING {CLAIMED_COLUMNS}",
                     due_deliveries(backend, rooms, 3)
                 );
-                let query = sqlx::query(sql(backend, statement)).bind(lease_until).bind(lease_until);
+                let query = codec::query(backend, statement).bind(lease_until).bind(lease_until);
                 bind_rooms(query, rooms, now).fetch_all(&self.pool).await?
             }
             // No `UPDATE … RETURNING`: the due rows are locked first, then leased and read.
             Backend::Mysql => {
                 let mut tx = self.pool.begin().await?;
-                let query = sqlx::query(sql(backend, due_deliveries(backend, rooms, 1)));
+                let query = codec::query(backend, due_deliveries(backend, rooms, 1));
                 let ids: Vec<String> = bind_rooms(query, rooms, now)
                     .fetch_all(&mut *tx)
                     .await?
@@ -225,7 +226,7 @@ impl Store {
                     "UPDATE webhook_deliveries SET leased_until = $1, next_attempt_at = $2 WHERE id IN ({})",
                     listed(3).join(", ")
                 );
-                let mut update = sqlx::query(sql(backend, statement)).bind(lease_until).bind(lease_until);
+                let mut update = codec::query(backend, statement).bind(lease_until).bind(lease_until);
                 for id in &ids {
                     update = update.bind(id);
                 }
@@ -234,7 +235,7 @@ impl Store {
                     "SELECT {CLAIMED_COLUMNS} FROM webhook_deliveries WHERE id IN ({})",
                     listed(1).join(", ")
                 );
-                let mut select = sqlx::query(sql(backend, statement));
+                let mut select = codec::query(backend, statement);
                 for id in &ids {
                     select = select.bind(id);
                 }
@@ -275,10 +276,10 @@ impl Store {
         let rows = serde_json::Value::Array(rows).to_string();
         let attempts = json_rows(backend, ATTEMPT_FIELDS);
         let mut tx = self.pool.begin().await?;
-        sqlx::query(sql(
+        codec::query(
             backend,
             format!("INSERT INTO webhook_attempts ({ATTEMPT_COLUMNS}) SELECT {ATTEMPT_COLUMNS} FROM {attempts}"),
-        ))
+        )
         .bind(&rows)
         .execute(&mut *tx)
         .await?;
@@ -297,7 +298,7 @@ impl Store {
             &attempts,
             "webhook_deliveries.id = batch.delivery_id",
         );
-        sqlx::query(sql(backend, delivery_update))
+        codec::query(backend, delivery_update)
             .bind(&rows)
             .execute(&mut *tx)
             .await?;
@@ -320,17 +321,14 @@ impl Store {
             &run_rows,
             "webhooks.id = batch.webhook_id",
         );
-        sqlx::query(sql(backend, run_update))
-            .bind(&runs)
-            .execute(&mut *tx)
-            .await?;
-        let failing = sqlx::query(sql(
+        codec::query(backend, run_update).bind(&runs).execute(&mut *tx).await?;
+        let failing = codec::query(
             backend,
             format!(
                 "SELECT id, failing_since FROM webhooks WHERE id IN (SELECT webhook_id FROM {run_rows}) \
                  AND enabled = 1 AND failing_since <= $2"
             ),
-        ))
+        )
         .bind(&runs)
         .bind(micros(failing_cutoff))
         .fetch_all(&mut *tx)
@@ -345,11 +343,11 @@ impl Store {
     /// Finishes a pending delivery whose attempt could not be recorded: failed, with the error
     /// class `unrecorded`, so it is not sent again and again. It stays redeliverable.
     pub async fn set_delivery_aside(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError> {
-        sqlx::query(sql(
+        codec::query(
             self.backend,
             "UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL, leased_until = NULL, \
              finished_at = $1, last_error_class = $2 WHERE id = $3 AND status = 'pending'",
-        ))
+        )
         .bind(micros(at))
         .bind(ErrorClass::Unrecorded.name())
         .bind(id)
@@ -363,10 +361,10 @@ impl Store {
     /// as this left it (a dispatcher may attempt it the moment the transaction commits).
     pub async fn redeliver(&self, webhook_id: Id, id: &str, now: OffsetDateTime) -> Result<Delivery, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(sql(
+        let row = codec::query(
             self.backend,
             "SELECT status, leased_until FROM webhook_deliveries WHERE webhook_id = $1 AND id = $2",
-        ))
+        )
         .bind(webhook_id)
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -377,12 +375,12 @@ impl Store {
             return Err(RedeliverError::InFlight(id.to_owned()).into());
         }
         let finished = row.try_get::<String, _>("status")? != DeliveryStatus::Pending.name();
-        sqlx::query(sql(
+        codec::query(
             self.backend,
             "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $1, leased_until = NULL, \
              finished_at = NULL, attempt_limit = CASE WHEN $2 = 1 THEN attempts + 1 ELSE attempt_limit END \
              WHERE id = $3",
-        ))
+        )
         .bind(micros(now))
         .bind(i64::from(finished))
         .bind(id)
@@ -401,28 +399,28 @@ impl Store {
         // deletes keep both backends alike.
         let cutoff = micros(cutoff);
         let mut tx = self.pool.begin().await?;
-        sqlx::query(sql(
+        codec::query(
             self.backend,
             "DELETE FROM webhook_attempts WHERE delivery_id IN \
              (SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND finished_at < $1)",
-        ))
+        )
         .bind(cutoff)
         .execute(&mut *tx)
         .await?;
-        let deleted = sqlx::query(sql(
+        let deleted = codec::query(
             self.backend,
             "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND finished_at < $1",
-        ))
+        )
         .bind(cutoff)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         // Also the bodies of deliveries deleted with their webhook.
-        sqlx::query(sql(
+        codec::query(
             self.backend,
             "DELETE FROM webhook_messages WHERE created_at < $1 AND NOT EXISTS \
              (SELECT 1 FROM webhook_deliveries d WHERE d.message_id = webhook_messages.id)",
-        ))
+        )
         .bind(cutoff)
         .execute(&mut *tx)
         .await?;

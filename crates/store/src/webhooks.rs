@@ -8,7 +8,8 @@ use bunting_core::webhook::config::{self, PayloadFormat, PreviousSecret, Webhook
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use crate::codec::{from_micros, micros, sql};
+use crate::codec;
+use crate::codec::{from_micros, micros};
 use crate::{Backend, EnvironmentId, Store, StoreError, counters};
 use crate::{Sealer, changes, outbox, secrets};
 
@@ -53,7 +54,7 @@ impl Store {
         }
         let after = &outcome.after;
         if outcome.deleted() {
-            sqlx::query(sql(self.backend, "DELETE FROM webhooks WHERE id = $1"))
+            codec::query(self.backend, "DELETE FROM webhooks WHERE id = $1")
                 .bind(after.id)
                 .execute(&mut *tx)
                 .await?;
@@ -78,7 +79,7 @@ impl Store {
     /// dispatcher disabling one).
     pub async fn webhook_environment(&self, id: Id) -> Result<Option<EnvironmentId>, StoreError> {
         Ok(
-            sqlx::query_scalar(sql(self.backend, "SELECT environment_id FROM webhooks WHERE id = $1"))
+            codec::query_scalar(self.backend, "SELECT environment_id FROM webhooks WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&self.reads)
                 .await?,
@@ -91,10 +92,10 @@ impl Store {
 
     /// The webhook `FLAGR_NOTIFICATION_WEBHOOK_*` configures, if one was ever configured.
     pub async fn configured_webhook_id(&self, environment: EnvironmentId) -> Result<Option<Id>, StoreError> {
-        let row = sqlx::query(sql(
+        let row = codec::query(
             self.backend,
             "SELECT id FROM webhooks WHERE environment_id = $1 AND managed_by_config = 1",
-        ))
+        )
         .bind(environment)
         .fetch_optional(&self.reads)
         .await?;
@@ -129,7 +130,7 @@ impl Store {
              (SELECT MAX(d.created_at) FROM webhook_deliveries d WHERE d.webhook_id = w.id) AS last_delivery_at \
              FROM webhooks w WHERE environment_id = $1 {only} ORDER BY id"
         );
-        let mut query = sqlx::query(sql(self.backend, query)).bind(environment);
+        let mut query = codec::query(self.backend, query).bind(environment);
         if let Some(id) = id {
             query = query.bind(id);
         }
@@ -161,10 +162,10 @@ async fn fetch<'e, E>(
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
-    let row = sqlx::query(sql(
+    let row = codec::query(
         backend,
         format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1 AND environment_id = $2"),
-    ))
+    )
     .bind(id)
     .bind(environment)
     .fetch_optional(executor)
@@ -222,13 +223,13 @@ async fn save(
                 .join(", ")
         ),
     };
-    sqlx::query(sql(
+    codec::query(
         backend,
         format!(
             "INSERT INTO webhooks ({WEBHOOK_COLUMNS}, environment_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) {upsert}"
         ),
-    ))
+    )
     .bind(webhook.id)
     .bind(url)
     .bind(&webhook.description)
