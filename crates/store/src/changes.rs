@@ -8,6 +8,7 @@ use bunting_core::change::ChangeEvent;
 use bunting_core::flag::Id;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
+use time::OffsetDateTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortOrder {
@@ -23,6 +24,16 @@ pub struct ChangeQuery {
     /// Only this environment's changes.
     pub environment: Option<crate::EnvironmentId>,
     pub flag_id: Option<Id>,
+    /// Only changes to the flag with this key.
+    pub flag_key: Option<String>,
+    /// Only changes made by this actor.
+    pub actor: Option<String>,
+    /// Only changes with an event of this name, or of this group (`flag.*`).
+    pub event: Option<String>,
+    /// Only changes made at or after this time...
+    pub since: Option<OffsetDateTime>,
+    /// ...and before this one.
+    pub until: Option<OffsetDateTime>,
     /// Only changes with a larger sequence.
     pub after_seq: Option<i64>,
     /// Only changes with a smaller sequence.
@@ -71,15 +82,19 @@ impl Store {
             SortOrder::Ascending => "ASC",
             SortOrder::Descending => "DESC",
         };
-        // Each optional filter is bound twice, as each placeholder appears once (MySQL binds by
-        // position).
+        // Each optional filter is bound twice and each placeholder appears once, in order, the
+        // form every backend binds alike.
+        let event = query.event.as_deref().map(event_pattern);
         let rows = codec::query(
             self.backend,
             format!(
                 "SELECT {CHANGE_COLUMNS} FROM change_events \
                  WHERE ($1 IS NULL OR flag_id = $2) AND seq > $3 AND seq < $4 \
                  AND ($5 IS NULL OR environment_id = $6) \
-                 ORDER BY seq {direction} LIMIT $7 OFFSET $8"
+                 AND ($7 IS NULL OR flag_key = $8) AND ($9 IS NULL OR actor = $10) \
+                 AND ($11 IS NULL OR events LIKE $12 ESCAPE '!') \
+                 AND occurred_at >= $13 AND occurred_at < $14 \
+                 ORDER BY seq {direction} LIMIT $15 OFFSET $16"
             ),
         )
         .bind(query.flag_id)
@@ -88,6 +103,14 @@ impl Store {
         .bind(query.before_seq.unwrap_or(i64::MAX))
         .bind(query.environment)
         .bind(query.environment)
+        .bind(query.flag_key.as_deref())
+        .bind(query.flag_key.as_deref())
+        .bind(query.actor.as_deref())
+        .bind(query.actor.as_deref())
+        .bind(event.as_deref())
+        .bind(event.as_deref())
+        .bind(query.since.map_or(i64::MIN, micros))
+        .bind(query.until.map_or(i64::MAX, micros))
         .bind(query.limit.unwrap_or(i64::MAX))
         .bind(query.offset)
         .fetch_all(&self.reads)
@@ -109,4 +132,14 @@ fn change_event(row: &AnyRow) -> Result<ChangeEvent, StoreError> {
         previous: row.try_get("previous")?,
         current: row.try_get("current")?,
     })
+}
+
+/// The `LIKE` pattern finding `event` (a name, or a group as `flag.*`) in the stored events
+/// (`[{"event":"flag.enabled",...}]`), with `!` escaping the wildcards event names can hold.
+fn event_pattern(event: &str) -> String {
+    let escape = |text: &str| text.replace('!', "!!").replace('%', "!%").replace('_', "!_");
+    match event.strip_suffix(".*") {
+        Some(group) => format!("%\"event\":\"{}.%", escape(group)),
+        None => format!("%\"event\":\"{}\"%", escape(event)),
+    }
 }

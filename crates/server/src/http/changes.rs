@@ -9,6 +9,9 @@ use serde_json::value::RawValue;
 use std::collections::HashMap;
 
 use bunting_core::environment::EnvironmentLabel;
+use bunting_core::webhook::filter::EventFilter;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use super::AppState;
 use super::environment::{Env, EnvironmentKey};
@@ -51,6 +54,11 @@ async fn list_changes(
         .changes(&ChangeQuery {
             environment,
             flag_id: query.id("flag_id")?,
+            flag_key: query.string("flag_key").map(str::to_owned),
+            actor: query.string("actor").map(str::to_owned),
+            event: event(&query)?,
+            since: time(&query, "since")?,
+            until: time(&query, "until")?,
             after_seq: query.count("after")?,
             before_seq: query.count("before")?,
             order: if order == "asc" {
@@ -77,4 +85,34 @@ pub(super) fn label(labels: &HashMap<i64, EnvironmentLabel>, id: i64) -> Environ
         key: id.to_string(),
         name: id.to_string(),
     })
+}
+
+/// The `event` filter: one catalogued event name or group glob (`flag.*`).
+fn event(query: &QueryParams) -> Result<Option<String>, ApiError> {
+    let Some(event) = query.string("event") else {
+        return Ok(None);
+    };
+    let known = event != "*"
+        && !event.contains(',')
+        && EventFilter::parse(&[event]).is_ok_and(|filter| filter.patterns().len() == 1);
+    if !known {
+        return Err(ApiError::BadRequest(format!(
+            "event {event:?} is not one event name (GET /api/v1/webhook_events lists them) or a group such as flag.*"
+        )));
+    }
+    Ok(Some(event.to_owned()))
+}
+
+/// An RFC 3339 time parameter.
+fn time(query: &QueryParams, name: &str) -> Result<Option<OffsetDateTime>, ApiError> {
+    query
+        .string(name)
+        .map(|text| {
+            OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+                ApiError::BadRequest(format!(
+                    "{name} must be an RFC 3339 time such as 2026-12-01T10:00:00Z, not {text:?}"
+                ))
+            })
+        })
+        .transpose()
 }

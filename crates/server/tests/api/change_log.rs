@@ -365,3 +365,60 @@ async fn the_log_pages_by_sequence_and_filters_by_flag() {
     );
     assert_eq!(app.get("/changes?after=x").await.status, 400);
 }
+
+#[tokio::test]
+async fn the_log_filters_by_flag_key_actor_event_and_time() {
+    let app = crate::helpers::spawn_app_with(|config| config.identity.user_header = Some("X-Email".into())).await;
+    let as_user = |user: &str, flag: i64, enabled: bool| {
+        app.client
+            .put(format!("{}/api/v1/flags/{flag}/enabled", app.base))
+            .header("X-Email", user)
+            .json(&json!({"enabled": enabled}))
+    };
+    let checkout = app.create_flag("checkout").await["id"].as_i64().unwrap();
+    let search = app.create_flag("search_v2").await["id"].as_i64().unwrap();
+    app.send(as_user("alice@example.com", checkout, true)).await.ok();
+    app.send(as_user("bob@example.com", search, true)).await.ok();
+    let sequences = |path: &str| {
+        let app = &app;
+        let path = path.to_owned();
+        async move {
+            app.get(&path)
+                .await
+                .ok()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|change| change["sequence"].as_i64().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(sequences("/changes?flag_key=search_v2&order=asc").await, [2, 4]);
+    assert_eq!(sequences("/changes?actor=alice@example.com").await, [3]);
+    assert_eq!(sequences("/changes?event=flag.enabled").await, [4, 3]);
+    assert_eq!(sequences("/changes?event=flag.*&actor=bob@example.com").await, [4]);
+    // `_` in a key or an event name is matched as itself, not as a wildcard.
+    assert_eq!(sequences("/changes?flag_key=search_v2").await, [4, 2]);
+    let now = time::OffsetDateTime::now_utc();
+    let later = (now + time::Duration::hours(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let earlier = (now - time::Duration::hours(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    assert_eq!(sequences(&format!("/changes?since={later}")).await, Vec::<i64>::new());
+    assert_eq!(
+        sequences(&format!("/changes?since={earlier}&until={later}"))
+            .await
+            .len(),
+        4
+    );
+    for (query, says) in [
+        ("event=flag.exploded", "flag.exploded"),
+        ("event=*", "one event name"),
+        ("since=yesterday", "RFC 3339"),
+    ] {
+        let message = app.get(&format!("/changes?{query}")).await.error(400);
+        assert!(message.contains(says), "{query}: {message}");
+    }
+}
