@@ -39,7 +39,7 @@ pub fn load(source: Option<&SecretKeySource>, database: &DatabaseUrl) -> anyhow:
             )
         }
         (None, None) => bail!(
-            "no key to seal webhook secrets with: on PostgreSQL Bunting neither stores them in the \
+            "no key to seal webhook secrets with: on PostgreSQL or MySQL Bunting neither stores them in the \
              clear nor makes up a key that every instance would need. Set BUNTING_SECRET_KEY to a \
              256-bit key in standard base64 (make one with `openssl rand -base64 32`), or \
              BUNTING_SECRET_KEY_FILE to a file holding one, the same on every instance; see \

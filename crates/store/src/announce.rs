@@ -5,7 +5,8 @@
 //! An announcement is a wake-up, never the change itself: whoever wakes reads the change log,
 //! which stays the one source of truth. Announcements can be lost (a dropped connection, a
 //! listener that is restarting), so readers keep polling the log as well. SQLite databases
-//! belong to one process and announce nothing.
+//! belong to one process and announce nothing; MySQL has no notifications, so instances on it
+//! learn of each other's changes by polling alone.
 
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use sqlx::postgres::PgListener;
 use sqlx::{Any, Transaction};
 
 use crate::pool::DatabaseUrl;
-use crate::{Backend, Store, StoreError};
+use crate::{Backend, Store, StoreError, codec};
 
 /// The channel every instance announces on and listens to.
 const CHANNEL: &str = "bunting_changes";
@@ -27,7 +28,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// notifications until its commit and drops them on rollback).
 pub(crate) async fn announce(tx: &mut Transaction<'static, Any>, backend: Backend, seq: i64) -> Result<(), StoreError> {
     if backend == Backend::Postgres {
-        sqlx::query("SELECT pg_notify($1, $2)")
+        codec::query(backend, "SELECT pg_notify($1, $2)")
             .bind(CHANNEL)
             .bind(seq.to_string())
             .execute(&mut **tx)
@@ -38,7 +39,7 @@ pub(crate) async fn announce(tx: &mut Transaction<'static, Any>, backend: Backen
 
 impl Store {
     /// A listener for changes announced by any instance on this database (this one included);
-    /// `None` on SQLite, which announces nothing. It connects on first use.
+    /// `None` on SQLite and MySQL, which announce nothing. It connects on first use.
     pub fn change_listener(&self) -> Option<ChangeListener> {
         match &self.url {
             DatabaseUrl::Postgres(url) => Some(ChangeListener {
@@ -47,7 +48,7 @@ impl Store {
                 failing: false,
                 backoff: FIRST_BACKOFF,
             }),
-            DatabaseUrl::Sqlite(_) => None,
+            DatabaseUrl::Sqlite(_) | DatabaseUrl::Mysql(_) => None,
         }
     }
 }

@@ -1,12 +1,13 @@
 //! The change log: appended to by every mutation, read for flag history, Flagr's snapshots, the
 //! audit log and other instances' caches.
 
+use crate::codec;
 use crate::codec::{from_micros, micros};
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
 use bunting_core::change::ChangeEvent;
 use bunting_core::flag::Id;
 use sqlx::any::AnyRow;
-use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+use sqlx::{Any, Row, Transaction};
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -47,9 +48,10 @@ const CHANGE_COLUMNS: &str =
 
 /// Appends `event` to the log, in the mutation's transaction.
 pub(crate) async fn append(tx: &mut Transaction<'static, Any>, event: &ChangeEvent) -> Result<(), StoreError> {
-    sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO change_events ({CHANGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-    )))
+    codec::query(
+        Backend::of(tx),
+        format!("INSERT INTO change_events ({CHANGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"),
+    )
     .bind(event.seq)
     .bind(&event.event_id)
     .bind(micros(event.occurred_at))
@@ -68,7 +70,7 @@ pub(crate) async fn append(tx: &mut Transaction<'static, Any>, event: &ChangeEve
 impl Store {
     /// The latest change sequence, 0 before the first change (Flagr's snapshot `max_id`).
     pub async fn max_change_seq(&self) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT change_seq FROM id_counters WHERE id = 1")
+        let row = codec::query(self.backend, "SELECT change_seq FROM id_counters WHERE id = 1")
             .fetch_one(&self.reads)
             .await?;
         Ok(row.try_get("change_seq")?)
@@ -83,15 +85,18 @@ impl Store {
         // Each optional filter is bound twice and each placeholder appears once, in order, the
         // form every backend binds alike.
         let event = query.event.as_deref().map(event_pattern);
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {CHANGE_COLUMNS} FROM change_events \
-             WHERE ($1 IS NULL OR flag_id = $2) AND seq > $3 AND seq < $4 \
-             AND ($5 IS NULL OR environment_id = $6) \
-             AND ($7 IS NULL OR flag_key = $8) AND ($9 IS NULL OR actor = $10) \
-             AND ($11 IS NULL OR events LIKE $12 ESCAPE '!') \
-             AND occurred_at >= $13 AND occurred_at < $14 \
-             ORDER BY seq {direction} LIMIT $15 OFFSET $16"
-        )))
+        let rows = codec::query(
+            self.backend,
+            format!(
+                "SELECT {CHANGE_COLUMNS} FROM change_events \
+                 WHERE ($1 IS NULL OR flag_id = $2) AND seq > $3 AND seq < $4 \
+                 AND ($5 IS NULL OR environment_id = $6) \
+                 AND ($7 IS NULL OR flag_key = $8) AND ($9 IS NULL OR actor = $10) \
+                 AND ($11 IS NULL OR events LIKE $12 ESCAPE '!') \
+                 AND occurred_at >= $13 AND occurred_at < $14 \
+                 ORDER BY seq {direction} LIMIT $15 OFFSET $16"
+            ),
+        )
         .bind(query.flag_id)
         .bind(query.flag_id)
         .bind(query.after_seq.unwrap_or(0))

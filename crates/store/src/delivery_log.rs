@@ -4,9 +4,10 @@
 use bunting_core::flag::Id;
 use bunting_core::webhook::retry::ErrorClass;
 use sqlx::any::AnyRow;
-use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+use sqlx::{Any, Row, Transaction};
 use time::OffsetDateTime;
 
+use crate::codec;
 use crate::codec::from_micros;
 use crate::{Backend, Store, StoreError};
 
@@ -75,14 +76,24 @@ pub(crate) const ATTEMPT_COLUMNS: &str = "delivery_id, number, started_at, durat
 impl Store {
     /// A webhook's deliveries, newest first.
     pub async fn deliveries(&self, webhook_id: Id, query: &DeliveryQuery) -> Result<Vec<Delivery>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = $1 \
-             AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR event = $3) AND ($4 IS NULL OR flag_key = $4) \
-             ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6"
-        )))
+        // Each optional filter is bound twice, as each placeholder appears once (MySQL binds by
+        // position).
+        let status = query.status.map(DeliveryStatus::name);
+        let rows = codec::query(
+            self.backend,
+            format!(
+                "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = $1 \
+                 AND ($2 IS NULL OR status = $3) AND ($4 IS NULL OR event = $5) \
+                 AND ($6 IS NULL OR flag_key = $7) \
+                 ORDER BY created_at DESC, id DESC LIMIT $8 OFFSET $9"
+            ),
+        )
         .bind(webhook_id)
-        .bind(query.status.map(DeliveryStatus::name))
+        .bind(status)
+        .bind(status)
         .bind(query.event.as_deref())
+        .bind(query.event.as_deref())
+        .bind(query.flag_key.as_deref())
         .bind(query.flag_key.as_deref())
         .bind(query.limit)
         .bind(query.offset)
@@ -96,23 +107,27 @@ impl Store {
         // One snapshot for both reads, so the delivery and its attempts always agree.
         let mut tx = self.reads.begin().await?;
         if self.backend == Backend::Postgres {
-            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            codec::query(self.backend, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 .execute(&mut *tx)
                 .await?;
         }
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {DELIVERY_COLUMNS}, (SELECT body FROM webhook_messages m WHERE m.id = message_id) AS body \
-             FROM webhook_deliveries WHERE webhook_id = $1 AND id = $2"
-        )))
+        let row = codec::query(
+            self.backend,
+            format!(
+                "SELECT {DELIVERY_COLUMNS}, (SELECT body FROM webhook_messages m WHERE m.id = message_id) AS body \
+                 FROM webhook_deliveries WHERE webhook_id = $1 AND id = $2"
+            ),
+        )
         .bind(webhook_id)
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let delivery = delivery(&row, true)?;
-        let attempts = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {ATTEMPT_COLUMNS} FROM webhook_attempts WHERE delivery_id = $1 ORDER BY number"
-        )))
+        let attempts = codec::query(
+            self.backend,
+            format!("SELECT {ATTEMPT_COLUMNS} FROM webhook_attempts WHERE delivery_id = $1 ORDER BY number"),
+        )
         .bind(id)
         .fetch_all(&mut *tx)
         .await?
@@ -126,9 +141,10 @@ impl Store {
 
 /// A delivery as the transaction that just wrote it sees it.
 pub(crate) async fn delivery_in(tx: &mut Transaction<'static, Any>, id: &str) -> Result<Delivery, StoreError> {
-    let row = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1"
-    )))
+    let row = codec::query(
+        Backend::of(tx),
+        format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1"),
+    )
     .bind(id)
     .fetch_one(&mut **tx)
     .await?;

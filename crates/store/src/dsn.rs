@@ -483,7 +483,15 @@ fn mysql_parameter(dsn: &mut MysqlDsn, key: &str, value: &str) -> Result<(), Dsn
             }
         }
         _ if MYSQL_OTHERS.contains(&key) => {}
-        _ => dsn.session_variables.push((key.to_owned(), value.to_owned())),
+        // Set as `SET name = value` on every connection: the name must be a variable's name.
+        _ if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+            dsn.session_variables.push((key.to_owned(), value.to_owned()));
+        }
+        _ => {
+            return fail(format!(
+                "the MySQL DSN's parameter {key:?} is not a session variable name"
+            ));
+        }
     }
     Ok(())
 }
@@ -673,6 +681,10 @@ mod tests {
             ),
             ("root:s3cret@tcp(h)/flagr?timeout=5", "timeout=\"5\" is not a duration"),
             ("root:s3cret@tcp(h)/flagr?tls=custom", "tls=\"custom\""),
+            (
+                "root:s3cret@tcp(h)/flagr?sql_mode%3D1;DROP=x",
+                "parameter \"sql_mode=1;DROP\" is not a session variable name",
+            ),
         ];
         for (connection, message) in cases {
             let error = error(mysql(connection));

@@ -10,13 +10,17 @@ use bunting_core::mutation::Origin;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
+use crate::codec;
 use crate::codec::{from_micros, micros};
-use crate::{DEFAULT_ENVIRONMENT, EnvironmentId, PromotionSelection, Store, StoreError, changes, counters, outbox};
+use crate::{
+    Backend, DEFAULT_ENVIRONMENT, EnvironmentId, PromotionSelection, Store, StoreError, changes, counters, outbox,
+};
 
 impl Store {
     /// The live environments, the default first, then by id.
     pub async fn environments(&self) -> Result<Vec<Environment>, StoreError> {
-        let rows = sqlx::query(
+        let rows = codec::query(
+            self.backend,
             "SELECT id, key, name, description, created_at FROM environments WHERE deleted_at IS NULL ORDER BY id",
         )
         .fetch_all(&self.reads)
@@ -26,7 +30,7 @@ impl Store {
 
     /// How payloads and the change log name each environment, deleted ones included.
     pub async fn environment_labels(&self) -> Result<Vec<(EnvironmentId, EnvironmentLabel)>, StoreError> {
-        let rows = sqlx::query("SELECT id, key, name FROM environments")
+        let rows = codec::query(self.backend, "SELECT id, key, name FROM environments")
             .fetch_all(&self.reads)
             .await?;
         rows.iter()
@@ -49,13 +53,17 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let ids = counters::lock(&mut tx).await?;
         if ids.change == 0 {
-            sqlx::query("UPDATE environments SET key = $1, name = $1 WHERE id = $2")
-                .bind(key)
-                .bind(DEFAULT_ENVIRONMENT)
-                .execute(&mut *tx)
-                .await?;
+            codec::query(
+                self.backend,
+                "UPDATE environments SET key = $1, name = $2 WHERE id = $3",
+            )
+            .bind(key)
+            .bind(key)
+            .bind(DEFAULT_ENVIRONMENT)
+            .execute(&mut *tx)
+            .await?;
         }
-        let current: String = sqlx::query_scalar("SELECT key FROM environments WHERE id = $1")
+        let current: String = codec::query_scalar(self.backend, "SELECT key FROM environments WHERE id = $1")
             .bind(DEFAULT_ENVIRONMENT)
             .fetch_one(&mut *tx)
             .await?;
@@ -76,7 +84,7 @@ impl Store {
         environment::check_fields(&fields).map_err(StoreError::Invalid)?;
         let mut tx = self.pool.begin().await?;
         let mut ids = counters::lock(&mut tx).await?;
-        let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM environments WHERE key = $1")
+        let taken: i64 = codec::query_scalar(self.backend, "SELECT COUNT(*) FROM environments WHERE key = $1")
             .bind(key)
             .fetch_one(&mut *tx)
             .await?;
@@ -84,7 +92,7 @@ impl Store {
             return Err(StoreError::Invalid(format!("environment key {key:?} is already taken")));
         }
         // Under the counters lock, so two creates cannot take the same id.
-        let id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM environments")
+        let id: i64 = codec::query_scalar(self.backend, "SELECT COALESCE(MAX(id), 0) + 1 FROM environments")
             .fetch_one(&mut *tx)
             .await?;
         let created = Environment {
@@ -95,14 +103,17 @@ impl Store {
             created_at: origin.at,
             default: false,
         };
-        sqlx::query("INSERT INTO environments (id, key, name, description, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(created.id)
-            .bind(&created.key)
-            .bind(&created.name)
-            .bind(&created.description)
-            .bind(micros(created.created_at))
-            .execute(&mut *tx)
-            .await?;
+        codec::query(
+            self.backend,
+            "INSERT INTO environments (id, key, name, description, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(created.id)
+        .bind(&created.key)
+        .bind(&created.name)
+        .bind(&created.description)
+        .bind(micros(created.created_at))
+        .execute(&mut *tx)
+        .await?;
         record(
             &mut tx,
             self,
@@ -141,12 +152,15 @@ impl Store {
         if after == before {
             return Ok(after);
         }
-        sqlx::query("UPDATE environments SET name = $1, description = $2 WHERE id = $3")
-            .bind(&after.name)
-            .bind(&after.description)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        codec::query(
+            self.backend,
+            "UPDATE environments SET name = $1, description = $2 WHERE id = $3",
+        )
+        .bind(&after.name)
+        .bind(&after.description)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         record(
             &mut tx,
             self,
@@ -178,11 +192,13 @@ impl Store {
                 deleted.key
             )));
         }
-        let flags: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM bunting_flags WHERE environment_id = $1 AND deleted_at IS NULL")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let flags: i64 = codec::query_scalar(
+            self.backend,
+            "SELECT COUNT(*) FROM bunting_flags WHERE environment_id = $1 AND deleted_at IS NULL",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
         if flags > 0 && !force {
             return Err(StoreError::Conflict(format!(
                 "environment {:?} still has {flags} live flag(s); delete them first, or add ?force=true to delete \
@@ -191,19 +207,21 @@ impl Store {
             )));
         }
         for table in ["bunting_flags", "bunting_tags", "entity_types", "webhooks"] {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DELETE FROM {table} WHERE environment_id = $1"
-            )))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+            codec::query(self.backend, format!("DELETE FROM {table} WHERE environment_id = $1"))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
         // `~` is not allowed in keys, so the deleted environment's key is free for a new one.
-        sqlx::query("UPDATE environments SET deleted_at = $1, key = key || '~' || CAST(id AS TEXT) WHERE id = $2")
-            .bind(micros(origin.at))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        codec::query(
+            self.backend,
+            "UPDATE environments SET deleted_at = $1, key = $2 WHERE id = $3",
+        )
+        .bind(micros(origin.at))
+        .bind(format!("{}~{id}", deleted.key))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         record(
             &mut tx,
             self,
@@ -224,7 +242,7 @@ pub(crate) async fn label(
     tx: &mut Transaction<'static, Any>,
     id: EnvironmentId,
 ) -> Result<EnvironmentLabel, StoreError> {
-    let row = sqlx::query("SELECT key, name FROM environments WHERE id = $1")
+    let row = codec::query(Backend::of(tx), "SELECT key, name FROM environments WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut **tx)
         .await?;
@@ -245,7 +263,8 @@ fn live_key(stored: &str) -> &str {
 
 /// A live environment, or NotFound.
 async fn live(tx: &mut Transaction<'static, Any>, id: EnvironmentId) -> Result<Environment, StoreError> {
-    let row = sqlx::query(
+    let row = codec::query(
+        Backend::of(tx),
         "SELECT id, key, name, description, created_at FROM environments WHERE id = $1 AND deleted_at IS NULL",
     )
     .bind(id)

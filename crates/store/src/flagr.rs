@@ -20,13 +20,13 @@ use bunting_core::flag::{Flag, Id, StoredFlag};
 use bunting_core::mutation::{Origin, Outcome};
 use serde_json::{Map, Value, json};
 use sqlx::any::AnyRow;
-use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+use sqlx::{Any, Row, Transaction};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::codec::micros;
+use crate::codec::{self, micros};
 use crate::flags::fetch_flag;
-use crate::{DEFAULT_ENVIRONMENT, Store, StoreError, changes, counters};
+use crate::{Backend, DEFAULT_ENVIRONMENT, Store, StoreError, changes, counters};
 
 /// The tables that make a database Flagr's (`flagr-spec.md` §2).
 pub(crate) const TABLES: [&str; 9] = [
@@ -134,7 +134,8 @@ pub(crate) async fn adopt(tx: &mut Transaction<'static, Any>) -> Result<Adoption
     let plan = AdoptionPlan::read(tx).await?;
     insert_tags(tx, &plan.rows.tags).await?;
     for flag in &plan.flags {
-        sqlx::query(
+        codec::query(
+            Backend::of(tx),
             "INSERT INTO bunting_flags (id, environment_id, key, deleted_at, snapshot_id, document) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -150,7 +151,8 @@ pub(crate) async fn adopt(tx: &mut Transaction<'static, Any>) -> Result<Adoption
     insert_entity_types(tx, &plan).await?;
     let snapshots = adopt_snapshots(tx, &plan.rows.snapshots).await?;
     let counters = &plan.rows.largest_ids;
-    sqlx::query(
+    codec::query(
+        Backend::of(tx),
         "UPDATE id_counters SET change_seq = $1, flag_id = $2, tag_id = $3, segment_id = $4, \
          variant_id = $5, constraint_id = $6, distribution_id = $7 WHERE id = 1",
     )
@@ -163,12 +165,15 @@ pub(crate) async fn adopt(tx: &mut Transaction<'static, Any>) -> Result<Adoption
     .bind(counters[&"distributions"])
     .execute(&mut **tx)
     .await?;
-    sqlx::query("INSERT INTO flagr_adoption (id, adopted_at, fingerprint, change_seq) VALUES (1, $1, $2, $3)")
-        .bind(micros(OffsetDateTime::now_utc()))
-        .bind(fingerprint(tx).await?)
-        .bind(counters[&"flag_snapshots"])
-        .execute(&mut **tx)
-        .await?;
+    codec::query(
+        Backend::of(tx),
+        "INSERT INTO flagr_adoption (id, adopted_at, fingerprint, change_seq) VALUES (1, $1, $2, $3)",
+    )
+    .bind(micros(OffsetDateTime::now_utc()))
+    .bind(fingerprint(tx).await?)
+    .bind(counters[&"flag_snapshots"])
+    .execute(&mut **tx)
+    .await?;
     Ok(Adoption {
         flags: plan.flags.len(),
         deleted: plan.deleted.len(),
@@ -179,12 +184,15 @@ pub(crate) async fn adopt(tx: &mut Transaction<'static, Any>) -> Result<Adoption
 /// Flagr's live tags, with their ids.
 async fn insert_tags(tx: &mut Transaction<'static, Any>, tags: &[(Id, String)]) -> Result<(), StoreError> {
     for (id, value) in tags {
-        sqlx::query("INSERT INTO bunting_tags (id, environment_id, value) VALUES ($1, $2, $3)")
-            .bind(id)
-            .bind(DEFAULT_ENVIRONMENT)
-            .bind(value)
-            .execute(&mut **tx)
-            .await?;
+        codec::query(
+            Backend::of(tx),
+            "INSERT INTO bunting_tags (id, environment_id, value) VALUES ($1, $2, $3)",
+        )
+        .bind(id)
+        .bind(DEFAULT_ENVIRONMENT)
+        .bind(value)
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(())
 }
@@ -194,11 +202,14 @@ async fn insert_entity_types(tx: &mut Transaction<'static, Any>, plan: &Adoption
     let used = plan.flags.iter().map(|flag| flag.entity_type.as_str());
     let known = plan.rows.entity_types.iter().map(String::as_str);
     for key in known.chain(used).filter(|key| !key.is_empty()) {
-        sqlx::query("INSERT INTO entity_types (environment_id, key) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(DEFAULT_ENVIRONMENT)
-            .bind(key)
-            .execute(&mut **tx)
-            .await?;
+        codec::query(
+            Backend::of(tx),
+            "INSERT INTO entity_types (environment_id, key) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(DEFAULT_ENVIRONMENT)
+        .bind(key)
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(())
 }
@@ -235,7 +246,7 @@ impl Store {
     pub async fn readopt_flagr(&self, force: bool) -> Result<Readoption, StoreError> {
         let mut tx = self.pool.begin().await?;
         let mut ids = counters::lock(&mut tx).await?;
-        let Some(adoption) = sqlx::query("SELECT change_seq FROM flagr_adoption WHERE id = 1")
+        let Some(adoption) = codec::query(self.backend, "SELECT change_seq FROM flagr_adoption WHERE id = 1")
             .fetch_optional(&mut *tx)
             .await?
         else {
@@ -246,7 +257,8 @@ impl Store {
             ));
         };
         let adopted_seq: i64 = adoption.try_get("change_seq")?;
-        let changed_in_bunting: Vec<String> = sqlx::query(
+        let changed_in_bunting: Vec<String> = codec::query(
+            self.backend,
             "SELECT DISTINCT flag_key FROM change_events \
              WHERE seq > $1 AND flag_key IS NOT NULL ORDER BY flag_key",
         )
@@ -277,7 +289,7 @@ impl Store {
             if plan.flags.iter().any(|flag| flag.id == id) {
                 continue;
             }
-            let Some(before) = fetch_flag(&mut *tx, DEFAULT_ENVIRONMENT, id).await? else {
+            let Some(before) = fetch_flag(Backend::of(&tx), &mut *tx, DEFAULT_ENVIRONMENT, id).await? else {
                 continue;
             };
             if !before.deleted {
@@ -289,16 +301,19 @@ impl Store {
                 self.record(&mut tx, Some(before), after, EventType::FlagDeleted, now)
                     .await?;
             }
-            sqlx::query("DELETE FROM bunting_flags WHERE id = $1 AND environment_id = $2")
-                .bind(id)
-                .bind(DEFAULT_ENVIRONMENT)
-                .execute(&mut *tx)
-                .await?;
+            codec::query(
+                self.backend,
+                "DELETE FROM bunting_flags WHERE id = $1 AND environment_id = $2",
+            )
+            .bind(id)
+            .bind(DEFAULT_ENVIRONMENT)
+            .execute(&mut *tx)
+            .await?;
             outcome.removed += 1;
         }
         for flag in &plan.flags {
             let deleted = plan.is_deleted(flag);
-            let before = fetch_flag(&mut *tx, DEFAULT_ENVIRONMENT, flag.id).await?;
+            let before = fetch_flag(Backend::of(&tx), &mut *tx, DEFAULT_ENVIRONMENT, flag.id).await?;
             let kind = match &before {
                 None => EventType::FlagCreated,
                 Some(before) if before.deleted == deleted && before.flag == *flag => {
@@ -321,7 +336,7 @@ impl Store {
             };
             self.record(&mut tx, before, after, kind, now).await?;
         }
-        sqlx::query("DELETE FROM bunting_tags WHERE environment_id = $1")
+        codec::query(self.backend, "DELETE FROM bunting_tags WHERE environment_id = $1")
             .bind(DEFAULT_ENVIRONMENT)
             .execute(&mut *tx)
             .await?;
@@ -336,21 +351,27 @@ impl Store {
         ids.constraint = ids.constraint.max(largest[&"constraints"]);
         ids.distribution = ids.distribution.max(largest[&"distributions"]);
         counters::write(&mut tx, &ids).await?;
-        sqlx::query("UPDATE flagr_adoption SET adopted_at = $1, fingerprint = $2, change_seq = $3 WHERE id = 1")
-            .bind(micros(now))
-            .bind(fingerprint(&mut tx).await?)
-            .bind(ids.change)
-            .execute(&mut *tx)
-            .await?;
+        codec::query(
+            self.backend,
+            "UPDATE flagr_adoption SET adopted_at = $1, fingerprint = $2, change_seq = $3 WHERE id = 1",
+        )
+        .bind(micros(now))
+        .bind(fingerprint(&mut tx).await?)
+        .bind(ids.change)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(outcome)
     }
 
     async fn flag_ids(&self, tx: &mut Transaction<'static, Any>) -> Result<Vec<Id>, StoreError> {
-        let rows = sqlx::query("SELECT id FROM bunting_flags WHERE environment_id = $1 ORDER BY id")
-            .bind(DEFAULT_ENVIRONMENT)
-            .fetch_all(&mut **tx)
-            .await?;
+        let rows = codec::query(
+            self.backend,
+            "SELECT id FROM bunting_flags WHERE environment_id = $1 ORDER BY id",
+        )
+        .bind(DEFAULT_ENVIRONMENT)
+        .fetch_all(&mut **tx)
+        .await?;
         rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
     }
 
@@ -386,7 +407,7 @@ impl Store {
 /// Says so when Flagr's tables changed since Bunting adopted them: the flags served are then
 /// older than Flagr's.
 pub(crate) async fn check_unchanged(tx: &mut Transaction<'static, Any>) -> Result<(), StoreError> {
-    let Some(row) = sqlx::query("SELECT fingerprint FROM flagr_adoption WHERE id = 1")
+    let Some(row) = codec::query(Backend::of(tx), "SELECT fingerprint FROM flagr_adoption WHERE id = 1")
         .fetch_optional(&mut **tx)
         .await?
     else {
@@ -465,9 +486,10 @@ async fn fingerprint(tx: &mut Transaction<'static, Any>) -> Result<String, Store
             "COALESCE(MAX(CAST(updated_at AS TEXT)), '') AS updated, \
              COALESCE(MAX(CAST(deleted_at AS TEXT)), '') AS deleted"
         };
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT CAST(COUNT(*) AS BIGINT) AS n, {times} FROM {table}"
-        )))
+        let row = codec::query(
+            Backend::of(tx),
+            format!("SELECT CAST(COUNT(*) AS BIGINT) AS n, {times} FROM {table}"),
+        )
         .fetch_one(&mut **tx)
         .await?;
         let (n, updated, deleted): (i64, String, String) =
@@ -773,9 +795,7 @@ impl FlagrRows {
 }
 
 async fn fetch(tx: &mut Transaction<'static, Any>, query: &str) -> Result<Vec<AnyRow>, StoreError> {
-    Ok(sqlx::query(AssertSqlSafe(query.to_owned()))
-        .fetch_all(&mut **tx)
-        .await?)
+    Ok(codec::query(Backend::of(tx), query).fetch_all(&mut **tx).await?)
 }
 
 #[cfg(test)]

@@ -9,10 +9,11 @@ use bunting_core::change::{ChangeEvent, ComponentType, Event, EventType};
 use bunting_core::flag::{Id, StoredFlag, Tag};
 use bunting_core::mutation::{self, Command, IdCounters, Origin, Outcome, SharedIds};
 use sqlx::any::AnyRow;
-use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+use sqlx::{Any, Row, Transaction};
 use time::OffsetDateTime;
 
 use crate::announce::announce;
+use crate::codec;
 use crate::codec::{from_micros, micros};
 use crate::counters;
 use crate::{Backend, EnvironmentId, Store, StoreError};
@@ -99,7 +100,7 @@ impl Store {
     ) -> Result<Outcome, StoreError> {
         let current = match flag_id {
             Some(id) => Some(
-                fetch_flag(&mut **tx, environment, id)
+                fetch_flag(Backend::of(tx), &mut **tx, environment, id)
                     .await?
                     .ok_or_else(|| mutation::flag_not_found(id))?,
             ),
@@ -110,7 +111,7 @@ impl Store {
         let shared = shared_ids(tx, environment, flag_id, &command).await?;
         if creates
             && let Some(id) = shared.flag
-            && let Some(here) = fetch_flag(&mut **tx, environment, id).await?
+            && let Some(here) = fetch_flag(Backend::of(tx), &mut **tx, environment, id).await?
         {
             return Err(StoreError::Invalid(format!(
                 "cannot {verb} flag. its key is flag {id} in other environments, and flag {id} is \"{}\" here; \
@@ -128,13 +129,13 @@ impl Store {
             .as_ref()
             .is_none_or(|before| before.flag.key != after.flag.key);
         // Invalid, not Conflict: Flagr answers a taken key with 400, and so does Bunting.
-        if key_changed && key_taken(&mut **tx, environment, &after.flag.key).await? {
+        if key_changed && key_taken(Backend::of(tx), &mut **tx, environment, &after.flag.key).await? {
             return Err(StoreError::Invalid(format!(
                 "cannot {verb} flag. flag key already exists"
             )));
         }
         if key_changed
-            && let Some(other) = id_elsewhere(&mut **tx, environment, &after.flag.key).await?
+            && let Some(other) = id_elsewhere(Backend::of(tx), &mut **tx, environment, &after.flag.key).await?
             && other != after.flag.id
         {
             return Err(StoreError::Invalid(format!(
@@ -167,7 +168,7 @@ impl Store {
             "UPDATE bunting_flags SET key = $1, deleted_at = $2, snapshot_id = $3, document = $4 \
              WHERE id = $5 AND environment_id = $6"
         };
-        sqlx::query(statement)
+        codec::query(self.backend, statement)
             .bind(&after.flag.key)
             .bind(deleted_at)
             .bind(after.snapshot_id)
@@ -206,11 +207,11 @@ impl Store {
         let mut taken = Vec::new();
         for stored in &flags {
             let flag = &stored.flag;
-            if let Some(existing) = fetch_flag(&mut *tx, environment, flag.id).await? {
+            if let Some(existing) = fetch_flag(self.backend, &mut *tx, environment, flag.id).await? {
                 taken.push(format!("id {} is flag \"{}\"", flag.id, existing.flag.key));
-            } else if key_taken(&mut *tx, environment, &flag.key).await? {
+            } else if key_taken(self.backend, &mut *tx, environment, &flag.key).await? {
                 taken.push(format!("key \"{}\" is taken", flag.key));
-            } else if let Some(other) = id_elsewhere(&mut *tx, environment, &flag.key).await?
+            } else if let Some(other) = id_elsewhere(self.backend, &mut *tx, environment, &flag.key).await?
                 && other != flag.id
             {
                 // A key keeps one id in every environment (bucketing is salted with it).
@@ -265,14 +266,15 @@ impl Store {
 
     /// A flag, live or soft-deleted.
     pub async fn flag(&self, environment: EnvironmentId, id: Id) -> Result<Option<StoredFlag>, StoreError> {
-        fetch_flag(&self.reads, environment, id).await
+        fetch_flag(self.backend, &self.reads, environment, id).await
     }
 
     /// The flag with `key`, live or soft-deleted.
     pub async fn flag_by_key(&self, environment: EnvironmentId, key: &str) -> Result<Option<StoredFlag>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE environment_id = $1 AND key = $2"
-        )))
+        let row = codec::query(
+            self.backend,
+            format!("SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE environment_id = $1 AND key = $2"),
+        )
         .bind(environment)
         .bind(key)
         .fetch_optional(&self.reads)
@@ -287,9 +289,10 @@ impl Store {
         } else {
             "deleted_at IS NULL"
         };
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE environment_id = $1 AND {condition} ORDER BY id"
-        )))
+        let rows = codec::query(
+            self.backend,
+            format!("SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE environment_id = $1 AND {condition} ORDER BY id"),
+        )
         .bind(environment)
         .fetch_all(&self.reads)
         .await?;
@@ -300,19 +303,23 @@ impl Store {
     /// snapshot, so a reader can follow the change log from exactly that sequence.
     pub async fn live_flags_at_seq(&self, environment: EnvironmentId) -> Result<(Vec<StoredFlag>, i64), StoreError> {
         // PostgreSQL's default isolation gives each statement its own snapshot; a SQLite read
-        // transaction keeps the one its first read took.
+        // transaction, and MySQL's (repeatable read), keep the one its first read took.
         let begin = match self.backend {
             Backend::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
             Backend::Sqlite => "BEGIN",
+            Backend::Mysql => "START TRANSACTION READ ONLY",
         };
         let mut tx = self.reads.begin_with(begin).await?;
-        let seq: i64 = sqlx::query("SELECT change_seq FROM id_counters WHERE id = 1")
+        let seq: i64 = codec::query(self.backend, "SELECT change_seq FROM id_counters WHERE id = 1")
             .fetch_one(&mut *tx)
             .await?
             .try_get("change_seq")?;
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE environment_id = $1 AND deleted_at IS NULL ORDER BY id"
-        )))
+        let rows = codec::query(
+            self.backend,
+            format!(
+                "SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE environment_id = $1 AND deleted_at IS NULL ORDER BY id"
+            ),
+        )
         .bind(environment)
         .fetch_all(&mut *tx)
         .await?;
@@ -324,7 +331,8 @@ impl Store {
     /// environment's flags, and the latest sequence read. Sequences are commit-ordered, so a
     /// reader that resumes from the returned sequence misses nothing.
     pub async fn changes_since(&self, environment: EnvironmentId, after: i64) -> Result<ChangesSince, StoreError> {
-        let rows = sqlx::query(
+        let rows = codec::query(
+            self.backend,
             "SELECT seq, environment_id, flag_id, occurred_at FROM change_events WHERE seq > $1 ORDER BY seq",
         )
         .bind(after)
@@ -357,10 +365,13 @@ impl Store {
         after: i64,
         through: i64,
     ) -> Result<Vec<StoredFlag>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE environment_id = $1 AND id IN \
-             (SELECT flag_id FROM change_events WHERE seq > $2 AND seq <= $3)"
-        )))
+        let rows = codec::query(
+            self.backend,
+            format!(
+                "SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE environment_id = $1 AND id IN \
+                 (SELECT flag_id FROM change_events WHERE seq > $2 AND seq <= $3)"
+            ),
+        )
         .bind(environment)
         .bind(after)
         .bind(through)
@@ -378,7 +389,8 @@ impl Store {
         offset: i64,
     ) -> Result<Vec<Tag>, StoreError> {
         let pattern = format!("%{}%", value_like.unwrap_or("").to_lowercase());
-        let rows = sqlx::query(
+        let rows = codec::query(
+            self.backend,
             "SELECT id, value FROM bunting_tags WHERE environment_id = $1 AND LOWER(value) LIKE $2 \
              ORDER BY id LIMIT $3 OFFSET $4",
         )
@@ -400,15 +412,19 @@ impl Store {
 
     /// Every entity type flags of the environment have used, sorted.
     pub async fn entity_types(&self, environment: EnvironmentId) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query("SELECT key FROM entity_types WHERE environment_id = $1 ORDER BY key")
-            .bind(environment)
-            .fetch_all(&self.reads)
-            .await?;
+        let rows = codec::query(
+            self.backend,
+            "SELECT key FROM entity_types WHERE environment_id = $1 ORDER BY key",
+        )
+        .bind(environment)
+        .fetch_all(&self.reads)
+        .await?;
         rows.iter().map(|row| Ok(row.try_get("key")?)).collect()
     }
 }
 
 pub(crate) async fn fetch_flag<'e, E>(
+    backend: Backend,
     executor: E,
     environment: EnvironmentId,
     id: Id,
@@ -416,9 +432,10 @@ pub(crate) async fn fetch_flag<'e, E>(
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
-    let row = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE id = $1 AND environment_id = $2"
-    )))
+    let row = codec::query(
+        backend,
+        format!("SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE id = $1 AND environment_id = $2"),
+    )
     .bind(id)
     .bind(environment)
     .fetch_optional(executor)
@@ -426,28 +443,44 @@ where
     row.as_ref().map(stored_flag).transpose()
 }
 
-async fn key_taken<'e, E>(executor: E, environment: EnvironmentId, key: &str) -> Result<bool, StoreError>
+async fn key_taken<'e, E>(
+    backend: Backend,
+    executor: E,
+    environment: EnvironmentId,
+    key: &str,
+) -> Result<bool, StoreError>
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM bunting_flags WHERE environment_id = $1 AND key = $2")
-        .bind(environment)
-        .bind(key)
-        .fetch_one(executor)
-        .await?;
+    let row = codec::query(
+        backend,
+        "SELECT COUNT(*) AS n FROM bunting_flags WHERE environment_id = $1 AND key = $2",
+    )
+    .bind(environment)
+    .bind(key)
+    .fetch_one(executor)
+    .await?;
     Ok(row.try_get::<i64, _>("n")? > 0)
 }
 
 /// The id `key` has in the other environments, if any has it.
-async fn id_elsewhere<'e, E>(executor: E, environment: EnvironmentId, key: &str) -> Result<Option<Id>, StoreError>
+async fn id_elsewhere<'e, E>(
+    backend: Backend,
+    executor: E,
+    environment: EnvironmentId,
+    key: &str,
+) -> Result<Option<Id>, StoreError>
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
-    let row = sqlx::query("SELECT id FROM bunting_flags WHERE key = $1 AND environment_id <> $2 LIMIT 1")
-        .bind(key)
-        .bind(environment)
-        .fetch_optional(executor)
-        .await?;
+    let row = codec::query(
+        backend,
+        "SELECT id FROM bunting_flags WHERE key = $1 AND environment_id <> $2 LIMIT 1",
+    )
+    .bind(key)
+    .bind(environment)
+    .fetch_optional(executor)
+    .await?;
     Ok(row.map(|row| row.try_get("id")).transpose()?)
 }
 
@@ -461,7 +494,7 @@ async fn shared_ids(
 ) -> Result<SharedIds, StoreError> {
     let flag = match command {
         Command::CreateFlag { key, .. } | Command::DuplicateFlag { key, .. } if !key.is_empty() => {
-            id_elsewhere(&mut *tx, environment, key).await?
+            id_elsewhere(Backend::of(tx), &mut *tx, environment, key).await?
         }
         Command::CreateVariant { .. } => flag_id,
         _ => return Ok(SharedIds::default()),
@@ -469,9 +502,12 @@ async fn shared_ids(
     let Some(id) = flag else {
         return Ok(SharedIds::default());
     };
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE id = $1 AND environment_id <> $2 ORDER BY environment_id"
-    )))
+    let rows = codec::query(
+        Backend::of(tx),
+        format!(
+            "SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE id = $1 AND environment_id <> $2 ORDER BY environment_id"
+        ),
+    )
     .bind(id)
     .bind(environment)
     .fetch_all(&mut *tx)
@@ -493,11 +529,18 @@ async fn register_entity_type(
     environment: EnvironmentId,
     key: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO entity_types (environment_id, key) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-        .bind(environment)
-        .bind(key)
-        .execute(&mut **tx)
-        .await?;
+    let backend = Backend::of(tx);
+    codec::query(
+        backend,
+        format!(
+            "INSERT INTO entity_types (environment_id, key) VALUES ($1, $2) {}",
+            backend.on_conflict_do_nothing("key")
+        ),
+    )
+    .bind(environment)
+    .bind(key)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -517,11 +560,14 @@ pub(crate) async fn tag_for(
     value: &str,
     ids: &mut IdCounters,
 ) -> Result<Tag, StoreError> {
-    let existing = sqlx::query("SELECT id FROM bunting_tags WHERE environment_id = $1 AND value = $2")
-        .bind(environment)
-        .bind(value)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let existing = codec::query(
+        Backend::of(tx),
+        "SELECT id FROM bunting_tags WHERE environment_id = $1 AND value = $2",
+    )
+    .bind(environment)
+    .bind(value)
+    .fetch_optional(&mut **tx)
+    .await?;
     if let Some(row) = existing {
         return Ok(Tag {
             id: row.try_get("id")?,
@@ -532,11 +578,14 @@ pub(crate) async fn tag_for(
         id: ids.next_tag(),
         value: value.to_owned(),
     };
-    sqlx::query("INSERT INTO bunting_tags (id, environment_id, value) VALUES ($1, $2, $3)")
-        .bind(tag.id)
-        .bind(environment)
-        .bind(&tag.value)
-        .execute(&mut **tx)
-        .await?;
+    codec::query(
+        Backend::of(tx),
+        "INSERT INTO bunting_tags (id, environment_id, value) VALUES ($1, $2, $3)",
+    )
+    .bind(tag.id)
+    .bind(environment)
+    .bind(&tag.value)
+    .execute(&mut **tx)
+    .await?;
     Ok(tag)
 }

@@ -8,12 +8,25 @@ use std::borrow::Cow;
 
 use sqlx::{Any, Row, Transaction};
 
+use crate::codec;
 use crate::{Backend, Store, StoreError, flagr};
 
 struct Migration {
     version: i64,
     name: &'static str,
+    /// The statements, for SQLite and PostgreSQL, and for MySQL unless `mysql` says otherwise.
     sql: &'static str,
+    mysql: OnMysql,
+}
+
+/// What a migration runs on MySQL.
+enum OnMysql {
+    /// The shared statements, which MySQL takes as they are.
+    Same,
+    /// Statements in MySQL's dialect.
+    Own(&'static str),
+    /// Nothing: MySQL's first migration created the schema the earlier migrations reach.
+    InBaseline,
 }
 
 const MIGRATIONS: &[Migration] = &[
@@ -21,48 +34,62 @@ const MIGRATIONS: &[Migration] = &[
         version: 1,
         name: "init",
         sql: include_str!("../migrations/0001_init.sql"),
+        mysql: OnMysql::Own(include_str!("../migrations/mysql/0001_init.sql")),
     },
     Migration {
         version: 2,
         name: "webhooks",
         sql: include_str!("../migrations/0002_webhooks.sql"),
+        mysql: OnMysql::InBaseline,
     },
     Migration {
         version: 3,
         name: "webhook_failing_since",
         sql: include_str!("../migrations/0003_webhook_failing_since.sql"),
+        mysql: OnMysql::InBaseline,
     },
     Migration {
         version: 4,
         name: "flag_tables_renamed",
         sql: include_str!("../migrations/0004_flag_tables_renamed.sql"),
+        mysql: OnMysql::InBaseline,
     },
     Migration {
         version: 5,
         name: "flagr_adoption",
         sql: include_str!("../migrations/0005_flagr_adoption.sql"),
+        mysql: OnMysql::InBaseline,
     },
     Migration {
         version: 6,
         name: "flagr_adoption_change_seq",
         sql: include_str!("../migrations/0006_flagr_adoption_change_seq.sql"),
+        mysql: OnMysql::InBaseline,
     },
     Migration {
         version: 7,
         name: "environments",
         sql: include_str!("../migrations/0007_environments.sql"),
+        mysql: OnMysql::InBaseline,
     },
     Migration {
         version: 8,
         name: "webhook_url_password",
         sql: include_str!("../migrations/0008_webhook_url_password.sql"),
+        mysql: OnMysql::Same,
     },
     Migration {
         version: 9,
         name: "webhook_all_environments",
         sql: include_str!("../migrations/0009_webhook_all_environments.sql"),
+        mysql: OnMysql::Same,
     },
 ];
+
+/// Takes MySQL's migration lock for this database, waiting up to a minute: 1 when taken. Lock
+/// names are the server's, so the name is the database's.
+const MYSQL_MIGRATION_LOCK: &str = "SELECT GET_LOCK(CONCAT('bunting migrations ', MD5(DATABASE())), 60)";
+const MYSQL_MIGRATION_UNLOCK: &str = "SELECT RELEASE_LOCK(CONCAT('bunting migrations ', MD5(DATABASE())))";
 
 /// The migration that renames Bunting's `flags` and `tags` tables.
 const RENAMING: i64 = 4;
@@ -102,7 +129,14 @@ fn classify(tables: &[String]) -> Found {
 /// The statements of `migration` for this database; `None` when it has nothing to do. Beside
 /// Flagr's tables the first migration creates Bunting's flag and tag tables under the names the
 /// renaming migration gives them, as `flags` and `tags` are Flagr's, and the renaming is skipped.
-fn statements(migration: &Migration, beside_flagr: bool) -> Option<Cow<'static, str>> {
+fn statements(migration: &Migration, backend: Backend, beside_flagr: bool) -> Option<Cow<'static, str>> {
+    if backend == Backend::Mysql {
+        return match migration.mysql {
+            OnMysql::Same => Some(Cow::Borrowed(migration.sql)),
+            OnMysql::Own(sql) => Some(Cow::Borrowed(sql)),
+            OnMysql::InBaseline => None,
+        };
+    }
     match migration.version {
         1 if beside_flagr => Some(Cow::Owned(
             migration
@@ -145,10 +179,13 @@ pub async fn preview_flagr_adoption(url: &crate::DatabaseUrl) -> Result<flagr::A
     let mut tx = match backend {
         Backend::Sqlite => pool.begin().await?,
         Backend::Postgres => pool.begin_with("BEGIN READ ONLY").await?,
+        Backend::Mysql => pool.begin_with("START TRANSACTION READ ONLY").await?,
     };
     let tables = tables(&mut tx, backend).await?;
     let found = classify(&tables);
-    let plan = if found == Found::Flagr {
+    let plan = if found == Found::Flagr && backend == Backend::Mysql {
+        Err(no_adoption_on_mysql())
+    } else if found == Found::Flagr {
         flagr::AdoptionPlan::read(&mut tx).await
     } else if adopted_before(&found, &tables) {
         Err(StoreError::Invalid(
@@ -163,7 +200,19 @@ pub async fn preview_flagr_adoption(url: &crate::DatabaseUrl) -> Result<flagr::A
     plan
 }
 
-/// The tables of the database (PostgreSQL: of the current schema).
+/// Adopting Flagr's tables is not built for MySQL yet.
+fn no_adoption_on_mysql() -> StoreError {
+    StoreError::Invalid(
+        "this MySQL/MariaDB database holds Flagr's tables, and adopting Flagr's database in place is available \
+         on SQLite and PostgreSQL only; nothing was written. Export Flagr's flags (GET \
+         /api/v1/export/eval_cache/json on Flagr) and load them with `bunting import` into a database of \
+         Bunting's own"
+            .to_owned(),
+    )
+}
+
+/// The tables of the database (PostgreSQL: of the current schema; MySQL: of the current
+/// database).
 async fn tables(tx: &mut Transaction<'static, Any>, backend: Backend) -> Result<Vec<String>, StoreError> {
     let query = match backend {
         Backend::Sqlite => {
@@ -173,8 +222,11 @@ async fn tables(tx: &mut Transaction<'static, Any>, backend: Backend) -> Result<
             "SELECT CAST(table_name AS TEXT) AS name FROM information_schema.tables \
              WHERE table_schema = current_schema() ORDER BY name"
         }
+        Backend::Mysql => {
+            "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY name"
+        }
     };
-    let rows = sqlx::query(query).fetch_all(&mut **tx).await?;
+    let rows = codec::query(backend, query).fetch_all(&mut **tx).await?;
     rows.iter().map(|row| Ok(row.try_get("name")?)).collect()
 }
 
@@ -189,17 +241,43 @@ impl Store {
     /// [`migrate`](Store::migrate), refusing with nothing written a database that is not what
     /// `expect` says.
     pub async fn migrate_expecting(&self, expect: Expect) -> Result<(), StoreError> {
+        if self.backend != Backend::Mysql {
+            return self.migrate_locked(expect).await;
+        }
+        // MySQL commits before and after every CREATE or ALTER, so no transaction can hold the
+        // migration lock; a named lock, held by a connection of its own, does.
+        let mut holder = self.pool.acquire().await?;
+        let taken: Option<i64> = codec::query_scalar(self.backend, MYSQL_MIGRATION_LOCK)
+            .fetch_one(&mut *holder)
+            .await?;
+        if taken != Some(1) {
+            return Err(StoreError::Conflict(
+                "another instance has been migrating this database for a minute; try again when it is done".to_owned(),
+            ));
+        }
+        let migrated = self.migrate_locked(expect).await;
+        codec::query(self.backend, MYSQL_MIGRATION_UNLOCK)
+            .execute(&mut *holder)
+            .await?;
+        migrated
+    }
+
+    /// [`migrate_expecting`](Store::migrate_expecting) under the migration lock: SQLite's write
+    /// lock and PostgreSQL's advisory lock are the migrating transaction's; MySQL's is taken
+    /// before.
+    async fn migrate_locked(&self, expect: Expect) -> Result<(), StoreError> {
         let mut tx = match self.backend {
             // The write lock at once, not at the first write: by then another process may have
             // migrated, and a transaction that read before that write cannot write any more.
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => {
                 let mut tx = self.pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock(7246661)")
+                codec::query(self.backend, "SELECT pg_advisory_xact_lock(7246661)")
                     .execute(&mut *tx)
                     .await?;
                 tx
             }
+            Backend::Mysql => self.pool.begin().await?,
         };
         let tables = tables(&mut tx, self.backend).await?;
         let found = classify(&tables);
@@ -221,13 +299,16 @@ impl Store {
             );
         }
         let beside_flagr = found == Found::Flagr;
+        if beside_flagr && self.backend == Backend::Mysql {
+            return Err(no_adoption_on_mysql());
+        }
         if beside_flagr {
             tracing::info!("this database holds Flagr's tables: adopting them, which leaves them as they are");
         }
         sqlx::raw_sql("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)")
             .execute(&mut *tx)
             .await?;
-        let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
+        let applied: Vec<i64> = codec::query(self.backend, "SELECT version FROM schema_migrations")
             .fetch_all(&mut *tx)
             .await?
             .iter()
@@ -238,16 +319,19 @@ impl Store {
             .filter(|migration| !applied.contains(&migration.version))
             .collect();
         for migration in &pending {
-            if let Some(sql) = statements(migration, beside_flagr) {
+            if let Some(sql) = statements(migration, self.backend, beside_flagr) {
                 sqlx::raw_sql(sqlx::AssertSqlSafe(sql.into_owned()))
                     .execute(&mut *tx)
                     .await?;
             }
-            sqlx::query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)")
-                .bind(migration.version)
-                .bind(migration.name)
-                .execute(&mut *tx)
-                .await?;
+            codec::query(
+                self.backend,
+                "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+            )
+            .bind(migration.version)
+            .bind(migration.name)
+            .execute(&mut *tx)
+            .await?;
         }
         let adopted = match found {
             Found::Flagr => Some(flagr::adopt(&mut tx).await?),

@@ -10,13 +10,14 @@ use bunting_core::webhook::config::PayloadFormat;
 use bunting_core::webhook::filter::EventFilter;
 use bunting_core::webhook::integrations::{self, Context};
 use bunting_core::webhook::payload;
-use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+use sqlx::{Any, Row, Transaction};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
+use crate::codec;
 use crate::codec::{micros, placeholders};
 use crate::delivery_log::{Delivery, DeliveryStatus, delivery_in};
-use crate::{Store, StoreError, environments};
+use crate::{Backend, Store, StoreError, environments};
 
 /// Rows per multi-row INSERT: keeps statements well under both backends' parameter limits.
 const ROWS_PER_INSERT: usize = 200;
@@ -117,7 +118,8 @@ pub(crate) async fn enqueue(
     first_attempt_at: OffsetDateTime,
     public_url: Option<&str>,
 ) -> Result<(), StoreError> {
-    let rows = sqlx::query(
+    let rows = codec::query(
+        Backend::of(tx),
         "SELECT id, events, format FROM webhooks WHERE (environment_id = $1 OR all_environments = 1) AND enabled = 1",
     )
     .bind(change.environment_id)
@@ -187,11 +189,11 @@ async fn insert(
     first_attempt_at: OffsetDateTime,
 ) -> Result<(), StoreError> {
     for chunk in messages.chunks(ROWS_PER_INSERT) {
-        let sql = format!(
+        let statement = format!(
             "INSERT INTO webhook_messages (id, body, created_at) VALUES {}",
             placeholders(chunk.len(), 3)
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
+        let mut query = codec::query(Backend::of(tx), statement);
         for message in chunk {
             query = query
                 .bind(&message.id)
@@ -202,12 +204,12 @@ async fn insert(
     }
     let change_seq = (change.seq > 0).then_some(change.seq);
     for chunk in deliveries.chunks(ROWS_PER_INSERT) {
-        let sql = format!(
+        let statement = format!(
             "INSERT INTO webhook_deliveries (id, webhook_id, event, event_id, change_seq, flag_id, flag_key, \
              message_id, status, attempts, next_attempt_at, created_at) VALUES {}",
             placeholders(chunk.len(), 12)
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
+        let mut query = codec::query(Backend::of(tx), statement);
         for delivery in chunk {
             query = query
                 .bind(&delivery.id)
@@ -240,10 +242,13 @@ impl Store {
         let id = uuid::Uuid::new_v4().to_string();
         let event_id = uuid::Uuid::new_v4().to_string();
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query("SELECT format, environment_id FROM webhooks WHERE id = $1")
-            .bind(webhook_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let row = codec::query(
+            self.backend,
+            "SELECT format, environment_id FROM webhooks WHERE id = $1",
+        )
+        .bind(webhook_id)
+        .fetch_optional(&mut *tx)
+        .await?;
         let (format, environment_id) = match &row {
             Some(row) => (
                 PayloadFormat::from_name(&row.try_get::<String, _>("format")?),
@@ -270,20 +275,26 @@ impl Store {
                 payload::test_body(webhook_id, &event_id, actor, at, &environment)?
             }
         };
-        sqlx::query("INSERT INTO webhook_messages (id, body, created_at) VALUES ($1, $2, $3)")
-            .bind(&event_id)
-            .bind(&body)
-            .bind(micros(at))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
+        codec::query(
+            self.backend,
+            "INSERT INTO webhook_messages (id, body, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(&event_id)
+        .bind(&body)
+        .bind(micros(at))
+        .execute(&mut *tx)
+        .await?;
+        codec::query(
+            self.backend,
             "INSERT INTO webhook_deliveries (id, webhook_id, event, event_id, message_id, status, attempts, \
-             next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $4, 'pending', 0, $5, $5)",
+             next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7)",
         )
         .bind(&id)
         .bind(webhook_id)
         .bind(bunting_core::webhook::catalogue::TEST_EVENT)
         .bind(&event_id)
+        .bind(&event_id)
+        .bind(micros(at))
         .bind(micros(at))
         .execute(&mut *tx)
         .await?;

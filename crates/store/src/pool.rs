@@ -1,15 +1,17 @@
 //! Opening the database: which backend a connection string names, and the pool settings each
-//! needs (SQLite: one writer and a few readers, WAL, a busy timeout; PostgreSQL: a small pool).
+//! needs (SQLite: one writer and a few readers, WAL, a busy timeout; PostgreSQL and MySQL: a small
+//! pool).
 
 use std::fmt;
 use std::sync::Once;
 use std::time::Duration;
 
 use percent_encoding::percent_decode_str;
-use sqlx::AnyPool;
 use sqlx::Executor;
 use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyConnection, AnyPool};
 
+use crate::dsn::MysqlDsn;
 use crate::migrations::Expect;
 use crate::{Sealer, Store, StoreError};
 
@@ -17,6 +19,29 @@ use crate::{Sealer, Store, StoreError};
 pub enum Backend {
     Sqlite,
     Postgres,
+    /// MySQL's dialect, as MariaDB (10.6 and later) speaks it.
+    Mysql,
+}
+
+impl Backend {
+    /// The backend a connection talks to, for code that holds a connection but not the store.
+    pub(crate) fn of(connection: &AnyConnection) -> Backend {
+        match connection.backend_name() {
+            "PostgreSQL" => Backend::Postgres,
+            "MySQL" => Backend::Mysql,
+            _ => Backend::Sqlite,
+        }
+    }
+
+    /// The end of an INSERT that leaves a row whose key is taken as it is. MySQL has no
+    /// `ON CONFLICT`; its `INSERT IGNORE` would ignore other errors too, so a duplicate key sets
+    /// `column` to itself instead.
+    pub(crate) fn on_conflict_do_nothing(self, column: &str) -> String {
+        match self {
+            Backend::Sqlite | Backend::Postgres => "ON CONFLICT DO NOTHING".to_owned(),
+            Backend::Mysql => format!("ON DUPLICATE KEY UPDATE {column} = {column}"),
+        }
+    }
 }
 
 /// A validated database location. Printed (`Display` and `Debug`) without secrets: a
@@ -27,6 +52,9 @@ pub enum DatabaseUrl {
     Sqlite(String),
     /// A `postgres://` or `postgresql://` URL.
     Postgres(String),
+    /// A MySQL or MariaDB database, from Flagr's Go DSN (boxed: it is several times the size of
+    /// the others).
+    Mysql(Box<MysqlDsn>),
 }
 
 impl DatabaseUrl {
@@ -34,6 +62,7 @@ impl DatabaseUrl {
         match self {
             DatabaseUrl::Sqlite(_) => Backend::Sqlite,
             DatabaseUrl::Postgres(_) => Backend::Postgres,
+            DatabaseUrl::Mysql(_) => Backend::Mysql,
         }
     }
 
@@ -41,7 +70,7 @@ impl DatabaseUrl {
         matches!(self, DatabaseUrl::Sqlite(path) if path == ":memory:" || path.starts_with("file::memory:"))
     }
 
-    /// The path of a SQLite database file; `None` in memory and on PostgreSQL.
+    /// The path of a SQLite database file; `None` in memory and on PostgreSQL or MySQL.
     pub fn sqlite_file(&self) -> Option<&str> {
         match self {
             DatabaseUrl::Sqlite(_) if self.is_memory() => None,
@@ -50,7 +79,7 @@ impl DatabaseUrl {
                     .or_else(|| path.strip_prefix("sqlite:"))
                     .unwrap_or(path),
             ),
-            DatabaseUrl::Postgres(_) => None,
+            DatabaseUrl::Postgres(_) | DatabaseUrl::Mysql(_) => None,
         }
     }
 
@@ -58,6 +87,7 @@ impl DatabaseUrl {
     fn sqlx_url(&self, access: Access) -> String {
         match (self, self.sqlite_file()) {
             (DatabaseUrl::Postgres(url), _) => url.clone(),
+            (DatabaseUrl::Mysql(dsn), _) => dsn.url(),
             (DatabaseUrl::Sqlite(_), None) => "sqlite::memory:".to_owned(),
             (DatabaseUrl::Sqlite(_), Some(path)) => {
                 let mode = if access == Access::Inspect { "ro" } else { "rwc" };
@@ -73,6 +103,7 @@ impl fmt::Display for DatabaseUrl {
             DatabaseUrl::Sqlite(_) if self.is_memory() => f.write_str("in-memory SQLite database"),
             DatabaseUrl::Sqlite(path) => write!(f, "SQLite database {path}"),
             DatabaseUrl::Postgres(url) => write!(f, "PostgreSQL database {}", postgres_location(url)),
+            DatabaseUrl::Mysql(dsn) => write!(f, "{dsn}"),
         }
     }
 }
@@ -121,7 +152,7 @@ pub async fn connect_expecting(url: &DatabaseUrl, expect: Expect, sealer: Sealer
                 .max_lifetime(None);
             open(url, options, Access::ReadWrite).await?
         }
-        Backend::Postgres => {
+        Backend::Postgres | Backend::Mysql => {
             let options = AnyPoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(10));
@@ -142,7 +173,7 @@ pub async fn connect_expecting(url: &DatabaseUrl, expect: Expect, sealer: Sealer
     // In WAL mode SQLite readers never wait for the writer, so reads (the API's lists, the
     // dispatcher's look at what is due) get connections of their own instead of queueing behind
     // every flag change and delivery record. An in-memory database exists only on its one
-    // connection; PostgreSQL's pool already reads in parallel.
+    // connection; PostgreSQL's and MySQL's pools already read in parallel.
     if backend == Backend::Sqlite && !url.is_memory() {
         let options = AnyPoolOptions::new().max_connections(READ_CONNECTIONS);
         store.reads = open(url, options, Access::ReadOnly).await?;
@@ -171,9 +202,14 @@ enum Access {
 async fn open(url: &DatabaseUrl, options: AnyPoolOptions, access: Access) -> Result<AnyPool, StoreError> {
     let backend = url.backend();
     let in_memory = url.is_memory();
+    let session_variables = match url {
+        DatabaseUrl::Mysql(dsn) => dsn.session_variables.clone(),
+        _ => Vec::new(),
+    };
     // A ping before every acquire costs a round trip per transaction; broken connections
     // surface as errors on use instead.
     let options = options.test_before_acquire(false).after_connect(move |connection, _| {
+        let session_variables = session_variables.clone();
         Box::pin(async move {
             if backend == Backend::Sqlite {
                 if !in_memory && access != Access::Inspect {
@@ -184,6 +220,18 @@ async fn open(url: &DatabaseUrl, options: AnyPoolOptions, access: Access) -> Res
                 connection.execute("PRAGMA foreign_keys = ON").await?;
                 if access != Access::ReadWrite {
                     connection.execute("PRAGMA query_only = ON").await?;
+                }
+            }
+            if backend == Backend::Mysql {
+                // The Go driver sets the DSN's parameters it does not know as session variables,
+                // written as given (`time_zone=%27UTC%27`); so does Bunting.
+                for (name, value) in &session_variables {
+                    connection
+                        .execute(sqlx::AssertSqlSafe(format!("SET {name} = {value}")))
+                        .await?;
+                }
+                if access != Access::ReadWrite {
+                    connection.execute("SET SESSION TRANSACTION READ ONLY").await?;
                 }
             }
             Ok(())

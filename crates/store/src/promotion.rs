@@ -7,10 +7,11 @@ use bunting_core::change::ChangeEvent;
 use bunting_core::flag::StoredFlag;
 use bunting_core::mutation::{IdCounters, Origin};
 use bunting_core::promotion::{self, PromotionAction};
-use sqlx::{Any, AssertSqlSafe, Transaction};
+use sqlx::{Any, Transaction};
 
+use crate::codec;
 use crate::flags::{FLAG_COLUMNS, fetch_flag, stored_flag, tag_for};
-use crate::{EnvironmentId, Store, StoreError, counters};
+use crate::{Backend, EnvironmentId, Store, StoreError, counters};
 
 /// Which of the source's live flags to promote.
 #[derive(Debug, Clone)]
@@ -73,7 +74,7 @@ impl Store {
         for source_flag in selected {
             let existing = by_key(tx, target, &source_flag.flag.key).await?;
             if existing.is_none()
-                && let Some(other) = fetch_flag(&mut **tx, target, source_flag.flag.id).await?
+                && let Some(other) = fetch_flag(self.backend, &mut **tx, target, source_flag.flag.id).await?
             {
                 return Err(StoreError::Invalid(format!(
                     "cannot promote flag {}: its id {} is flag \"{}\" in the target environment",
@@ -119,9 +120,12 @@ async fn selected(
     source: EnvironmentId,
     selection: &PromotionSelection,
 ) -> Result<Vec<StoredFlag>, StoreError> {
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE environment_id = $1 AND deleted_at IS NULL ORDER BY id"
-    )))
+    let rows = codec::query(
+        Backend::of(tx),
+        format!(
+            "SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE environment_id = $1 AND deleted_at IS NULL ORDER BY id"
+        ),
+    )
     .bind(source)
     .fetch_all(&mut **tx)
     .await?;
@@ -164,9 +168,10 @@ async fn by_key(
     environment: EnvironmentId,
     key: &str,
 ) -> Result<Option<StoredFlag>, StoreError> {
-    let row = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE environment_id = $1 AND key = $2"
-    )))
+    let row = codec::query(
+        Backend::of(tx),
+        format!("SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE environment_id = $1 AND key = $2"),
+    )
     .bind(environment)
     .bind(key)
     .fetch_optional(&mut **tx)

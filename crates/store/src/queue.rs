@@ -6,10 +6,11 @@
 use bunting_core::flag::Id;
 use bunting_core::webhook::config::Webhook;
 use bunting_core::webhook::retry::ErrorClass;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::Row;
 use time::OffsetDateTime;
 
-use crate::codec::{from_micros, micros, storable};
+use crate::codec;
+use crate::codec::{Field, from_micros, json_rows, micros, storable, update_from};
 use crate::delivery_log::{ATTEMPT_COLUMNS, Attempt, Delivery, DeliveryStatus, delivery_in};
 use crate::webhooks::{self, WEBHOOK_COLUMNS};
 use crate::{Backend, Store, StoreError};
@@ -52,6 +53,22 @@ pub enum RedeliverError {
     #[error("delivery {0} is being attempted right now; wait for the attempt to finish")]
     InFlight(String),
 }
+
+/// The fields of [`attempt_row`], as `record_attempts` reads them back.
+const ATTEMPT_FIELDS: &[(&str, Field)] = &[
+    ("delivery_id", Field::Text),
+    ("number", Field::Integer),
+    ("started_at", Field::Integer),
+    ("duration_micros", Field::Integer),
+    ("status_code", Field::Integer),
+    ("error_class", Field::Text),
+    ("error", Field::Text),
+    ("response_body", Field::Text),
+    ("request_headers", Field::Text),
+    ("next_attempt_at", Field::Integer),
+    ("status", Field::Text),
+    ("finished_at", Field::Integer),
+];
 
 fn finished_micros(attempt: &Attempt) -> i64 {
     micros(attempt.started_at) + attempt.duration_micros
@@ -104,15 +121,59 @@ fn failure_runs(records: &[AttemptRecord]) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// What a claim reads of each delivery it leases.
+const CLAIMED_COLUMNS: &str = "id, webhook_id, event, attempts, attempt_limit, \
+    (SELECT body FROM webhook_messages m WHERE m.id = webhook_deliveries.message_id) AS body";
+
+/// The ids of the deliveries due at the bound time, for each `(webhook, room)` up to `room` of
+/// that webhook's, locked on the backends with row locks; each webhook's share is its own index
+/// range scan with a limit. Three placeholders per webhook, numbered from `first`.
+fn due_deliveries(backend: Backend, rooms: &[(Id, usize)], first: usize) -> String {
+    let lock = match backend {
+        Backend::Postgres | Backend::Mysql => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let per_webhook: Vec<String> = (0..rooms.len())
+        .map(|index| {
+            let webhook = first + index * 3;
+            let (now, room) = (webhook + 1, webhook + 2);
+            format!(
+                "SELECT id FROM (SELECT id FROM webhook_deliveries WHERE webhook_id = ${webhook} \
+                 AND status = 'pending' AND next_attempt_at <= ${now} ORDER BY next_attempt_at LIMIT ${room} {lock}) \
+                 AS webhook_{index}"
+            )
+        })
+        .collect();
+    per_webhook.join(" UNION ALL ")
+}
+
+/// Binds [`due_deliveries`]' placeholders.
+fn bind_rooms<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    rooms: &[(Id, usize)],
+    now: OffsetDateTime,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    for (webhook, room) in rooms {
+        query = query
+            .bind(*webhook)
+            .bind(micros(now))
+            .bind(i64::try_from(*room).unwrap_or(i64::MAX));
+    }
+    query
+}
+
 impl Store {
     /// Every enabled webhook with pending deliveries, and when its earliest one is due.
     pub async fn webhooks_with_pending_deliveries(&self) -> Result<Vec<(Webhook, OffsetDateTime)>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT * FROM (SELECT {WEBHOOK_COLUMNS}, \
-               (SELECT MIN(d.next_attempt_at) FROM webhook_deliveries d \
-                WHERE d.webhook_id = w.id AND d.status = 'pending') AS due \
-             FROM webhooks w WHERE w.enabled = 1) AS webhooks_due WHERE due IS NOT NULL"
-        )))
+        let rows = codec::query(
+            self.backend,
+            format!(
+                "SELECT * FROM (SELECT {WEBHOOK_COLUMNS}, \
+                 (SELECT MIN(d.next_attempt_at) FROM webhook_deliveries d \
+                 WHERE d.webhook_id = w.id AND d.status = 'pending') AS due \
+                 FROM webhooks w WHERE w.enabled = 1) AS webhooks_due WHERE due IS NOT NULL"
+            ),
+        )
         .fetch_all(&self.reads)
         .await?;
         rows.iter()
@@ -134,33 +195,55 @@ impl Store {
         if rooms.is_empty() {
             return Ok(Vec::new());
         }
-        let lock = match self.backend {
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
+        let backend = self.backend;
+        let lease_until = micros(lease_until);
+        let rows = match backend {
+            Backend::Sqlite | Backend::Postgres => {
+                let statement = format!(
+                    "UPDATE webhook_deliveries SET leased_until = $1, next_attempt_at = $2 WHERE id IN ({}) \
+                     RETURNING {CLAIMED_COLUMNS}",
+                    due_deliveries(backend, rooms, 3)
+                );
+                let query = codec::query(backend, statement).bind(lease_until).bind(lease_until);
+                bind_rooms(query, rooms, now).fetch_all(&self.pool).await?
+            }
+            // No `UPDATE … RETURNING`: the due rows are locked first, then leased and read.
+            Backend::Mysql => {
+                let mut tx = self.pool.begin().await?;
+                let query = codec::query(backend, due_deliveries(backend, rooms, 1));
+                let ids: Vec<String> = bind_rooms(query, rooms, now)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|row| row.try_get("id"))
+                    .collect::<Result<_, _>>()?;
+                if ids.is_empty() {
+                    tx.commit().await?;
+                    return Ok(Vec::new());
+                }
+                let listed = |first: usize| (first..first + ids.len()).map(|n| format!("${n}")).collect::<Vec<_>>();
+                let statement = format!(
+                    "UPDATE webhook_deliveries SET leased_until = $1, next_attempt_at = $2 WHERE id IN ({})",
+                    listed(3).join(", ")
+                );
+                let mut update = codec::query(backend, statement).bind(lease_until).bind(lease_until);
+                for id in &ids {
+                    update = update.bind(id);
+                }
+                update.execute(&mut *tx).await?;
+                let statement = format!(
+                    "SELECT {CLAIMED_COLUMNS} FROM webhook_deliveries WHERE id IN ({})",
+                    listed(1).join(", ")
+                );
+                let mut select = codec::query(backend, statement);
+                for id in &ids {
+                    select = select.bind(id);
+                }
+                let rows = select.fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                rows
+            }
         };
-        // Each webhook's share is its own index range scan with a limit.
-        let per_webhook: Vec<String> = (0..rooms.len())
-            .map(|index| {
-                let (webhook, room) = (index * 2 + 3, index * 2 + 4);
-                format!(
-                    "SELECT id FROM (SELECT id FROM webhook_deliveries WHERE webhook_id = ${webhook} \
-                     AND status = 'pending' AND next_attempt_at <= $2 ORDER BY next_attempt_at LIMIT ${room} {lock}) \
-                     AS webhook_{index}"
-                )
-            })
-            .collect();
-        let mut query = sqlx::query(AssertSqlSafe(format!(
-            "UPDATE webhook_deliveries SET leased_until = $1, next_attempt_at = $1 WHERE id IN ({}) \
-             RETURNING id, webhook_id, event, attempts, attempt_limit, \
-               (SELECT body FROM webhook_messages m WHERE m.id = webhook_deliveries.message_id) AS body",
-            per_webhook.join(" UNION ALL ")
-        )))
-        .bind(micros(lease_until))
-        .bind(micros(now));
-        for (webhook, room) in rooms {
-            query = query.bind(*webhook).bind(i64::try_from(*room).unwrap_or(i64::MAX));
-        }
-        let rows = query.fetch_all(&self.pool).await?;
         rows.iter()
             .map(|row| {
                 Ok(ClaimedDelivery {
@@ -186,56 +269,66 @@ impl Store {
         if records.is_empty() {
             return Ok(Vec::new());
         }
-        // The whole batch travels as one JSON parameter of two fixed statements: they are
-        // prepared once, whatever the batch size, and bind one value instead of thousands. On
-        // SQLite, jsonb_each hands out each row in binary form, so reading its fields does not
-        // parse text again (half the cost of json_each here).
+        // The whole batch travels as one JSON parameter of fixed statements: they are prepared
+        // once, whatever the batch size, and bind one value instead of thousands.
+        let backend = self.backend;
         let rows: Vec<serde_json::Value> = records.iter().map(attempt_row).collect();
         let rows = serde_json::Value::Array(rows).to_string();
-        let source = match self.backend {
-            Backend::Sqlite => "jsonb_each($1) AS batch",
-            Backend::Postgres => "jsonb_array_elements($1::jsonb) AS batch(value)",
-        };
+        let attempts = json_rows(backend, ATTEMPT_FIELDS);
         let mut tx = self.pool.begin().await?;
-        sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO webhook_attempts ({ATTEMPT_COLUMNS}) SELECT value ->> 'delivery_id', \
-             CAST(value ->> 'number' AS BIGINT), CAST(value ->> 'started_at' AS BIGINT), \
-             CAST(value ->> 'duration_micros' AS BIGINT), CAST(value ->> 'status_code' AS BIGINT), \
-             value ->> 'error_class', value ->> 'error', value ->> 'response_body', value ->> 'request_headers', \
-             CAST(value ->> 'next_attempt_at' AS BIGINT) FROM {source}"
-        )))
+        codec::query(
+            backend,
+            format!("INSERT INTO webhook_attempts ({ATTEMPT_COLUMNS}) SELECT {ATTEMPT_COLUMNS} FROM {attempts}"),
+        )
         .bind(&rows)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(AssertSqlSafe(format!(
-            "UPDATE webhook_deliveries SET status = batch.status, attempts = attempts + 1, \
-             next_attempt_at = batch.next_attempt_at, leased_until = NULL, finished_at = batch.finished_at, \
-             last_status_code = batch.status_code, last_error_class = batch.error_class \
-             FROM (SELECT value ->> 'delivery_id' AS id, value ->> 'status' AS status, \
-               CAST(value ->> 'next_attempt_at' AS BIGINT) AS next_attempt_at, \
-               CAST(value ->> 'finished_at' AS BIGINT) AS finished_at, \
-               CAST(value ->> 'status_code' AS BIGINT) AS status_code, value ->> 'error_class' AS error_class \
-               FROM {source}) AS batch \
-             WHERE webhook_deliveries.id = batch.id"
-        )))
-        .bind(&rows)
-        .execute(&mut *tx)
-        .await?;
+        let delivery_update = update_from(
+            backend,
+            "webhook_deliveries",
+            &[
+                ("status", "batch.status"),
+                ("attempts", "webhook_deliveries.attempts + 1"),
+                ("next_attempt_at", "batch.next_attempt_at"),
+                ("leased_until", "NULL"),
+                ("finished_at", "batch.finished_at"),
+                ("last_status_code", "batch.status_code"),
+                ("last_error_class", "batch.error_class"),
+            ],
+            &attempts,
+            "webhook_deliveries.id = batch.delivery_id",
+        );
+        codec::query(backend, delivery_update)
+            .bind(&rows)
+            .execute(&mut *tx)
+            .await?;
         let runs = serde_json::Value::Array(failure_runs(records)).to_string();
-        sqlx::query(AssertSqlSafe(format!(
-            "UPDATE webhooks SET failing_since = CASE WHEN batch.reset = 1 THEN batch.since \
-               ELSE COALESCE(webhooks.failing_since, batch.since) END \
-             FROM (SELECT CAST(value ->> 'webhook_id' AS BIGINT) AS id, CAST(value ->> 'reset' AS BIGINT) AS reset, \
-               CAST(value ->> 'since' AS BIGINT) AS since FROM {source}) AS batch \
-             WHERE webhooks.id = batch.id"
-        )))
-        .bind(&runs)
-        .execute(&mut *tx)
-        .await?;
-        let failing = sqlx::query(AssertSqlSafe(format!(
-            "SELECT id, failing_since FROM webhooks WHERE enabled = 1 AND failing_since <= $2 \
-             AND id IN (SELECT CAST(value ->> 'webhook_id' AS BIGINT) FROM {source})"
-        )))
+        let run_rows = json_rows(
+            backend,
+            &[
+                ("webhook_id", Field::Integer),
+                ("reset", Field::Integer),
+                ("since", Field::Integer),
+            ],
+        );
+        let run_update = update_from(
+            backend,
+            "webhooks",
+            &[(
+                "failing_since",
+                "CASE WHEN batch.reset = 1 THEN batch.since ELSE COALESCE(webhooks.failing_since, batch.since) END",
+            )],
+            &run_rows,
+            "webhooks.id = batch.webhook_id",
+        );
+        codec::query(backend, run_update).bind(&runs).execute(&mut *tx).await?;
+        let failing = codec::query(
+            backend,
+            format!(
+                "SELECT id, failing_since FROM webhooks WHERE id IN (SELECT webhook_id FROM {run_rows}) \
+                 AND enabled = 1 AND failing_since <= $2"
+            ),
+        )
         .bind(&runs)
         .bind(micros(failing_cutoff))
         .fetch_all(&mut *tx)
@@ -250,13 +343,14 @@ impl Store {
     /// Finishes a pending delivery whose attempt could not be recorded: failed, with the error
     /// class `unrecorded`, so it is not sent again and again. It stays redeliverable.
     pub async fn set_delivery_aside(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError> {
-        sqlx::query(
+        codec::query(
+            self.backend,
             "UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL, leased_until = NULL, \
-             finished_at = $2, last_error_class = $3 WHERE id = $1 AND status = 'pending'",
+             finished_at = $1, last_error_class = $2 WHERE id = $3 AND status = 'pending'",
         )
-        .bind(id)
         .bind(micros(at))
         .bind(ErrorClass::Unrecorded.name())
+        .bind(id)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -267,18 +361,22 @@ impl Store {
     /// as this left it (a dispatcher may attempt it the moment the transaction commits).
     pub async fn redeliver(&self, webhook_id: Id, id: &str, now: OffsetDateTime) -> Result<Delivery, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query("SELECT status, leased_until FROM webhook_deliveries WHERE webhook_id = $1 AND id = $2")
-            .bind(webhook_id)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| RedeliverError::NotFound(id.to_owned()))?;
+        let row = codec::query(
+            self.backend,
+            "SELECT status, leased_until FROM webhook_deliveries WHERE webhook_id = $1 AND id = $2",
+        )
+        .bind(webhook_id)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| RedeliverError::NotFound(id.to_owned()))?;
         let leased_until: Option<i64> = row.try_get("leased_until")?;
         if leased_until.is_some_and(|until| until > micros(now)) {
             return Err(RedeliverError::InFlight(id.to_owned()).into());
         }
         let finished = row.try_get::<String, _>("status")? != DeliveryStatus::Pending.name();
-        sqlx::query(
+        codec::query(
+            self.backend,
             "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $1, leased_until = NULL, \
              finished_at = NULL, attempt_limit = CASE WHEN $2 = 1 THEN attempts + 1 ELSE attempt_limit END \
              WHERE id = $3",
@@ -301,20 +399,25 @@ impl Store {
         // deletes keep both backends alike.
         let cutoff = micros(cutoff);
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        codec::query(
+            self.backend,
             "DELETE FROM webhook_attempts WHERE delivery_id IN \
              (SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND finished_at < $1)",
         )
         .bind(cutoff)
         .execute(&mut *tx)
         .await?;
-        let deleted = sqlx::query("DELETE FROM webhook_deliveries WHERE status <> 'pending' AND finished_at < $1")
-            .bind(cutoff)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let deleted = codec::query(
+            self.backend,
+            "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND finished_at < $1",
+        )
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         // Also the bodies of deliveries deleted with their webhook.
-        sqlx::query(
+        codec::query(
+            self.backend,
             "DELETE FROM webhook_messages WHERE created_at < $1 AND NOT EXISTS \
              (SELECT 1 FROM webhook_deliveries d WHERE d.message_id = webhook_messages.id)",
         )

@@ -12,8 +12,9 @@ use bunting_core::webhook::url_password;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
+use crate::codec;
 use crate::sealing::{OpenError, Sealer, is_sealed};
-use crate::{Store, StoreError, counters};
+use crate::{Backend, Store, StoreError, counters};
 
 /// The stored secret in `column` of a webhook row, opened.
 pub(crate) fn open_column(sealer: &Sealer, row: &AnyRow, column: &str) -> Result<Option<Secret>, StoreError> {
@@ -114,9 +115,12 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // Every mutation takes this lock first: no webhook changes under the pass.
         counters::lock(&mut tx).await?;
-        let rows = sqlx::query("SELECT id, url, secret, previous_secret, url_password FROM webhooks ORDER BY id")
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows = codec::query(
+            self.backend,
+            "SELECT id, url, secret, previous_secret, url_password FROM webhooks ORDER BY id",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
         let mut report = SealReport::default();
         for row in &rows {
             let mut stored = Stored {
@@ -164,13 +168,16 @@ impl Store {
 
 async fn write(tx: &mut Transaction<'static, Any>, stored: &Stored) -> Result<(), StoreError> {
     let [secret, previous, password] = &stored.columns;
-    sqlx::query("UPDATE webhooks SET url = $1, secret = $2, previous_secret = $3, url_password = $4 WHERE id = $5")
-        .bind(&stored.url)
-        .bind(secret.1.as_deref())
-        .bind(previous.1.as_deref())
-        .bind(password.1.as_deref())
-        .bind(stored.id)
-        .execute(&mut **tx)
-        .await?;
+    codec::query(
+        Backend::of(tx),
+        "UPDATE webhooks SET url = $1, secret = $2, previous_secret = $3, url_password = $4 WHERE id = $5",
+    )
+    .bind(&stored.url)
+    .bind(secret.1.as_deref())
+    .bind(previous.1.as_deref())
+    .bind(password.1.as_deref())
+    .bind(stored.id)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }

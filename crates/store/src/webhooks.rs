@@ -6,10 +6,11 @@ use bunting_core::mutation::Origin;
 use bunting_core::secret::Secret;
 use bunting_core::webhook::config::{self, PayloadFormat, PreviousSecret, Webhook, WebhookCommand, WebhookOutcome};
 use sqlx::any::AnyRow;
-use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+use sqlx::{Any, Row, Transaction};
 
+use crate::codec;
 use crate::codec::{from_micros, micros};
-use crate::{EnvironmentId, Store, StoreError, counters};
+use crate::{Backend, EnvironmentId, Store, StoreError, counters};
 use crate::{Sealer, changes, outbox, secrets};
 
 pub(crate) const WEBHOOK_COLUMNS: &str = "id, url, description, events, enabled, timeout_seconds, secret, previous_secret, \
@@ -41,7 +42,7 @@ impl Store {
         let mut ids = counters::lock(&mut tx).await?;
         let current = match id {
             Some(id) => Some(
-                fetch(&mut *tx, environment, id, &self.sealer)
+                fetch(self.backend, &mut *tx, environment, id, &self.sealer)
                     .await?
                     .ok_or_else(|| config::webhook_not_found(id))?,
             ),
@@ -53,7 +54,7 @@ impl Store {
         }
         let after = &outcome.after;
         if outcome.deleted() {
-            sqlx::query("DELETE FROM webhooks WHERE id = $1")
+            codec::query(self.backend, "DELETE FROM webhooks WHERE id = $1")
                 .bind(after.id)
                 .execute(&mut *tx)
                 .await?;
@@ -77,22 +78,27 @@ impl Store {
     /// The environment webhook `id` belongs to, for callers that act on any webhook (the
     /// dispatcher disabling one).
     pub async fn webhook_environment(&self, id: Id) -> Result<Option<EnvironmentId>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT environment_id FROM webhooks WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.reads)
-            .await?)
+        Ok(
+            codec::query_scalar(self.backend, "SELECT environment_id FROM webhooks WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.reads)
+                .await?,
+        )
     }
 
     pub async fn webhook(&self, environment: EnvironmentId, id: Id) -> Result<Option<Webhook>, StoreError> {
-        fetch(&self.reads, environment, id, &self.sealer).await
+        fetch(self.backend, &self.reads, environment, id, &self.sealer).await
     }
 
     /// The webhook `FLAGR_NOTIFICATION_WEBHOOK_*` configures, if one was ever configured.
     pub async fn configured_webhook_id(&self, environment: EnvironmentId) -> Result<Option<Id>, StoreError> {
-        let row = sqlx::query("SELECT id FROM webhooks WHERE environment_id = $1 AND managed_by_config = 1")
-            .bind(environment)
-            .fetch_optional(&self.reads)
-            .await?;
+        let row = codec::query(
+            self.backend,
+            "SELECT id FROM webhooks WHERE environment_id = $1 AND managed_by_config = 1",
+        )
+        .bind(environment)
+        .fetch_optional(&self.reads)
+        .await?;
         Ok(row.map(|row| row.try_get("id")).transpose()?)
     }
 
@@ -116,15 +122,15 @@ impl Store {
         let query = format!(
             "SELECT {WEBHOOK_COLUMNS}, \
              (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') \
-                AS pending_deliveries, \
+             AS pending_deliveries, \
              (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.status = 'failed') \
-                AS failed_deliveries, \
+             AS failed_deliveries, \
              (SELECT d.status FROM webhook_deliveries d WHERE d.webhook_id = w.id \
-                ORDER BY d.created_at DESC, d.id DESC LIMIT 1) AS last_delivery_status, \
+             ORDER BY d.created_at DESC, d.id DESC LIMIT 1) AS last_delivery_status, \
              (SELECT MAX(d.created_at) FROM webhook_deliveries d WHERE d.webhook_id = w.id) AS last_delivery_at \
              FROM webhooks w WHERE environment_id = $1 {only} ORDER BY id"
         );
-        let mut query = sqlx::query(AssertSqlSafe(query)).bind(environment);
+        let mut query = codec::query(self.backend, query).bind(environment);
         if let Some(id) = id {
             query = query.bind(id);
         }
@@ -147,6 +153,7 @@ impl Store {
 }
 
 async fn fetch<'e, E>(
+    backend: Backend,
     executor: E,
     environment: EnvironmentId,
     id: Id,
@@ -155,15 +162,35 @@ async fn fetch<'e, E>(
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
-    let row = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1 AND environment_id = $2"
-    )))
+    let row = codec::query(
+        backend,
+        format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1 AND environment_id = $2"),
+    )
     .bind(id)
     .bind(environment)
     .fetch_optional(executor)
     .await?;
     row.as_ref().map(|row| webhook(row, sealer)).transpose()
 }
+
+/// The columns a webhook's change rewrites (all but its id and creation time).
+const REWRITTEN: [&str; 15] = [
+    "url",
+    "description",
+    "events",
+    "enabled",
+    "timeout_seconds",
+    "secret",
+    "previous_secret",
+    "previous_secret_expires_at",
+    "disabled_reason",
+    "format",
+    "headers",
+    "managed_by_config",
+    "updated_at",
+    "url_password",
+    "all_environments",
+];
 
 /// Writes a webhook, new or changed. Every column is rewritten, so one statement serves both.
 /// Secrets are written sealed, and the URL with its password masked (see `secrets`).
@@ -176,19 +203,33 @@ async fn save(
     let previous = webhook.previous_secret.as_ref();
     let seal = |secret: &Secret| sealer.seal(secret.expose());
     let (url, url_password) = secrets::seal_url(sealer, &webhook.url);
-    sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO webhooks ({WEBHOOK_COLUMNS}, environment_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
-         ON CONFLICT (id) DO UPDATE SET url = excluded.url, description = excluded.description, \
-         events = excluded.events, enabled = excluded.enabled, timeout_seconds = excluded.timeout_seconds, \
-         secret = excluded.secret, previous_secret = excluded.previous_secret, \
-         previous_secret_expires_at = excluded.previous_secret_expires_at, \
-         disabled_reason = excluded.disabled_reason, format = excluded.format, headers = excluded.headers, \
-         managed_by_config = excluded.managed_by_config, updated_at = excluded.updated_at, \
-         url_password = excluded.url_password, all_environments = excluded.all_environments, \
-         failing_since = CASE WHEN (excluded.enabled = 1 AND webhooks.enabled = 0) OR excluded.url <> webhooks.url \
-           THEN NULL ELSE webhooks.failing_since END"
-    )))
+    let backend = Backend::of(tx);
+    // The failing run is forgotten when the webhook is re-enabled or pointed elsewhere.
+    let upsert = match backend {
+        Backend::Sqlite | Backend::Postgres => format!(
+            "ON CONFLICT (id) DO UPDATE SET {}, failing_since = CASE WHEN (excluded.enabled = 1 AND \
+             webhooks.enabled = 0) OR excluded.url <> webhooks.url THEN NULL ELSE webhooks.failing_since END",
+            REWRITTEN
+                .map(|column| format!("{column} = excluded.{column}"))
+                .join(", ")
+        ),
+        // MySQL assigns left to right, each assignment seeing the ones before it: failing_since
+        // comes first, while `enabled` and `url` still hold the stored values.
+        Backend::Mysql => format!(
+            "ON DUPLICATE KEY UPDATE failing_since = CASE WHEN (VALUES(enabled) = 1 AND enabled = 0) \
+             OR VALUES(url) <> url THEN NULL ELSE failing_since END, {}",
+            REWRITTEN
+                .map(|column| format!("{column} = VALUES({column})"))
+                .join(", ")
+        ),
+    };
+    codec::query(
+        backend,
+        format!(
+            "INSERT INTO webhooks ({WEBHOOK_COLUMNS}, environment_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) {upsert}"
+        ),
+    )
     .bind(webhook.id)
     .bind(url)
     .bind(&webhook.description)

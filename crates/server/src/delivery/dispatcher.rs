@@ -40,11 +40,12 @@ const LINGER: Duration = Duration::from_millis(2);
 /// The most attempts recorded in one transaction.
 const MAX_BATCH: usize = 256;
 /// The most recording transactions under way at once: SQLite has one writer, so a second would
-/// only queue (and split batches); PostgreSQL commits two at once on separate connections.
+/// only queue (and split batches); PostgreSQL and MySQL commit two at once on separate
+/// connections.
 fn max_recording(backend: Backend) -> usize {
     match backend {
         Backend::Sqlite => 1,
-        Backend::Postgres => 2,
+        Backend::Postgres | Backend::Mysql => 2,
     }
 }
 pub(crate) struct Dispatcher {

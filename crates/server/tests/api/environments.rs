@@ -632,6 +632,10 @@ const PREVIOUS_RELEASE: [&str; 6] = [
 #[tokio::test]
 async fn a_database_of_the_previous_release_keeps_everything_in_the_default_environment() {
     let database = test_database().await;
+    // MySQL support came after that release: there is no MySQL database it could have written.
+    if matches!(database.url, bunting_store::DatabaseUrl::Mysql(_)) {
+        return;
+    }
     execute_sql_on(
         &database.url,
         "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)",

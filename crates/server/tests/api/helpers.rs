@@ -19,12 +19,14 @@ pub(crate) struct TestApp {
     deliveries: Option<DispatcherHandle>,
 }
 
-/// A fresh database for one test: a SQLite file in a temporary directory, or a PostgreSQL
-/// database created for the test when `TEST_POSTGRES_URL` is set (dropped at the end).
+/// A fresh database for one test: a SQLite file in a temporary directory, or a database created
+/// for the test on the PostgreSQL server of `TEST_POSTGRES_URL` or the MySQL/MariaDB server of
+/// `TEST_MYSQL_URL` when one is set (dropped at the end).
 pub(crate) struct TestDatabase {
     pub(crate) url: DatabaseUrl,
     _dir: Option<tempfile::TempDir>,
-    postgres: Option<(String, String)>,
+    /// The server's URL for administration, and the database created on it.
+    server: Option<(String, String)>,
 }
 
 /// A response: status and JSON body (`Value::Null` for an empty body).
@@ -59,15 +61,19 @@ impl Reply {
 }
 
 pub(crate) fn backend_name() -> &'static str {
-    if postgres_admin_url().is_some() {
-        "postgres"
-    } else {
-        "sqlite"
+    match server_admin_url() {
+        Some(url) if url.starts_with("mysql:") => "mysql",
+        Some(_) => "postgres",
+        None => "sqlite",
     }
 }
 
-fn postgres_admin_url() -> Option<String> {
-    std::env::var("TEST_POSTGRES_URL").ok().filter(|url| !url.is_empty())
+/// The database server the tests create their databases on: `TEST_POSTGRES_URL`, or
+/// `TEST_MYSQL_URL` (`mysql://root@127.0.0.1:3306/test`).
+fn server_admin_url() -> Option<String> {
+    ["TEST_POSTGRES_URL", "TEST_MYSQL_URL"]
+        .into_iter()
+        .find_map(|name| std::env::var(name).ok().filter(|url| !url.is_empty()))
 }
 
 pub(crate) async fn spawn_app() -> TestApp {
@@ -109,15 +115,16 @@ pub(crate) async fn spawn_app_on_database(database: &DatabaseUrl) -> TestApp {
 pub(crate) const TEST_SECRET_KEY: &str = "DBBXUt2r1kWG8N9/ecRZsdMOk8YZYcjYL5YGOVbuhO0=";
 
 /// The environment that points the real `bunting` binary at `database`, with the tests' key.
-pub(crate) fn database_env(database: &DatabaseUrl) -> [(&'static str, &str); 3] {
+pub(crate) fn database_env(database: &DatabaseUrl) -> [(&'static str, String); 3] {
     let (driver, connection) = match database {
-        DatabaseUrl::Sqlite(path) => ("sqlite3", path.as_str()),
-        DatabaseUrl::Postgres(url) => ("postgres", url.as_str()),
+        DatabaseUrl::Sqlite(path) => ("sqlite3", path.clone()),
+        DatabaseUrl::Postgres(url) => ("postgres", url.clone()),
+        DatabaseUrl::Mysql(dsn) => ("mysql", go_dsn(dsn)),
     };
     [
-        ("FLAGR_DB_DBDRIVER", driver),
+        ("FLAGR_DB_DBDRIVER", driver.to_owned()),
         ("FLAGR_DB_DBCONNECTIONSTR", connection),
-        ("BUNTING_SECRET_KEY", TEST_SECRET_KEY),
+        ("BUNTING_SECRET_KEY", TEST_SECRET_KEY.to_owned()),
     ]
 }
 
@@ -155,14 +162,14 @@ async fn start_with(mut config: Config, clock: Arc<dyn Clock>, adjust: impl FnOn
 pub(crate) async fn test_database() -> TestDatabase {
     static ANNOUNCE: Once = Once::new();
     ANNOUNCE.call_once(|| eprintln!("API tests run against {}", backend_name()));
-    match postgres_admin_url() {
+    match server_admin_url() {
         Some(admin) => {
             let name = format!("bunting_test_{}", uuid_like());
-            let url = create_postgresdatabase(&admin, &name).await;
+            let url = create_server_database(&admin, &name).await;
             TestDatabase {
-                url: DatabaseUrl::Postgres(url),
+                url,
                 _dir: None,
-                postgres: Some((admin, name)),
+                server: Some((admin, name)),
             }
         }
         None => {
@@ -171,7 +178,7 @@ pub(crate) async fn test_database() -> TestDatabase {
             TestDatabase {
                 url: DatabaseUrl::Sqlite(path),
                 _dir: Some(dir),
-                postgres: None,
+                server: None,
             }
         }
     }
@@ -183,6 +190,7 @@ async fn connection(database: &DatabaseUrl) -> sqlx::AnyConnection {
     let url = match database {
         DatabaseUrl::Sqlite(path) => format!("sqlite://{path}?mode=rwc"),
         DatabaseUrl::Postgres(url) => url.clone(),
+        DatabaseUrl::Mysql(dsn) => dsn.url(),
     };
     <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
         .await
@@ -221,38 +229,74 @@ fn uuid_like() -> String {
     format!("{}_{}", std::process::id(), nanos)
 }
 
-async fn create_postgresdatabase(admin: &str, name: &str) -> String {
+async fn create_server_database(admin: &str, name: &str) -> DatabaseUrl {
     sqlx::any::install_default_drivers();
     let mut connection = <sqlx::AnyConnection as sqlx::Connection>::connect(admin)
         .await
-        .expect("TEST_POSTGRES_URL answers");
+        .expect("the test database server answers");
     connection
         .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .await
         .expect("creating the test database");
-    let (base, _) = admin.rsplit_once('/').expect("TEST_POSTGRES_URL ends in /database");
-    format!("{base}/{name}")
+    let (base, _) = admin.rsplit_once('/').expect("the test server URL ends in /database");
+    match base.strip_prefix("mysql://") {
+        // Flagr's form of the connection string, as a Flagr user's setting would hold it.
+        Some(server) => {
+            let (user, address) = server.rsplit_once('@').expect("TEST_MYSQL_URL names a user");
+            let dsn = bunting_store::dsn::mysql(&format!("{user}@tcp({address})/{name}"))
+                .expect("TEST_MYSQL_URL reads as a MySQL DSN");
+            DatabaseUrl::Mysql(Box::new(dsn))
+        }
+        None => DatabaseUrl::Postgres(format!("{base}/{name}")),
+    }
+}
+
+/// The Go DSN (Flagr's `FLAGR_DB_DBCONNECTIONSTR`) of a MySQL test database.
+fn go_dsn(dsn: &bunting_store::dsn::MysqlDsn) -> String {
+    let password = dsn
+        .password
+        .as_ref()
+        .map(|password| format!(":{}", password.expose()))
+        .unwrap_or_default();
+    let address = match &dsn.address {
+        bunting_store::dsn::MysqlAddress::Tcp { host, port } => format!("tcp({host}:{port})"),
+        bunting_store::dsn::MysqlAddress::Unix(path) => format!("unix({path})"),
+    };
+    format!("{}{password}@{address}/{}", dsn.user, dsn.database)
 }
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let Some((admin, name)) = self.postgres.take() else {
+        let Some((admin, name)) = self.server.take() else {
             return;
         };
-        // The test's runtime is going away; drop the database from a runtime of our own.
+        let mysql = admin.starts_with("mysql:");
         let dropped = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap();
             runtime.block_on(async {
-                if let Ok(mut connection) = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await {
-                    let _ = connection
-                        .execute(sqlx::AssertSqlSafe(format!(
-                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                        )))
-                        .await;
-                }
+                let Ok(mut connection) = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await else {
+                    return;
+                };
+                // The server may still hold connections (this thread blocks its runtime): PostgreSQL
+                // drops the database regardless; MySQL's connections are ended first.
+                let drop = if mysql {
+                    let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                        "SELECT CAST(id AS SIGNED) FROM information_schema.processlist WHERE db = '{name}'"
+                    )))
+                    .fetch_all(&mut connection)
+                    .await
+                    .unwrap_or_default();
+                    for id in ids {
+                        let _ = connection.execute(sqlx::AssertSqlSafe(format!("KILL {id}"))).await;
+                    }
+                    format!("DROP DATABASE IF EXISTS {name}")
+                } else {
+                    format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                };
+                let _ = connection.execute(sqlx::AssertSqlSafe(drop)).await;
             });
         });
         let _ = dropped.join();

@@ -1,6 +1,6 @@
 //! Integration tests through the real HTTP API: a real server on port 0 with a fresh database
-//! per test (SQLite by default; PostgreSQL when `TEST_POSTGRES_URL` is set), and a real HTTP
-//! receiver on port 0 as the webhook target.
+//! per test (SQLite by default; PostgreSQL when `TEST_POSTGRES_URL` is set, MySQL/MariaDB when
+//! `TEST_MYSQL_URL` is), and a real HTTP receiver on port 0 as the webhook target.
 
 // A test that cannot go on should stop loudly: helpers unwrap as the tests themselves do.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

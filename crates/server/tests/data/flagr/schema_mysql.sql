@@ -1,0 +1,12 @@
+-- Flagr's schema as GORM 1.24 creates it on MySQL (flagr-spec.md §2): for the test that
+-- Bunting refuses to adopt it there, with nothing written.
+CREATE TABLE flags (id bigint unsigned AUTO_INCREMENT PRIMARY KEY, created_at datetime(3) NULL, updated_at datetime(3) NULL, deleted_at datetime(3) NULL, `key` varchar(64) UNIQUE, description longtext NOT NULL, created_by longtext, updated_by longtext, enabled boolean, snapshot_id bigint unsigned, notes longtext, data_records_enabled boolean NOT NULL, entity_type longtext);
+CREATE TABLE segments (id bigint unsigned AUTO_INCREMENT PRIMARY KEY, created_at datetime(3) NULL, updated_at datetime(3) NULL, deleted_at datetime(3) NULL, flag_id bigint unsigned, description longtext, `rank` bigint unsigned, rollout_percent bigint unsigned, INDEX idx_segment_flagid (flag_id));
+CREATE TABLE constraints (id bigint unsigned AUTO_INCREMENT PRIMARY KEY, created_at datetime(3) NULL, updated_at datetime(3) NULL, deleted_at datetime(3) NULL, segment_id bigint unsigned, property longtext NOT NULL, operator longtext NOT NULL, value longtext NOT NULL);
+CREATE TABLE distributions (id bigint unsigned AUTO_INCREMENT PRIMARY KEY, created_at datetime(3) NULL, updated_at datetime(3) NULL, deleted_at datetime(3) NULL, segment_id bigint unsigned, variant_id bigint unsigned, variant_key longtext, percent bigint unsigned, bitmap longtext);
+CREATE TABLE variants (id bigint unsigned AUTO_INCREMENT PRIMARY KEY, created_at datetime(3) NULL, updated_at datetime(3) NULL, deleted_at datetime(3) NULL, flag_id bigint unsigned, `key` longtext, attachment longtext);
+CREATE TABLE tags (id bigint unsigned AUTO_INCREMENT PRIMARY KEY, created_at datetime(3) NULL, updated_at datetime(3) NULL, deleted_at datetime(3) NULL, value varchar(64) UNIQUE);
+CREATE TABLE flags_tags (flag_id bigint unsigned NOT NULL, tag_id bigint unsigned NOT NULL, PRIMARY KEY (flag_id, tag_id));
+CREATE TABLE flag_snapshots (id bigint unsigned AUTO_INCREMENT PRIMARY KEY, created_at datetime(3) NULL, updated_at datetime(3) NULL, deleted_at datetime(3) NULL, flag_id bigint unsigned, updated_by longtext, flag longtext);
+CREATE TABLE flag_entity_types (id bigint unsigned AUTO_INCREMENT PRIMARY KEY, created_at datetime(3) NULL, updated_at datetime(3) NULL, deleted_at datetime(3) NULL, `key` varchar(64) UNIQUE);
+CREATE TABLE users (id bigint unsigned AUTO_INCREMENT PRIMARY KEY, created_at datetime(3) NULL, updated_at datetime(3) NULL, deleted_at datetime(3) NULL, email longtext);
