@@ -47,6 +47,10 @@ crate::named! {
         EnvironmentUpdated => "environment.updated",
         /// Extension: an environment was deleted, with its flags and webhooks.
         EnvironmentDeleted => "environment.deleted",
+        /// Extension: an API token was created.
+        TokenCreated => "token.created",
+        /// Extension: an API token was revoked.
+        TokenRevoked => "token.revoked",
     }
 }
 
@@ -61,6 +65,7 @@ crate::named! {
         Distribution => "distribution",
         Webhook => "webhook",
         Environment => "environment",
+        Token => "token",
     }
 }
 
@@ -111,7 +116,8 @@ pub struct ChangeEvent {
     /// A UUID naming the change.
     pub event_id: String,
     pub occurred_at: OffsetDateTime,
-    /// Who made the change; empty when no identity source is configured (as Flagr's `updatedBy`).
+    /// Who made the change: a token's name, an identity's user, or [`ANONYMOUS`]. (Empty in
+    /// changes recorded before Bunting named anonymous callers.)
     pub actor: String,
     pub environment_id: i64,
     pub flag_id: Option<Id>,
@@ -124,7 +130,20 @@ pub struct ChangeEvent {
     pub current: Option<String>,
 }
 
+/// The actor of a change nobody identified.
+pub const ANONYMOUS: &str = "anonymous";
+
+/// `actor`, unless it names nobody (empty, or [`ANONYMOUS`]).
+pub fn identified(actor: &str) -> Option<&str> {
+    Some(actor).filter(|actor| !actor.is_empty() && *actor != ANONYMOUS)
+}
+
 impl ChangeEvent {
+    /// Who made the change, when someone was identified.
+    pub fn identified_actor(&self) -> Option<&str> {
+        identified(&self.actor)
+    }
+
     /// The change as the change-log API shows it, in `environment`. Field names follow the
     /// webhook payload so that one parser serves both.
     pub fn to_json(&self, environment: &EnvironmentLabel) -> Result<String, serde_json::Error> {

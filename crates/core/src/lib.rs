@@ -17,6 +17,7 @@
 //! - [`promotion`]: copying a flag's configuration from one environment to another.
 //! - [`named!`]: names for field-less enums, one table for both directions.
 //! - [`secret`]: values that must never be printed.
+//! - [`token`]: API tokens, their roles and environment scopes.
 //! - [`webhook`]: webhook delivery policy: event catalogue, subscriptions, signatures, retries
 //!   and the SSRF address policy.
 
@@ -30,6 +31,7 @@ mod names;
 pub mod ofrep;
 pub mod promotion;
 pub mod secret;
+pub mod token;
 pub mod validation;
 pub mod webhook;
 

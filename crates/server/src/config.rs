@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use bunting_core::secret::Secret;
+use bunting_core::token::Role;
 use bunting_core::webhook::retry::{RetrySchedule, parse_duration};
 use bunting_store::dsn::{self, DsnError};
 use bunting_store::{DatabaseUrl, SecretKey};
@@ -283,6 +284,22 @@ pub struct Config {
     pub prometheus: Option<PrometheusSettings>,
     /// `BUNTING_STREAM_*`: the live change stream.
     pub stream: StreamSettings,
+    /// `BUNTING_AUTH=tokens`: API tokens with roles; `None` when off.
+    pub auth: Option<AuthSettings>,
+}
+
+/// Who may do what when `BUNTING_AUTH=tokens` (see `docs/security.md`).
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// `BUNTING_AUTH_IDENTITY_ROLE`: the role of a user Flagr's identity sources vouch for (JWT,
+    /// basic auth, header, cookie) who presents no token; `None` (`none`) for no role.
+    pub identity_role: Option<Role>,
+    /// `BUNTING_AUTH_ANONYMOUS_ROLE`: the role of a request with neither, such as `evaluator`
+    /// to leave evaluation open; `None` (`none`, the default) answers it 401.
+    pub anonymous_role: Option<Role>,
+    /// `BUNTING_BOOTSTRAP_ADMIN_TOKEN`: an admin token created at start-up unless one with this
+    /// secret exists, for a first deployment without the CLI.
+    pub bootstrap_admin_token: Option<Secret>,
 }
 
 /// How `GET /api/v1/changes/stream` treats its connections.
@@ -379,6 +396,7 @@ impl Config {
             evaluation: EvalSettings::default(),
             prometheus: None,
             stream: StreamSettings::default(),
+            auth: None,
         }
     }
 
@@ -425,9 +443,83 @@ impl Config {
             evaluation: evaluation(&env)?,
             prometheus,
             stream: stream(&env)?,
+            auth: auth(&env)?,
         })
+        .and_then(Config::checked)
+    }
+
+    /// Refuses settings that cannot work together.
+    fn checked(self) -> anyhow::Result<Config> {
+        if self.auth.is_some() && !matches!(self.storage, Storage::Database(_)) {
+            bail!(
+                "BUNTING_AUTH=tokens needs a database to keep tokens in; eval-only mode (json_file, json_http) has \
+                 none: put the eval-only instance behind your own gateway instead"
+            );
+        }
+        Ok(self)
     }
 }
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            identity_role: Some(Role::Viewer),
+            anonymous_role: None,
+            bootstrap_admin_token: None,
+        }
+    }
+}
+
+fn auth(env: &Env<'_>) -> anyhow::Result<Option<AuthSettings>> {
+    let mode = env.get("BUNTING_AUTH").unwrap_or_else(|| "none".into());
+    let role = |name: &str, default: Option<Role>| -> anyhow::Result<Option<Role>> {
+        match env.get(name).map(|value| value.trim().to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(value) if value == "none" => Ok(None),
+            Some(value) => Role::from_name(&value).map(Some).with_context(|| {
+                format!("{name} must be one of none, evaluator, viewer, editor, admin; not {value:?}")
+            }),
+        }
+    };
+    match mode.trim().to_ascii_lowercase().as_str() {
+        "none" => {
+            for name in [
+                "BUNTING_AUTH_IDENTITY_ROLE",
+                "BUNTING_AUTH_ANONYMOUS_ROLE",
+                "BUNTING_BOOTSTRAP_ADMIN_TOKEN",
+            ] {
+                if env.get(name).is_some() {
+                    bail!("{name} is set but BUNTING_AUTH is not: set BUNTING_AUTH=tokens to turn tokens on");
+                }
+            }
+            Ok(None)
+        }
+        "tokens" => {
+            let defaults = AuthSettings::default();
+            let bootstrap_admin_token = env
+                .get("BUNTING_BOOTSTRAP_ADMIN_TOKEN")
+                .map(|secret| secret.trim().to_owned());
+            if let Some(secret) = &bootstrap_admin_token
+                && (!bunting_core::token::looks_like_token(secret) || secret.len() < MIN_BOOTSTRAP_TOKEN_LENGTH)
+            {
+                bail!(
+                    "BUNTING_BOOTSTRAP_ADMIN_TOKEN must start with bnt_ and be at least {MIN_BOOTSTRAP_TOKEN_LENGTH} \
+                     characters, such as bnt_ followed by the output of `openssl rand -hex 32`"
+                );
+            }
+            Ok(Some(AuthSettings {
+                identity_role: role("BUNTING_AUTH_IDENTITY_ROLE", defaults.identity_role)?,
+                anonymous_role: role("BUNTING_AUTH_ANONYMOUS_ROLE", defaults.anonymous_role)?,
+                bootstrap_admin_token: bootstrap_admin_token.map(Secret::new),
+            }))
+        }
+        other => bail!("BUNTING_AUTH must be none or tokens, not {other:?}"),
+    }
+}
+
+/// A bootstrap token is `bnt_` and at least 32 more characters: as much entropy as a generated one
+/// has, if the operator drew it at random.
+const MIN_BOOTSTRAP_TOKEN_LENGTH: usize = 36;
 
 fn secret_key(env: &Env<'_>) -> anyhow::Result<Option<SecretKeySource>> {
     match (env.get("BUNTING_SECRET_KEY"), env.get("BUNTING_SECRET_KEY_FILE")) {

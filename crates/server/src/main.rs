@@ -1,4 +1,5 @@
-//! The `bunting` binary: `serve` (the default), `migrate`, `import` and `secrets rotate`.
+//! The `bunting` binary: `serve` (the default), `migrate`, `import`, `secrets rotate` and
+//! `token create`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use bunting::{Application, Config};
 use bunting_store::{DatabaseUrl, Sealer};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 /// Bunting: a Flagr-compatible feature-flag server with webhooks you can trust.
 ///
@@ -63,6 +65,29 @@ enum Command {
     /// Manage the key that seals webhook secrets in the database.
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Manage API tokens (used when BUNTING_AUTH=tokens; see docs/security.md).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token, print its secret once on standard output and exit. The database keeps
+    /// only a hash of it: store it now. Recorded in the change log like a token made through the API.
+    Create {
+        /// What the token is allowed: evaluator, viewer, editor or admin.
+        #[arg(long)]
+        role: String,
+        /// Who or what uses the token; the actor of its changes. Default: the role and the time.
+        #[arg(long)]
+        name: Option<String>,
+        /// The environment keys the token may act in, comma-separated; every environment if absent.
+        #[arg(long, value_delimiter = ',')]
+        environments: Option<Vec<String>>,
+        /// When the token stops working, RFC 3339 (2027-01-01T00:00:00Z); never if absent.
+        #[arg(long)]
+        expires_at: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -101,16 +126,24 @@ async fn run() -> anyhow::Result<()> {
     let logs = LogSettings::from_env(|name| std::env::var(name).ok())?;
     let filter =
         EnvFilter::try_new(&logs.filter).with_context(|| format!("RUST_LOG={} is not a log filter", logs.filter))?;
+    let cli = Cli::parse();
+    // `token create` prints the secret on standard output, for `TOKEN=$(bunting token create …)`;
+    // its log lines go to standard error.
+    let (writer, terminal) = if matches!(cli.command, Some(Command::Token(_))) {
+        (BoxMakeWriter::new(std::io::stderr), std::io::stderr().is_terminal())
+    } else {
+        (BoxMakeWriter::new(std::io::stdout), std::io::stdout().is_terminal())
+    };
     // Colour codes only for a person at a terminal, not in files and log collectors.
     let subscriber = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stdout().is_terminal());
+        .with_writer(writer)
+        .with_ansi(terminal);
     if logs.json {
         subscriber.json().init();
     } else {
         subscriber.init();
     }
-    let cli = Cli::parse();
     let mut config = Config::from_env(|name| std::env::var(name).ok())?;
     if let Some(host) = cli.host {
         config.host = if host == "localhost" {
@@ -135,6 +168,12 @@ async fn run() -> anyhow::Result<()> {
             ..
         } => import(&config, &file, environment.as_deref()).await?,
         Command::Secrets(SecretsCommand::Rotate { new_key_file }) => rotate(&config, &new_key_file).await?,
+        Command::Token(TokenCommand::Create {
+            role,
+            name,
+            environments,
+            expires_at,
+        }) => create_token(&config, &role, name, environments, expires_at.as_deref()).await?,
         Command::Import { file: None, .. } => anyhow::bail!("bunting import needs a file or --from-flagr-db"),
         Command::Serve => {
             let (prefix, ui_enabled) = (config.web_prefix.clone(), config.ui_enabled);
@@ -218,6 +257,55 @@ async fn import(config: &bunting::Config, file: &std::path::Path, environment: O
     };
     store.close().await;
     tracing::info!("imported {} flags from {}", count?, file.display());
+    Ok(())
+}
+
+/// `bunting token create`: a token made in the database, its secret printed once.
+async fn create_token(
+    config: &bunting::Config,
+    role: &str,
+    name: Option<String>,
+    environments: Option<Vec<String>>,
+    expires_at: Option<&str>,
+) -> anyhow::Result<()> {
+    use bunting_core::token::{self, NewToken, Role, Scope};
+    use time::format_description::well_known::Rfc3339;
+    let Storage::Database(url) = &config.storage else {
+        anyhow::bail!("there is no database to keep tokens in: FLAGR_DB_DBDRIVER selects eval-only mode");
+    };
+    let role = Role::from_name(role)
+        .with_context(|| format!("--role must be one of evaluator, viewer, editor, admin; not {role:?}"))?;
+    let now = time::OffsetDateTime::now_utc();
+    let new = NewToken {
+        name: name.unwrap_or_else(|| format!("{role} token from the CLI at {}", bunting_core::change::rfc3339(now))),
+        role,
+        scope: environments.map_or(Scope::All, Scope::Only),
+        expires_at: expires_at
+            .map(|text| {
+                time::OffsetDateTime::parse(text, &Rfc3339).with_context(|| {
+                    format!("--expires-at must be an RFC 3339 time such as 2027-01-01T00:00:00Z, not {text:?}")
+                })
+            })
+            .transpose()?,
+    };
+    let secret = token::token_secret(&rand::random());
+    let origin = bunting_core::mutation::Origin {
+        actor: "bunting token create".to_owned(),
+        at: now,
+        event_id: uuid::Uuid::new_v4().to_string(),
+        random_key: String::new(),
+    };
+    let store = bunting_store::connect(url, sealer(config.secret_key.as_ref(), url)?)
+        .await
+        .context("opening the database")?;
+    let created = store.create_token(&new, &token::token_hash(&secret), &origin).await;
+    store.close().await;
+    let created = created.context("creating the token")?;
+    eprintln!(
+        "created {} token {:?} (id {}); this is its secret, shown only now:",
+        created.role, created.name, created.id
+    );
+    println!("{secret}");
     Ok(())
 }
 

@@ -13,23 +13,25 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
+use bunting_core::token::{NewToken, Role, Scope};
 use bunting_store::{DEFAULT_ENVIRONMENT, Store};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, Storage};
+use crate::config::{AuthSettings, Config, IdentityConfig, Storage};
 use crate::delivery::{Dispatcher, prune_periodically};
 use crate::evaluation::{EvalCache, EvalCaches, Evaluator, StoreFollower, follow_json, load_json};
 use crate::http::Scrape;
-use crate::http::{self, AppState, StreamContext, Surface};
+use crate::http::{self, AccessPolicy, AppState, StreamContext, Surface};
 use crate::metrics::Metrics;
 use crate::secret_key;
 use crate::service::DispatcherHandle;
 use crate::service::changes::ChangeWakeups;
 use crate::service::environments::EnvironmentService;
 use crate::service::flags::FlagService;
+use crate::service::tokens::TokenService;
 use crate::service::webhooks::WebhookService;
 
 /// A server bound to its port, not yet serving.
@@ -86,7 +88,7 @@ impl Application {
             .as_ref()
             .map(|settings| Arc::new(Metrics::new(settings.latency_histogram)));
         let (streams_stop, streams_stopping) = watch::channel(false);
-        let (management, cache, background) = match &config.storage {
+        let (management, access, cache, background) = match &config.storage {
             Storage::Database(url) => {
                 // The default environment: what the unprefixed routes serve. Requests for another are
                 // bound to it by the HTTP layer (`http::environment`).
@@ -133,10 +135,18 @@ impl Application {
                     .sync_configured(config.webhooks.legacy.as_ref())
                     .await
                     .context("applying FLAGR_NOTIFICATION_WEBHOOK_* settings")?;
+                let tokens = TokenService::new(store.clone(), clock.clone());
+                let access = match &config.auth {
+                    Some(settings) => Some(Arc::new(
+                        access_policy(settings, &config.identity, &environments, &tokens).await?,
+                    )),
+                    None => None,
+                };
                 let state = AppState {
                     flags: FlagService::new(store.clone(), environment, clock.clone(), wake.clone(), cache.clone()),
                     webhooks,
                     environments: environments.clone(),
+                    tokens,
                     identity: Arc::new(config.identity.clone()),
                     stream: StreamContext {
                         settings: config.stream.clone(),
@@ -152,6 +162,7 @@ impl Application {
                 };
                 (
                     Some(state),
+                    access,
                     cache,
                     Background::Managed {
                         store,
@@ -170,6 +181,7 @@ impl Application {
                     .await
                     .context("loading flags for eval-only mode")?;
                 (
+                    None,
                     None,
                     Arc::new(EvalCache::new(flags, 0)),
                     Background::EvalOnly { client, last },
@@ -204,6 +216,7 @@ impl Application {
             public_url: config.webhooks.public_url.clone(),
             max_body_bytes: config.max_body_bytes,
             metrics: scrape,
+            access,
         });
         Ok(Application {
             listener,
@@ -323,3 +336,46 @@ async fn bind(address: SocketAddr) -> anyhow::Result<TcpListener> {
         _ => anyhow!("cannot listen on {address}: {error}"),
     })
 }
+
+/// Who may do what with tokens on; makes the bootstrap admin token first if one is configured.
+async fn access_policy(
+    settings: &AuthSettings,
+    identity: &IdentityConfig,
+    environments: &EnvironmentService,
+    tokens: &TokenService,
+) -> anyhow::Result<AccessPolicy> {
+    if let Some(secret) = &settings.bootstrap_admin_token {
+        let admin = NewToken {
+            name: BOOTSTRAP_TOKEN_NAME.to_owned(),
+            role: Role::Admin,
+            scope: Scope::All,
+            expires_at: None,
+        };
+        let created = tokens
+            .ensure(&admin, secret.expose(), "BUNTING_BOOTSTRAP_ADMIN_TOKEN")
+            .await
+            .context("creating the BUNTING_BOOTSTRAP_ADMIN_TOKEN admin token")?;
+        if created {
+            tracing::info!(
+                name = BOOTSTRAP_TOKEN_NAME,
+                "created an admin token from BUNTING_BOOTSTRAP_ADMIN_TOKEN; create named tokens with it, then revoke it"
+            );
+        }
+    }
+    let default_environment = environments
+        .list()
+        .await?
+        .into_iter()
+        .find(|environment| environment.default)
+        .map(|environment| environment.key)
+        .context("the database has no default environment")?;
+    Ok(AccessPolicy {
+        tokens: tokens.clone(),
+        settings: settings.clone(),
+        identity: Arc::new(identity.clone()),
+        default_environment,
+    })
+}
+
+/// The name of the token `BUNTING_BOOTSTRAP_ADMIN_TOKEN` makes.
+const BOOTSTRAP_TOKEN_NAME: &str = "bootstrap-admin";

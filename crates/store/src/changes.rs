@@ -3,9 +3,10 @@
 
 use crate::codec;
 use crate::codec::{from_micros, micros};
-use crate::{Backend, Store, StoreError};
+use crate::{Backend, Store, StoreError, counters, outbox};
 use bunting_core::change::ChangeEvent;
 use bunting_core::flag::Id;
+use bunting_core::mutation::IdCounters;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use time::OffsetDateTime;
@@ -47,6 +48,25 @@ const CHANGE_COLUMNS: &str =
     "seq, event_id, occurred_at, actor, environment_id, flag_id, flag_key, events, previous, current";
 
 /// Appends `event` to the log, in the mutation's transaction.
+/// Records a change that is not a flag's (an environment's, a token's): appends it, enqueues its
+/// deliveries and stores the counters it advanced, under the counters lock the caller holds.
+pub(crate) async fn record(
+    tx: &mut Transaction<'static, Any>,
+    store: &Store,
+    change: &ChangeEvent,
+    ids: &IdCounters,
+) -> Result<(), StoreError> {
+    append(tx, change).await?;
+    outbox::enqueue(
+        tx,
+        change,
+        store.first_attempt_at(change.occurred_at),
+        store.public_url.as_deref(),
+    )
+    .await?;
+    counters::write(tx, ids).await
+}
+
 pub(crate) async fn append(tx: &mut Transaction<'static, Any>, event: &ChangeEvent) -> Result<(), StoreError> {
     codec::query(
         Backend::of(tx),

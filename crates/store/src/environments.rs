@@ -12,9 +12,7 @@ use sqlx::{Any, Row, Transaction};
 
 use crate::codec;
 use crate::codec::{from_micros, micros};
-use crate::{
-    Backend, DEFAULT_ENVIRONMENT, EnvironmentId, PromotionSelection, Store, StoreError, changes, counters, outbox,
-};
+use crate::{Backend, DEFAULT_ENVIRONMENT, EnvironmentId, PromotionSelection, Store, StoreError, changes, counters};
 
 impl Store {
     /// The live environments, the default first, then by id.
@@ -276,7 +274,7 @@ async fn live(tx: &mut Transaction<'static, Any>, id: EnvironmentId) -> Result<E
     }
 }
 
-/// Appends the change event and enqueues its deliveries, under the counters lock.
+/// Records `event` on `environment` in the change log.
 async fn record(
     tx: &mut Transaction<'static, Any>,
     store: &Store,
@@ -287,15 +285,7 @@ async fn record(
     origin: &Origin,
 ) -> Result<(), StoreError> {
     let change = environment.change_event(event, before, ids.next_change(), origin);
-    changes::append(tx, &change).await?;
-    outbox::enqueue(
-        tx,
-        &change,
-        store.first_attempt_at(origin.at),
-        store.public_url.as_deref(),
-    )
-    .await?;
-    counters::write(tx, ids).await
+    changes::record(tx, store, &change, ids).await
 }
 
 fn environment_from(row: &AnyRow) -> Result<Environment, StoreError> {

@@ -40,6 +40,7 @@ mod promotion;
 mod queue;
 mod sealing;
 mod secrets;
+mod tokens;
 mod webhooks;
 
 pub use announce::ChangeListener;

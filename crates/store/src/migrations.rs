@@ -84,6 +84,12 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0009_webhook_all_environments.sql"),
         mysql: OnMysql::Same,
     },
+    Migration {
+        version: 10,
+        name: "api_tokens",
+        sql: include_str!("../migrations/0010_api_tokens.sql"),
+        mysql: OnMysql::Same,
+    },
 ];
 
 /// Takes MySQL's migration lock for this database, waiting up to a minute: 1 when taken. Lock

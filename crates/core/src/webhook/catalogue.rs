@@ -18,6 +18,7 @@ pub enum EventGroup {
     Distribution,
     Webhook,
     Environment,
+    Token,
 }
 
 /// One event of the catalogue, serialised as `{"name", "group", "description"}`.
@@ -126,6 +127,8 @@ pub const CATALOGUE: &[EventInfo] = &[
         EventGroup::Environment,
         "an environment was deleted, with its flags and webhooks",
     ),
+    event("token.created", EventGroup::Token, "an API token was created"),
+    event("token.revoked", EventGroup::Token, "an API token was revoked"),
 ];
 
 #[cfg(test)]
@@ -161,7 +164,7 @@ mod tests {
                 seen.push(info.group);
             }
         }
-        assert_eq!(seen.len(), 7);
+        assert_eq!(seen.len(), 8);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::sentence::sentence;
-use crate::change::{ChangeEvent, ComponentType, Event, EventType, rfc3339};
+use crate::change::{ChangeEvent, ComponentType, Event, EventType, identified, rfc3339};
 use crate::flag::{Flag, Id};
 
 /// Bunting has one project in one organisation; Flagsmith's bodies name both, so they are this.
@@ -165,9 +165,7 @@ struct Project {
 }
 
 fn author(actor: &str) -> Option<Author<'_>> {
-    if actor.is_empty() {
-        return None;
-    }
+    let actor = identified(actor)?;
     let (email, first_name) = if actor.contains('@') { (actor, "") } else { ("", actor) };
     Some(Author {
         id: None,
@@ -187,6 +185,7 @@ fn related_object_type(kind: ComponentType) -> &'static str {
         ComponentType::Distribution => "DISTRIBUTION",
         ComponentType::Webhook => "WEBHOOK",
         ComponentType::Environment => "ENVIRONMENT",
+        ComponentType::Token => "TOKEN",
     }
 }
 
@@ -285,8 +284,8 @@ pub fn slack_body(change: &ChangeEvent, context: Context<'_>) -> Result<String, 
         let label = slack_escape(change.flag_key.as_deref().unwrap_or("flag"));
         lines.push(format!("<{}/#/flags/{id}|Open {label}>", base.trim_end_matches('/')));
     }
-    if !change.actor.is_empty() {
-        lines.push(format!("by {}", slack_escape(&change.actor)));
+    if let Some(actor) = change.identified_actor() {
+        lines.push(format!("by {}", slack_escape(actor)));
     }
     slack_text(&lines.join("\n"))
 }
@@ -343,9 +342,9 @@ pub fn sentry_body(change: &ChangeEvent) -> Result<Option<String>, serde_json::E
     } else {
         "updated"
     };
-    let created_by = (!change.actor.is_empty()).then(|| SentryActor {
-        id: &change.actor,
-        kind: if change.actor.contains('@') { "email" } else { "name" },
+    let created_by = change.identified_actor().map(|actor| SentryActor {
+        id: actor,
+        kind: if actor.contains('@') { "email" } else { "name" },
     });
     serde_json::to_string(&SentryLog {
         data: [SentryEntry {

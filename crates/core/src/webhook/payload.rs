@@ -107,7 +107,7 @@ pub fn flagr_notification_body(change: &ChangeEvent, detailed: bool) -> Result<O
     };
     let component = &first.component;
     let (operation, component_type) = match (component.kind, first.kind) {
-        (ComponentType::Webhook, _) => return Ok(None),
+        (ComponentType::Webhook | ComponentType::Token, _) => return Ok(None),
         (ComponentType::Flag, EventType::FlagCreated) => ("create", "flag"),
         (ComponentType::Flag, EventType::FlagDeleted) => ("delete", "flag"),
         (ComponentType::Flag, EventType::FlagRestored) => ("restore", "flag"),
@@ -145,7 +145,7 @@ pub fn flagr_notification_body(change: &ChangeEvent, detailed: bool) -> Result<O
         component_key,
         pre_value: if detailed { change.previous.as_deref() } else { None },
         post_value: if detailed { change.current.as_deref() } else { None },
-        user: &change.actor,
+        user: change.identified_actor().unwrap_or_default(),
         timestamp: change.occurred_at.format(&Rfc3339).unwrap_or_default(),
     };
     serde_json::to_string(&body).map(Some)

@@ -116,6 +116,11 @@ pub fn sentence(change: &ChangeEvent, event: &Event) -> String {
                 verb(event.kind)
             )
         }
+        EventType::TokenCreated | EventType::TokenRevoked => format!(
+            "Token {} {}",
+            component.key.as_deref().unwrap_or_default(),
+            verb(event.kind)
+        ),
     }
 }
 
@@ -128,6 +133,7 @@ fn verb(kind: EventType) -> &'static str {
         "enabled" => "enabled",
         "disabled" => "disabled",
         "restored" => "restored",
+        "revoked" => "revoked",
         _ => "updated",
     }
 }

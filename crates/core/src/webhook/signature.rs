@@ -103,7 +103,7 @@ pub fn generate_secret(random: &[u8; 24]) -> String {
     format!("{SECRET_PREFIX}{}", STANDARD.encode(random))
 }
 
-fn to_hex(bytes: &[u8]) -> String {
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut hex = String::with_capacity(bytes.len() * 2);
     for byte in bytes {

@@ -7,7 +7,7 @@
 
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderName, Uri};
+use axum::http::{HeaderMap, HeaderName, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -44,6 +44,11 @@ pub(crate) async fn base_path(prefix: String, mut request: Request, next: Next) 
         .map_err(|_| ApiError::BadRequest(format!("{path} is not a valid path")))?;
     request.extensions_mut().insert(EnvironmentKey(key));
     Ok(next.run(request).await)
+}
+
+/// The environment key in `X-Bunting-Environment`, when the header is there and readable.
+pub(crate) fn header_key(headers: &HeaderMap) -> Option<String> {
+    headers.get(HEADER)?.to_str().ok().map(str::to_owned)
 }
 
 /// Handler state bound to the request's environment.

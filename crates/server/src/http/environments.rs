@@ -11,6 +11,7 @@ use bunting_core::webhook::sentence::sentence;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::access::Access;
 use super::error::{ApiError, schema_violation_as_bad_request};
 use super::identity::Actor;
 use super::input::{JsonBody, QueryParams};
@@ -94,11 +95,14 @@ async fn promote(
     State(state): State<AppState>,
     Path(key): Path<String>,
     Actor(actor): Actor,
+    access: Access,
     body: JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     let body = body.required()?;
     body.only(&["from", "flags", "tags", "all", "dryRun"])?;
     let from = body.string("from", 1)?;
+    // The target was checked with the route; promoting also reads the source.
+    access.require_environment(&from)?;
     let flags = body.strings("flags")?;
     let tags = body.strings("tags")?;
     let all = body.optional_bool("all")?.unwrap_or(false);

@@ -1,19 +1,22 @@
 //! Who is making a request: the actor recorded on every change (Flagr's `updatedBy`), and the
 //! basic-auth gate. Sources, first that applies: a verified JWT's user claim (see `jwt`), the
 //! basic-auth user, the configured user header, the configured cookie's JWT claim; otherwise the
-//! actor is empty, as in Flagr.
+//! actor is `anonymous`. With `BUNTING_AUTH=tokens` an API token comes first (see `access`).
 
 use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{Extensions, HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
+use bunting_core::change::ANONYMOUS;
+
 use super::AppState;
+use super::access::TokenCaller;
 use super::jwt::JwtSubject;
 use crate::config::{BasicAuth, IdentityConfig};
 
@@ -24,12 +27,42 @@ impl FromRequestParts<AppState> for Actor {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(TokenCaller(token)) = parts.extensions.get::<TokenCaller>() {
+            return Ok(Actor(token.name.clone()));
+        }
         // A verified JWT's claim comes first, as in Flagr.
         if let Some(JwtSubject(subject)) = parts.extensions.get::<JwtSubject>() {
             return Ok(Actor(subject.clone()));
         }
-        Ok(Actor(actor(&state.identity, &parts.headers).unwrap_or_default()))
+        Ok(Actor(
+            actor(&state.identity, &parts.headers)
+                .filter(|actor| !actor.is_empty())
+                .unwrap_or_else(|| ANONYMOUS.to_owned()),
+        ))
     }
+}
+
+/// The user Flagr's identity sources vouch for: a verified JWT's claim, basic-auth credentials
+/// that match, or the header or cookie an upstream proxy sets. Unlike [`actor`], unchecked
+/// basic-auth credentials (on a whitelisted path) do not count.
+pub(crate) fn authenticated_user(
+    identity: &IdentityConfig,
+    extensions: &Extensions,
+    headers: &HeaderMap,
+) -> Option<String> {
+    if let Some(JwtSubject(subject)) = extensions.get::<JwtSubject>() {
+        return Some(subject.clone());
+    }
+    if let Some(auth) = &identity.basic_auth
+        && credentials_match(auth, headers)
+    {
+        return basic_credentials(headers).map(|(user, _)| user);
+    }
+    let proxied = IdentityConfig {
+        basic_auth: None,
+        ..identity.clone()
+    };
+    actor(&proxied, headers).filter(|user| !user.is_empty())
 }
 
 fn actor(identity: &IdentityConfig, headers: &HeaderMap) -> Option<String> {
@@ -77,9 +110,11 @@ fn unverified_claim(token: &str, claim: &str) -> Option<String> {
     claims.get(claim)?.as_str().map(str::to_owned)
 }
 
-/// Refuses requests without the configured basic-auth credentials, except on whitelisted paths.
+/// Refuses requests without the configured basic-auth credentials, except on whitelisted paths
+/// and requests an API token authenticated.
 pub(crate) async fn require_basic_auth(State(auth): State<Arc<BasicAuth>>, request: Request, next: Next) -> Response {
-    if is_whitelisted(&auth, request.uri().path()) || credentials_match(&auth, request.headers()) {
+    let has_token = request.extensions().get::<TokenCaller>().is_some();
+    if has_token || is_whitelisted(&auth, request.uri().path()) || credentials_match(&auth, request.headers()) {
         return next.run(request).await;
     }
     (

@@ -23,6 +23,7 @@ use rsa::signature::Verifier;
 use serde_json::Value;
 use sha2::Sha256;
 
+use super::access::TokenCaller;
 use super::identity::cookie_value;
 use crate::config::{JwtAlgorithm, JwtAuth, rsa_public_key};
 
@@ -51,6 +52,10 @@ pub(crate) async fn require_jwt(
         .iter()
         .any(|prefix| path.starts_with(prefix.as_str()))
         || (refusing && auth.exact_whitelist_paths.iter().any(|exact| exact == path));
+    // An API token authenticated the request already; it carries no JWT.
+    if request.extensions().get::<TokenCaller>().is_some() {
+        return next.run(request).await;
+    }
     match token(auth, request.headers()).and_then(|token| verifier.verify(&token, unix_now())) {
         Some(claims) => {
             let subject = claims

@@ -2,6 +2,7 @@
 //! codes. Handlers only map: extract → parse into a core command → one service call → respond.
 //! One file per resource, each with its own `router()`.
 
+mod access;
 mod change_stream;
 mod changes;
 mod constraints;
@@ -25,9 +26,11 @@ mod recording;
 mod request_span;
 mod segments;
 mod tags;
+mod tokens;
 mod variants;
 mod webhooks;
 
+pub(crate) use access::AccessPolicy;
 pub(crate) use change_stream::StreamContext;
 pub(crate) use metrics::Scrape;
 
@@ -44,6 +47,7 @@ use crate::config::{CorsSettings, IdentityConfig};
 use crate::evaluation::Evaluator;
 use crate::service::environments::EnvironmentService;
 use crate::service::flags::FlagService;
+use crate::service::tokens::TokenService;
 use crate::service::webhooks::WebhookService;
 use crate::ui;
 use error::ApiError;
@@ -55,6 +59,7 @@ pub(crate) struct AppState {
     pub(crate) flags: FlagService,
     pub(crate) webhooks: WebhookService,
     pub(crate) environments: EnvironmentService,
+    pub(crate) tokens: TokenService,
     pub(crate) identity: Arc<IdentityConfig>,
     pub(crate) stream: StreamContext,
 }
@@ -76,6 +81,8 @@ pub(crate) struct Surface {
     pub(crate) max_body_bytes: usize,
     /// The scrape path and what it reads; `None` unless `FLAGR_PROMETHEUS_ENABLED`.
     pub(crate) metrics: Option<(String, metrics::Scrape)>,
+    /// Tokens and roles; `None` unless `BUNTING_AUTH=tokens`.
+    pub(crate) access: Option<Arc<AccessPolicy>>,
 }
 
 /// The whole HTTP surface, under the web prefix when one is configured.
@@ -84,9 +91,11 @@ pub(crate) fn router(surface: Surface) -> Router {
     // OFREP providers are usually given the server's address and add `/ofrep/v1/...`
     // themselves; the same routes are also under `/api/v1`, where the OpenAPI document and the
     // rest of the API are.
-    let ofrep_at_root = ofrep::router()
-        .with_state(surface.evaluator.clone())
-        .route_layer(middleware::from_fn(request_span::record_route));
+    let ofrep_at_root = with_access(
+        ofrep::router().with_state(surface.evaluator.clone()),
+        surface.access.as_ref(),
+    )
+    .route_layer(middleware::from_fn(request_span::record_route));
     let api = Router::new()
         .merge(health::router())
         .merge(openapi::router(&surface.web_prefix))
@@ -107,11 +116,12 @@ pub(crate) fn router(surface: Surface) -> Router {
                 .merge(distributions::router())
                 .merge(webhooks::router())
                 .merge(environments::router())
+                .merge(tokens::router())
                 .with_state(state),
         ),
         None => api.fallback(not_in_eval_only_mode),
     };
-    let api = api.route_layer(middleware::from_fn(request_span::record_route));
+    let api = with_access(api, surface.access.as_ref()).route_layer(middleware::from_fn(request_span::record_route));
     let app = Router::new().nest("/api/v1", api).merge(ofrep_at_root);
     let app = if surface.ui_enabled {
         app.merge(ui::router())
@@ -132,6 +142,10 @@ pub(crate) fn router(surface: Surface) -> Router {
             Arc::new(jwt::JwtVerifier::new(jwt)),
             jwt::require_jwt,
         ));
+    }
+    // Outside Flagr's gates, which let a request an API token authenticated through.
+    if let Some(access) = &surface.access {
+        app = app.layer(middleware::from_fn_with_state(access.clone(), access::authenticate));
     }
     let app = app.layer(DefaultBodyLimit::max(surface.max_body_bytes));
     let app = if surface.web_prefix.is_empty() {
@@ -177,6 +191,14 @@ pub(crate) fn router(surface: Surface) -> Router {
         }));
     // Around everything, so every log line of every request names it.
     app.layer(middleware::from_fn(request_span::request_span))
+}
+
+/// Routes that check the caller's role and environments when tokens are on.
+fn with_access(routes: Router, access: Option<&Arc<AccessPolicy>>) -> Router {
+    match access {
+        Some(access) => routes.route_layer(middleware::from_fn_with_state(access.clone(), access::authorize)),
+        None => routes,
+    }
 }
 
 /// Every route but health, evaluation (Flagr's and OFREP), the export and the API document in eval-only mode (Flagr answers 501 too).

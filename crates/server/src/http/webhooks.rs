@@ -12,6 +12,7 @@ use bunting_core::webhook::config::{DEFAULT_TIMEOUT_SECONDS, NewWebhook, Payload
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use super::access::Access;
 use super::environment::Env;
 use super::error::{ApiError, code, schema_violation_as_bad_request};
 use super::identity::Actor;
@@ -52,6 +53,18 @@ pub(super) fn router() -> Router<AppState> {
         .layer(middleware::map_response(schema_violation_as_bad_request))
 }
 
+/// Refuses a caller limited to some environments a change to a webhook that receives every
+/// environment's events: it could send them anywhere.
+async fn require_own_environment(state: &AppState, access: &Access, id: i64) -> Result<(), ApiError> {
+    if matches!(access, Access::Open) {
+        return Ok(());
+    }
+    if state.webhooks.get(id).await?.webhook.all_environments {
+        access.require_all_environments("changing a webhook for every environment")?;
+    }
+    Ok(())
+}
+
 async fn list_webhook_events() -> Json<&'static [EventInfo]> {
     Json(CATALOGUE)
 }
@@ -67,10 +80,14 @@ async fn get_webhook(Env(state): Env<AppState>, ids: PathIds) -> Result<Json<Val
 async fn create_webhook(
     Env(state): Env<AppState>,
     Actor(actor): Actor,
+    access: Access,
     body: JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     let body = body.required()?;
     body.only(FIELDS)?;
+    if body.optional_bool("allEnvironments")? == Some(true) {
+        access.require_all_environments("a webhook for every environment")?;
+    }
     let new = NewWebhook {
         url: body.string("url", 1)?,
         events: body
@@ -91,10 +108,15 @@ async fn put_webhook(
     Env(state): Env<AppState>,
     ids: PathIds,
     Actor(actor): Actor,
+    access: Access,
     body: JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     let body = body.required()?;
     body.only(FIELDS)?;
+    if body.optional_bool("allEnvironments")? == Some(true) {
+        access.require_all_environments("a webhook for every environment")?;
+    }
+    require_own_environment(&state, &access, ids.get("webhookID")).await?;
     let patch = WebhookPatch {
         url: body.optional_string("url")?,
         events: body.strings("events")?,
@@ -115,12 +137,24 @@ async fn put_webhook(
     Ok(Json(webhook.public_json()))
 }
 
-async fn delete_webhook(Env(state): Env<AppState>, ids: PathIds, Actor(actor): Actor) -> Result<StatusCode, ApiError> {
+async fn delete_webhook(
+    Env(state): Env<AppState>,
+    ids: PathIds,
+    Actor(actor): Actor,
+    access: Access,
+) -> Result<StatusCode, ApiError> {
+    require_own_environment(&state, &access, ids.get("webhookID")).await?;
     state.webhooks.delete(&actor, ids.get("webhookID")).await?;
     Ok(empty_ok())
 }
 
-async fn rotate_secret(Env(state): Env<AppState>, ids: PathIds, Actor(actor): Actor) -> Result<Json<Value>, ApiError> {
+async fn rotate_secret(
+    Env(state): Env<AppState>,
+    ids: PathIds,
+    Actor(actor): Actor,
+    access: Access,
+) -> Result<Json<Value>, ApiError> {
+    require_own_environment(&state, &access, ids.get("webhookID")).await?;
     let (webhook, secret) = state.webhooks.rotate_secret(&actor, ids.get("webhookID")).await?;
     let mut json = webhook.public_json();
     json["secret"] = Value::from(secret);

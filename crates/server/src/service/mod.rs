@@ -7,6 +7,7 @@
 pub(crate) mod changes;
 pub(crate) mod environments;
 pub(crate) mod flags;
+pub(crate) mod tokens;
 pub(crate) mod webhooks;
 
 use std::sync::{Arc, Mutex};

@@ -61,7 +61,10 @@ async fn every_flag_mutation_records_exactly_one_change() {
         created["events"][0]["component"],
         json!({"type": "flag", "id": flag, "key": "logged"})
     );
-    assert_eq!(created["actor"], "");
+    assert_eq!(
+        created["actor"], "anonymous",
+        "nobody identified is anonymous, never empty"
+    );
     assert!(created["id"].as_str().unwrap().len() >= 32);
     assert!(created["timestamp"].as_str().unwrap().ends_with('Z'));
 

@@ -325,6 +325,24 @@ impl TestApp {
         }
     }
 
+    /// A client of this server that sends `Authorization: Bearer {secret}` with every request.
+    pub(crate) fn bearer(&self, secret: &str) -> TestApp {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {secret}").parse().expect("a token is a header value"),
+        );
+        TestApp {
+            base: self.base.clone(),
+            client: reqwest::Client::builder()
+                .default_headers(headers)
+                .build()
+                .expect("a client"),
+            database: None,
+            deliveries: self.deliveries.clone(),
+        }
+    }
+
     /// Runs `sql` straight on the app's database, bypassing every check of the API: data as an
     /// older version may have left it.
     pub(crate) async fn execute_sql(&self, sql: &str) {

@@ -32,6 +32,7 @@ mod segments;
 mod snapshots;
 mod startup;
 mod tags;
+mod tokens;
 mod variants_and_distributions;
 mod webhook_delivery;
 mod webhook_events;

@@ -35,9 +35,9 @@ async fn every_change_adds_one_snapshot_of_the_whole_flag() {
         updated_at.ends_with('Z') && updated_at.len() == "2026-01-01T00:00:00Z".len(),
         "{updated_at}"
     );
-    assert!(
-        oldest.get("updatedBy").is_none(),
-        "no identity configured: no updatedBy"
+    assert_eq!(
+        oldest["updatedBy"], "anonymous",
+        "no identity configured: the change is anonymous's, never nobody's"
     );
 
     let ascending = app
