@@ -107,6 +107,6 @@ impl InEnvironment for Evaluator {
             )));
         };
         let id = environments.resolve(key).await?;
-        Ok(self.with_cache(environments.cache(id).await?))
+        Ok(self.with_cache(key, environments.cache(id).await?))
     }
 }
