@@ -984,6 +984,17 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(file.storage, Storage::JsonFile("/etc/flags.json".into()));
+        assert_eq!(
+            file.eval_only_environment, None,
+            "the default environment's key is used"
+        );
+        let named = config(&[
+            ("FLAGR_DB_DBDRIVER", "json_file"),
+            ("FLAGR_DB_DBCONNECTIONSTR", "/etc/flags.json"),
+            ("BUNTING_EVAL_ONLY_ENVIRONMENT", "staging"),
+        ])
+        .unwrap();
+        assert_eq!(named.eval_only_environment.as_deref(), Some("staging"));
         let url = config(&[
             ("FLAGR_DB_DBDRIVER", "json_http"),
             ("FLAGR_DB_DBCONNECTIONSTR", "https://cdn/flags.json"),
