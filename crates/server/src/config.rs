@@ -278,6 +278,10 @@ pub struct Config {
     /// `BUNTING_DEFAULT_ENVIRONMENT`: the key the default environment gets on a new database
     /// (`production` when unset); a database that already has changes keeps its own.
     pub default_environment: Option<String>,
+    /// `BUNTING_EVAL_ONLY_ENVIRONMENT`: in eval-only mode, the key of the one environment the
+    /// flag file holds ([`DEFAULT_EVAL_ONLY_ENVIRONMENT`] when unset), served at the unprefixed
+    /// routes and at `/environments/{key}/`. Unused with a database.
+    pub eval_only_environment: Option<String>,
     pub webhooks: WebhookSettings,
     pub evaluation: EvalSettings,
     /// `FLAGR_PROMETHEUS_*`; `None` unless `FLAGR_PROMETHEUS_ENABLED=true`.
@@ -368,6 +372,10 @@ impl LogSettings {
     }
 }
 
+/// The environment eval-only mode serves unless `BUNTING_EVAL_ONLY_ENVIRONMENT` names another:
+/// the default environment's key on a new database.
+pub const DEFAULT_EVAL_ONLY_ENVIRONMENT: &str = "production";
+
 /// Flagr's documented port.
 pub const DEFAULT_PORT: u16 = 18000;
 /// Flag documents are small; 1 MiB leaves room for large attachments and batch requests.
@@ -392,6 +400,7 @@ impl Config {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             secret_key: None,
             default_environment: None,
+            eval_only_environment: None,
             webhooks: WebhookSettings::default(),
             evaluation: EvalSettings::default(),
             prometheus: None,
@@ -438,7 +447,8 @@ impl Config {
             identity: identity(&env)?,
             max_body_bytes: env.parse("BUNTING_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, "a byte count")?,
             secret_key: secret_key(&env)?,
-            default_environment: default_environment(&env)?,
+            default_environment: environment_key(&env, "BUNTING_DEFAULT_ENVIRONMENT")?,
+            eval_only_environment: environment_key(&env, "BUNTING_EVAL_ONLY_ENVIRONMENT")?,
             webhooks: webhooks(&env)?,
             evaluation: evaluation(&env)?,
             prometheus,
@@ -532,12 +542,12 @@ fn secret_key(env: &Env<'_>) -> anyhow::Result<Option<SecretKeySource>> {
     }
 }
 
-fn default_environment(env: &Env<'_>) -> anyhow::Result<Option<String>> {
-    let Some(key) = env.get("BUNTING_DEFAULT_ENVIRONMENT") else {
+/// An environment key named by variable `name`, checked as environment keys are.
+fn environment_key(env: &Env<'_>, name: &str) -> anyhow::Result<Option<String>> {
+    let Some(key) = env.get(name) else {
         return Ok(None);
     };
-    bunting_core::environment::check_environment_key(&key)
-        .map_err(|reason| anyhow::anyhow!("BUNTING_DEFAULT_ENVIRONMENT: {reason}"))?;
+    bunting_core::environment::check_environment_key(&key).map_err(|reason| anyhow::anyhow!("{name}: {reason}"))?;
     Ok(Some(key))
 }
 
@@ -1032,6 +1042,7 @@ mod tests {
             ("BUNTING_WEBHOOK_RETENTION", "forever"),
             ("BUNTING_WEBHOOK_DENY_PRIVATE", "maybe"),
             ("FLAGR_EXPOSURE_BATCH_SIZE", "0"),
+            ("BUNTING_EVAL_ONLY_ENVIRONMENT", "a/b"),
         ] {
             let error = config(&[(name, value)]).unwrap_err().to_string();
             assert!(error.contains(name), "{name}: {error}");
@@ -1065,6 +1076,17 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(file.storage, Storage::JsonFile("/etc/flags.json".into()));
+        assert_eq!(
+            file.eval_only_environment, None,
+            "the default environment's key is used"
+        );
+        let named = config(&[
+            ("FLAGR_DB_DBDRIVER", "json_file"),
+            ("FLAGR_DB_DBCONNECTIONSTR", "/etc/flags.json"),
+            ("BUNTING_EVAL_ONLY_ENVIRONMENT", "staging"),
+        ])
+        .unwrap();
+        assert_eq!(named.eval_only_environment.as_deref(), Some("staging"));
         let url = config(&[
             ("FLAGR_DB_DBDRIVER", "json_http"),
             ("FLAGR_DB_DBCONNECTIONSTR", "https://cdn/flags.json"),

@@ -6,8 +6,13 @@
 //! adds its webhook delivery series: `bunting_webhook_attempts_total` per outcome, and the
 //! pending and failed deliveries per webhook, read from the delivery log at each scrape; and
 //! `bunting_flags_with_invalid_constraints`, the flags whose stored constraints do not compile,
-//! read from the evaluation snapshot at each scrape; and `bunting_change_propagation_seconds`,
+//! read from the evaluation snapshots at each scrape; and `bunting_change_propagation_seconds`,
 //! how long changes made through other instances took to reach this instance's evaluation.
+//!
+//! The per-flag series (`flagr_eval_results`, `bunting_flags_with_invalid_constraints`) and the
+//! webhook series also carry an `environment` label, the environment's key, added after Flagr's
+//! own labels: a query that does not name it sums over environments as before. Its values are
+//! bounded by [`MAX_ENVIRONMENTS`].
 //!
 //! Counting costs nothing when metrics are off: every caller holds an `Option<Arc<Metrics>>`.
 //! This module only counts and renders; the HTTP layer serves the scrape and counts requests
@@ -33,10 +38,16 @@ const ABSENT: &str = "null";
 /// random URLs or made-up entity types cannot grow the series without bound.
 const MAX_PATHS: usize = 1000;
 const MAX_ENTITY_TYPES: usize = 100;
+/// Environments are created by operators, not clients, but a script creating one per branch
+/// or tenant could still multiply every per-flag series: the first this many environments this
+/// instance sees (the default environment always among them) keep their key as the
+/// `environment` label, the rest share [`OTHER`].
+pub(crate) const MAX_ENVIRONMENTS: usize = 50;
 const OTHER: &str = "(other)";
 
 /// One webhook's deliveries waiting for an attempt and given up on, as the delivery log says.
 pub(crate) struct DeliveryBacklog {
+    pub(crate) environment: String,
     pub(crate) webhook_id: i64,
     pub(crate) pending: i64,
     pub(crate) failed: i64,
@@ -48,6 +59,7 @@ pub(crate) struct Metrics {
     latencies: Option<Histograms>,
     paths: BoundedLabel,
     entity_types: BoundedLabel,
+    environments: BoundedLabel,
     webhook_attempts: Counters,
     /// One series without labels.
     propagation: Histograms,
@@ -61,14 +73,21 @@ impl Metrics {
             latencies: latency_histogram.then(Histograms::default),
             paths: BoundedLabel::new(MAX_PATHS),
             entity_types: BoundedLabel::new(MAX_ENTITY_TYPES),
+            environments: BoundedLabel::new(MAX_ENVIRONMENTS),
             webhook_attempts: Counters::default(),
             propagation: Histograms::default(),
         }
     }
 
-    /// Counts an evaluation, as Flagr does only when it reached the segment walk (a missing,
-    /// disabled or segment-less flag is not counted).
-    pub(crate) fn record_evaluation(&self, result: &EvalResult) {
+    /// Gives `environment` (the default one, at start-up) one of the bounded `environment`
+    /// label values before any other environment can take them all.
+    pub(crate) fn reserve_environment(&self, environment: &str) {
+        self.environments.label(environment);
+    }
+
+    /// Counts an evaluation in `environment`, as Flagr does only when it reached the segment
+    /// walk (a missing, disabled or segment-less flag is not counted).
+    pub(crate) fn record_evaluation(&self, environment: &str, result: &EvalResult) {
         if !result.reached_segments() {
             return;
         }
@@ -80,13 +99,16 @@ impl Metrics {
             &result.flag_key,
             &variant_id,
             &result.variant_key,
+            self.environments.label(environment),
         ]);
     }
 
-    /// Counts a finished delivery attempt: `delivered`, or the class of its failure.
-    pub(crate) fn record_attempt(&self, webhook_id: i64, failure: Option<ErrorClass>) {
+    /// Counts a finished delivery attempt of a webhook of `environment`: `delivered`, or the
+    /// class of its failure.
+    pub(crate) fn record_attempt(&self, environment: &str, webhook_id: i64, failure: Option<ErrorClass>) {
         let result = failure.map_or("delivered", ErrorClass::name);
-        self.webhook_attempts.increment(&[&webhook_id.to_string(), result]);
+        self.webhook_attempts
+            .increment(&[&webhook_id.to_string(), result, self.environments.label(environment)]);
     }
 
     /// Records how long a change made elsewhere took from its commit to this instance's
@@ -103,14 +125,26 @@ impl Metrics {
         }
     }
 
-    /// The scrape: every series in Prometheus' text format.
-    pub(crate) fn render(&self, backlogs: &[DeliveryBacklog], flags_with_invalid_constraints: usize) -> String {
+    /// The scrape: every series in Prometheus' text format. `flags_with_invalid_constraints` is
+    /// the count in each environment whose flags this instance has loaded.
+    pub(crate) fn render(
+        &self,
+        backlogs: &[DeliveryBacklog],
+        flags_with_invalid_constraints: &[(String, usize)],
+    ) -> String {
         let mut text = String::new();
         self.eval_results.render_counter(
             &mut text,
             "flagr_eval_results",
             "A counter of eval results",
-            &["EntityType", "FlagID", "FlagKey", "VariantID", "VariantKey"],
+            &[
+                "EntityType",
+                "FlagID",
+                "FlagKey",
+                "VariantID",
+                "VariantKey",
+                "environment",
+            ],
         );
         self.requests.render_counter(
             &mut text,
@@ -130,7 +164,7 @@ impl Metrics {
             &mut text,
             "bunting_webhook_attempts_total",
             "Webhook delivery attempts made by this instance, by outcome (delivered or the failure's class)",
-            &["webhook_id", "result"],
+            &["webhook_id", "result", "environment"],
         );
         self.propagation.render_histogram(
             &mut text,
@@ -149,20 +183,39 @@ impl Metrics {
             );
             for backlog in backlogs {
                 let id = backlog.webhook_id.to_string();
+                let environment = self.environments.label(&backlog.environment);
                 for (status, count) in [("pending", backlog.pending), ("failed", backlog.failed)] {
-                    series_line(&mut text, name, &[("webhook_id", &id), ("status", status)], count);
+                    let labels = [
+                        ("webhook_id", id.as_str()),
+                        ("status", status),
+                        ("environment", environment),
+                    ];
+                    series_line(&mut text, name, &labels, count);
                 }
             }
         }
-        let name = "bunting_flags_with_invalid_constraints";
-        header(
-            &mut text,
-            name,
-            "Flags holding a constraint that does not compile (stored by an older version): left out of \
-             evaluation, or with a segment that never matches",
-            "gauge",
-        );
-        let _ = writeln!(text, "{name} {flags_with_invalid_constraints}");
+        // Environments past the bound add up under one label.
+        let mut invalid: Vec<(&str, usize)> = Vec::new();
+        for (environment, count) in flags_with_invalid_constraints {
+            let label = self.environments.label(environment);
+            match invalid.iter_mut().find(|(seen, _)| *seen == label) {
+                Some((_, total)) => *total += count,
+                None => invalid.push((label, *count)),
+            }
+        }
+        if !invalid.is_empty() {
+            let name = "bunting_flags_with_invalid_constraints";
+            header(
+                &mut text,
+                name,
+                "Flags holding a constraint that does not compile (stored by an older version): left out of \
+                 evaluation, or with a segment that never matches",
+                "gauge",
+            );
+            for (environment, count) in invalid {
+                series_line(&mut text, name, &[("environment", environment)], count);
+            }
+        }
         text
     }
 }
@@ -366,6 +419,39 @@ mod tests {
         }
         assert_eq!(paths.label("/one/too/many"), OTHER);
         assert_eq!(paths.label("/b"), "/b", "known values keep their label");
+    }
+
+    #[test]
+    fn environments_past_the_bound_share_one_label_the_default_always_keeps_its_own() {
+        let metrics = Metrics::new(false);
+        metrics.reserve_environment("production");
+        let keys: Vec<String> = (0..MAX_ENVIRONMENTS + 2).map(|n| format!("env-{n}")).collect();
+        for key in &keys {
+            metrics.record_attempt(key, 7, None);
+        }
+        metrics.record_attempt("production", 7, None);
+        let invalid: Vec<(String, usize)> = keys.iter().map(|key| (key.clone(), 1)).collect();
+        let text = metrics.render(&[], &invalid);
+        let attempts = |environment: &str| {
+            format!(
+                "bunting_webhook_attempts_total{{webhook_id=\"7\",result=\"delivered\",environment=\"{environment}\"}}"
+            )
+        };
+        assert!(text.contains(&format!("{} 1\n", attempts("production"))), "{text}");
+        let last_kept = &keys[MAX_ENVIRONMENTS - 2];
+        assert!(text.contains(&format!("{} 1\n", attempts(last_kept))), "{text}");
+        // The default took one place; of the others, three are past the bound.
+        assert!(text.contains(&format!("{} 3\n", attempts(OTHER))), "{text}");
+        assert!(!text.contains(&keys[MAX_ENVIRONMENTS - 1]), "{text}");
+        let gauges = text
+            .lines()
+            .filter(|line| line.starts_with("bunting_flags_with_invalid_constraints{"))
+            .count();
+        assert_eq!(gauges, MAX_ENVIRONMENTS - 1 + 1, "{text}");
+        assert!(
+            text.contains("bunting_flags_with_invalid_constraints{environment=\"(other)\"} 3\n"),
+            "{text}"
+        );
     }
 
     #[test]

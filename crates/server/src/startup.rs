@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{AuthSettings, Config, IdentityConfig, Storage};
+use crate::config::{AuthSettings, Config, DEFAULT_EVAL_ONLY_ENVIRONMENT, IdentityConfig, Storage};
 use crate::delivery::{Dispatcher, prune_periodically};
 use crate::evaluation::{EvalCache, EvalCaches, Evaluator, StoreFollower, follow_json, load_json};
 use crate::http::Scrape;
@@ -88,7 +88,7 @@ impl Application {
             .as_ref()
             .map(|settings| Arc::new(Metrics::new(settings.latency_histogram)));
         let (streams_stop, streams_stopping) = watch::channel(false);
-        let (management, access, cache, background) = match &config.storage {
+        let (management, access, environment_key, cache, background) = match &config.storage {
             Storage::Database(url) => {
                 // The default environment: what the unprefixed routes serve. Requests for another are
                 // bound to it by the HTTP layer (`http::environment`).
@@ -114,6 +114,19 @@ impl Application {
                 let wake = DispatcherHandle::default();
                 let environments =
                     EnvironmentService::new(store.clone(), clock.clone(), caches.clone(), wake.clone()).await?;
+                if config.eval_only_environment.is_some() {
+                    tracing::warn!(
+                        "BUNTING_EVAL_ONLY_ENVIRONMENT applies only to eval-only mode (FLAGR_DB_DBDRIVER=json_file \
+                         or json_http); with a database the environments are the database's, and it is ignored"
+                    );
+                }
+                let default_key = environments
+                    .list()
+                    .await?
+                    .into_iter()
+                    .find(|listed| listed.default)
+                    .map(|listed| listed.key)
+                    .context("the database has no default environment")?;
                 let cache = environments.cache(environment).await?;
                 let environments_service = environments.clone();
                 let webhooks = WebhookService::new(
@@ -138,7 +151,7 @@ impl Application {
                 let tokens = TokenService::new(store.clone(), clock.clone());
                 let access = match &config.auth {
                     Some(settings) => Some(Arc::new(
-                        access_policy(settings, &config.identity, &environments, &tokens).await?,
+                        access_policy(settings, &config.identity, default_key.clone(), &tokens).await?,
                     )),
                     None => None,
                 };
@@ -163,6 +176,7 @@ impl Application {
                 (
                     Some(state),
                     access,
+                    default_key,
                     cache,
                     Background::Managed {
                         store,
@@ -180,35 +194,45 @@ impl Application {
                 let (last, flags) = load_json(source, &client)
                     .await
                     .context("loading flags for eval-only mode")?;
+                let served = config
+                    .eval_only_environment
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_EVAL_ONLY_ENVIRONMENT.to_owned());
                 (
                     None,
                     None,
+                    served,
                     Arc::new(EvalCache::new(flags, 0)),
                     Background::EvalOnly { client, last },
                 )
             }
         };
+        if let Some(metrics) = &metrics {
+            metrics.reserve_environment(&environment_key);
+        }
+        let environments = management.as_ref().map(|state| state.environments.clone());
+        let evaluator = Evaluator::new(
+            &environment_key,
+            cache.clone(),
+            environments,
+            clock.clone(),
+            config.evaluation.clone(),
+            metrics.clone(),
+        );
         let scrape = match (&config.prometheus, &metrics) {
             (Some(settings), Some(metrics)) => Some((
                 settings.path.clone(),
                 Scrape {
                     metrics: metrics.clone(),
-                    cache: cache.clone(),
+                    evaluator: evaluator.clone(),
                     webhooks: management.as_ref().map(|state| state.webhooks.clone()),
                 },
             )),
             _ => None,
         };
-        let environments = management.as_ref().map(|state| state.environments.clone());
         let router = http::router(Surface {
             management,
-            evaluator: Evaluator::new(
-                cache.clone(),
-                environments,
-                clock.clone(),
-                config.evaluation.clone(),
-                metrics,
-            ),
+            evaluator,
             identity: config.identity.clone(),
             web_prefix: config.web_prefix.clone(),
             ui_enabled: config.ui_enabled,
@@ -341,7 +365,7 @@ async fn bind(address: SocketAddr) -> anyhow::Result<TcpListener> {
 async fn access_policy(
     settings: &AuthSettings,
     identity: &IdentityConfig,
-    environments: &EnvironmentService,
+    default_environment: String,
     tokens: &TokenService,
 ) -> anyhow::Result<AccessPolicy> {
     if let Some(secret) = &settings.bootstrap_admin_token {
@@ -362,13 +386,6 @@ async fn access_policy(
             );
         }
     }
-    let default_environment = environments
-        .list()
-        .await?
-        .into_iter()
-        .find(|environment| environment.default)
-        .map(|environment| environment.key)
-        .context("the database has no default environment")?;
     Ok(AccessPolicy {
         tokens: tokens.clone(),
         settings: settings.clone(),

@@ -88,6 +88,7 @@ impl Dispatcher {
             webhooks,
             clock: clock.clone(),
             metrics,
+            webhook_environments: Arc::default(),
             disable_after: settings.disable_after,
             failure_log: Arc::new(Mutex::new(FailureLog::default())),
         };
@@ -279,6 +280,9 @@ struct Recorder {
     webhooks: WebhookService,
     clock: Arc<dyn Clock>,
     metrics: Option<Arc<Metrics>>,
+    /// The key of each webhook's environment, for the metrics' `environment` label: a webhook
+    /// never moves and an environment's key never changes, so each is read once.
+    webhook_environments: Arc<Mutex<HashMap<Id, String>>>,
     disable_after: Duration,
     failure_log: Arc<Mutex<FailureLog>>,
 }
@@ -293,7 +297,9 @@ impl Recorder {
                 self.disable(finished.record.webhook_id, reason.clone()).await;
             }
             if let Some(metrics) = &self.metrics {
-                metrics.record_attempt(finished.record.webhook_id, finished.record.attempt.error_class);
+                let webhook_id = finished.record.webhook_id;
+                let environment = self.environment_of(webhook_id).await;
+                metrics.record_attempt(&environment, webhook_id, finished.record.attempt.error_class);
             }
             self.log_failure(finished);
         }
@@ -317,6 +323,46 @@ impl Recorder {
                 bunting_core::change::rfc3339(since)
             );
             self.disable(webhook_id, reason).await;
+        }
+    }
+
+    /// The key of webhook `webhook_id`'s environment; empty (the metrics' `null`) when it
+    /// cannot be read, as for a webhook deleted since its delivery was claimed.
+    async fn environment_of(&self, webhook_id: Id) -> String {
+        let known = self
+            .webhook_environments
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&webhook_id)
+            .cloned();
+        if let Some(key) = known {
+            return key;
+        }
+        let read = async {
+            let Some(environment) = self.store.webhook_environment(webhook_id).await? else {
+                return Ok(None);
+            };
+            let labels = self.store.environment_labels().await?;
+            Ok::<_, bunting_store::StoreError>(
+                labels
+                    .into_iter()
+                    .find(|(id, _)| *id == environment)
+                    .map(|(_, label)| label.key),
+            )
+        };
+        match read.await {
+            Ok(Some(key)) => {
+                self.webhook_environments
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(webhook_id, key.clone());
+                key
+            }
+            Ok(None) => String::new(),
+            Err(error) => {
+                tracing::warn!(%error, webhook_id, "cannot read the webhook's environment for metrics");
+                String::new()
+            }
         }
     }
 
@@ -615,6 +661,7 @@ mod tests {
             ),
             clock,
             metrics: None,
+            webhook_environments: Arc::default(),
             disable_after: Duration::from_secs(3600),
             failure_log: Arc::default(),
         };

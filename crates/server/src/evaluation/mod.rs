@@ -29,6 +29,9 @@ use crate::service::environments::EnvironmentService;
 /// Evaluates requests against the current snapshot with the configured behaviour.
 #[derive(Clone)]
 pub(crate) struct Evaluator {
+    /// The key of the environment `cache` holds the flags of: what metrics label evaluations
+    /// with, and in eval-only mode the one base path served.
+    environment: Arc<str>,
     cache: Arc<EvalCache>,
     /// Resolves other environments; `None` in eval-only mode, which has one set of flags.
     environments: Option<EnvironmentService>,
@@ -39,6 +42,7 @@ pub(crate) struct Evaluator {
 
 impl Evaluator {
     pub(crate) fn new(
+        environment: &str,
         cache: Arc<EvalCache>,
         environments: Option<EnvironmentService>,
         clock: Arc<dyn Clock>,
@@ -46,6 +50,7 @@ impl Evaluator {
         metrics: Option<Arc<Metrics>>,
     ) -> Evaluator {
         Evaluator {
+            environment: environment.into(),
             cache,
             environments,
             clock,
@@ -62,13 +67,22 @@ impl Evaluator {
         &self.cache
     }
 
+    /// The key of the environment this evaluator serves.
+    pub(crate) fn environment(&self) -> &str {
+        &self.environment
+    }
+
     pub(crate) fn environments(&self) -> Option<&EnvironmentService> {
         self.environments.as_ref()
     }
 
-    /// The same evaluator, reading another environment's cache.
-    pub(crate) fn with_cache(&self, cache: Arc<EvalCache>) -> Evaluator {
-        Evaluator { cache, ..self.clone() }
+    /// The same evaluator, reading environment `environment`'s cache.
+    pub(crate) fn with_cache(&self, environment: &str, cache: Arc<EvalCache>) -> Evaluator {
+        Evaluator {
+            environment: environment.into(),
+            cache,
+            ..self.clone()
+        }
     }
 
     /// One evaluation. `headers` feed the built-in context when it is on (Flagr injects no
@@ -98,7 +112,7 @@ impl Evaluator {
         };
         let result = snapshot.evaluate(context, &mut env);
         if let Some(metrics) = &self.metrics {
-            metrics.record_evaluation(&result);
+            metrics.record_evaluation(&self.environment, &result);
         }
         result
     }
@@ -125,7 +139,7 @@ impl Evaluator {
         let results = self.cache.snapshot().evaluate_batch(&request, &mut env);
         if let Some(metrics) = &self.metrics {
             for result in &results {
-                metrics.record_evaluation(result);
+                metrics.record_evaluation(&self.environment, result);
             }
         }
         results

@@ -4,6 +4,10 @@
 //! of the path into a request extension before routing, and [`Env`] hands a handler its state
 //! bound to that environment. Evaluation routes also take the environment from the
 //! `X-Bunting-Environment` header, for clients whose base URL cannot change.
+//!
+//! In eval-only mode the flag file is one environment's (`BUNTING_EVAL_ONLY_ENVIRONMENT`,
+//! `production` by default): its key names the unprefixed routes' flags, and any other key is
+//! not found.
 
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -106,12 +110,19 @@ impl InEnvironment for AppState {
 impl InEnvironment for Evaluator {
     async fn in_environment(&self, key: &str) -> Result<Evaluator, ApiError> {
         let Some(environments) = self.environments() else {
+            // Eval-only mode: the flag file is one environment's, served at the unprefixed
+            // routes and under its own base path.
+            if key == self.environment() {
+                return Ok(self.clone());
+            }
             return Err(ApiError::NotFound(format!(
-                "unable to find environment {key:?}: in eval-only mode (FLAGR_DB_DBDRIVER=json_file or json_http) \
-                 there is one set of flags, served at the unprefixed routes"
+                "unable to find environment {key:?}: this instance is in eval-only mode \
+                 (FLAGR_DB_DBDRIVER=json_file or json_http) and serves one environment, {served:?} \
+                 (BUNTING_EVAL_ONLY_ENVIRONMENT), at /environments/{served}/ and at the unprefixed routes",
+                served = self.environment()
             )));
         };
         let id = environments.resolve(key).await?;
-        Ok(self.with_cache(environments.cache(id).await?))
+        Ok(self.with_cache(key, environments.cache(id).await?))
     }
 }

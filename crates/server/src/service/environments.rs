@@ -120,6 +120,12 @@ impl EnvironmentService {
         Ok(self.caches.insert(environment, EvalCache::new(flags, seq)))
     }
 
+    /// The evaluation cache of `environment` if this instance has loaded it (served a request
+    /// for it), without loading it.
+    pub(crate) fn loaded_cache(&self, environment: EnvironmentId) -> Option<Arc<EvalCache>> {
+        self.caches.get(environment)
+    }
+
     /// Creates an environment, empty or as a copy of `clone_from`'s flags.
     pub(crate) async fn create(
         &self,

@@ -297,7 +297,7 @@ async fn a_stored_regex_that_does_not_compile_is_surfaced_not_dropped_silently()
     let text = metrics.body.as_str().unwrap().to_owned();
     assert!(
         text.lines()
-            .any(|line| line == "bunting_flags_with_invalid_constraints 1"),
+            .any(|line| line == r#"bunting_flags_with_invalid_constraints{environment="production"} 1"#),
         "{text}"
     );
     // The flag still evaluates; only that segment never matches, and the debug log says why.

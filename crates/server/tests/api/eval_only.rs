@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use bunting::config::Storage;
+use bunting::config::{PrometheusSettings, Storage};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -159,6 +159,124 @@ async fn a_flag_file_serves_the_same_evaluations_and_nothing_else() {
         result["evalDebugLog"]["msg"], disabled,
         "an invalid file keeps the last good flags"
     );
+}
+
+/// A flag file holding one enabled flag, `banner`, that gives every entity `blue`.
+fn banner_file(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    let file = dir.path().join("flags.json");
+    let flags = json!({"flags": [{
+        "key": "banner", "enabled": true,
+        "variants": [{"key": "blue"}],
+        "segments": [{"rank": 0, "rolloutPercent": 100,
+            "distributions": [{"variantKey": "blue", "percent": 100}]}]
+    }]});
+    std::fs::write(&file, flags.to_string()).unwrap();
+    file
+}
+
+#[tokio::test]
+async fn the_file_is_one_environment_served_under_its_base_path_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_eval_only(Storage::JsonFile(banner_file(&dir)), |config| {
+        config.prometheus = Some(PrometheusSettings {
+            path: "/metrics".into(),
+            latency_histogram: false,
+        });
+    })
+    .await;
+    // A Flagr client given the environment's base path works unchanged...
+    let production = app.environment("production");
+    let request = json!({"flagKey": "banner", "entityID": "u", "entityType": "user"});
+    assert_eq!(
+        production.post("/evaluation", request.clone()).await.ok()["variantKey"],
+        "blue"
+    );
+    let batch = json!({"entities": [{"entityID": "u"}], "flagKeys": ["banner"]});
+    let results = production.post("/evaluation/batch", batch).await.ok();
+    assert_eq!(results["evaluationResults"][0]["variantKey"], "blue");
+    assert_eq!(keys(&production.get("/export/eval_cache/json").await.ok()), ["banner"]);
+    // ...and so does an OFREP provider, and a client naming it by header.
+    for path in [
+        "/environments/production/ofrep/v1/evaluate/flags/banner",
+        "/environments/production/api/v1/ofrep/v1/evaluate/flags/banner",
+    ] {
+        let ofrep = app
+            .client
+            .post(format!("{}{path}", app.base))
+            .json(&json!({"context": {"targetingKey": "u"}}));
+        assert_eq!(app.send(ofrep).await.ok()["variant"], "blue", "{path}");
+    }
+    let by_header = app
+        .client
+        .post(format!("{}/api/v1/evaluation", app.base))
+        .header("X-Bunting-Environment", "production")
+        .json(&request);
+    assert_eq!(app.send(by_header).await.ok()["variantKey"], "blue");
+    // The unprefixed routes serve the same environment.
+    assert_eq!(
+        app.post("/evaluation", request.clone()).await.ok()["variantKey"],
+        "blue"
+    );
+
+    // Any other environment is missing, and the answer says which one this instance serves.
+    let elsewhere = app.environment("staging").post("/evaluation", request.clone()).await;
+    let message = elsewhere.error(404);
+    assert!(message.contains("\"staging\""), "{message}");
+    assert!(
+        message.contains("serves one environment, \"production\"") && message.contains("BUNTING_EVAL_ONLY_ENVIRONMENT"),
+        "{message}"
+    );
+    let ofrep = app
+        .client
+        .post(format!(
+            "{}/environments/staging/ofrep/v1/evaluate/flags/banner",
+            app.base
+        ))
+        .json(&json!({"context": {"targetingKey": "u"}}));
+    assert_eq!(app.send(ofrep).await.status, 404);
+    let by_header = app
+        .client
+        .post(format!("{}/api/v1/evaluation", app.base))
+        .header("X-Bunting-Environment", "staging")
+        .json(&request);
+    assert_eq!(app.send(by_header).await.status, 404);
+
+    // Every evaluation counts as the environment's.
+    let text = app
+        .send(app.client.get(format!("{}/metrics", app.base)))
+        .await
+        .body
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let series = r#"flagr_eval_results{EntityType="user",FlagID="1",FlagKey="banner",VariantID="1",VariantKey="blue",environment="production"} 3"#;
+    assert!(text.lines().any(|line| line == series), "{text}");
+    assert!(!text.contains(r#"environment="staging""#), "{text}");
+}
+
+#[tokio::test]
+async fn the_environment_eval_only_mode_serves_is_a_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_eval_only(Storage::JsonFile(banner_file(&dir)), |config| {
+        config.eval_only_environment = Some("edge".into());
+    })
+    .await;
+    let request = json!({"flagKey": "banner", "entityID": "u"});
+    let edge = app.environment("edge");
+    assert_eq!(
+        edge.post("/evaluation", request.clone()).await.ok()["variantKey"],
+        "blue"
+    );
+    let message = app
+        .environment("production")
+        .post("/evaluation", request)
+        .await
+        .error(404);
+    assert!(message.contains("serves one environment, \"edge\""), "{message}");
+    assert!(message.contains("/environments/edge/"), "{message}");
+    // Management under the base path is still not available, as at the unprefixed routes.
+    let flags = edge.get("/flags").await;
+    assert_eq!(flags.status, 501);
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
-//! Prometheus metrics: Flagr's series under Flagr's names and labels, Bunting's webhook
-//! delivery series, and nothing at all unless `FLAGR_PROMETHEUS_ENABLED` is on.
+//! Prometheus metrics: Flagr's series under Flagr's names and labels (with the environment
+//! added), Bunting's webhook delivery series, and nothing at all unless
+//! `FLAGR_PROMETHEUS_ENABLED` is on.
 
 use bunting::config::{BasicAuth, PrometheusSettings};
 use serde_json::json;
@@ -77,7 +78,7 @@ async fn evaluations_and_requests_are_counted_as_flagr_counts_them() {
     let text = scrape(&app, "/metrics").await;
     assert!(text.contains("# TYPE flagr_eval_results counter\n"), "{text}");
     let series = format!(
-        r#"flagr_eval_results{{EntityType="user",FlagID="{flag_id}",FlagKey="counted",VariantID="{variant}",VariantKey="on"}}"#
+        r#"flagr_eval_results{{EntityType="user",FlagID="{flag_id}",FlagKey="counted",VariantID="{variant}",VariantKey="on",environment="production"}}"#
     );
     assert_eq!(value(&text, &series), Some(2.0), "{text}");
     let untyped = series.replace(r#"EntityType="user""#, r#"EntityType="null""#);
@@ -145,10 +146,124 @@ async fn webhook_attempts_and_the_delivery_backlog_are_exported() {
         .await;
 
     let text = scrape(&app, "/metrics").await;
-    let attempts = format!(r#"bunting_webhook_attempts_total{{webhook_id="{webhook}",result="delivered"}}"#);
+    let attempts = format!(
+        r#"bunting_webhook_attempts_total{{webhook_id="{webhook}",result="delivered",environment="production"}}"#
+    );
     assert_eq!(value(&text, &attempts), Some(1.0), "{text}");
-    let pending = format!(r#"bunting_webhook_deliveries{{webhook_id="{webhook}",status="pending"}}"#);
+    let pending =
+        format!(r#"bunting_webhook_deliveries{{webhook_id="{webhook}",status="pending",environment="production"}}"#);
     assert_eq!(value(&text, &pending), Some(0.0), "{text}");
-    let failed = format!(r#"bunting_webhook_deliveries{{webhook_id="{webhook}",status="failed"}}"#);
+    let failed =
+        format!(r#"bunting_webhook_deliveries{{webhook_id="{webhook}",status="failed",environment="production"}}"#);
     assert_eq!(value(&text, &failed), Some(0.0), "{text}");
+}
+
+/// The same flag key enabled in two environments, each with its own `on` variant.
+async fn enabled_in(app: &TestApp, key: &str) -> (i64, i64) {
+    let flag = app
+        .post(
+            "/flags",
+            json!({"description": "d", "key": key, "template": "simple_boolean_flag"}),
+        )
+        .await
+        .ok();
+    let id = flag["id"].as_i64().unwrap();
+    app.put(&format!("/flags/{id}/enabled"), json!({"enabled": true}))
+        .await
+        .ok();
+    (id, flag["variants"][0]["id"].as_i64().unwrap())
+}
+
+#[tokio::test]
+async fn each_environment_has_its_own_series_labelled_with_its_key() {
+    // The default environment's label is its key, whatever that is.
+    let app = spawn_app_with(|config| {
+        config.prometheus = prometheus("/metrics", false);
+        config.default_environment = Some("live".into());
+    })
+    .await;
+    app.post("/environments", json!({"key": "staging"})).await.ok();
+    let staging = app.environment("staging");
+    let (flag, variant) = enabled_in(&app, "checkout").await;
+    let (staging_flag, staging_variant) = enabled_in(&staging, "checkout").await;
+    let request = |entity: &str| json!({"flagKey": "checkout", "entityID": entity, "entityType": "user"});
+    for entity in ["a", "b", "c"] {
+        app.post("/evaluation", request(entity)).await.ok();
+    }
+    // In staging by base path, by header, and through OFREP under its base path.
+    staging.post("/evaluation", request("a")).await.ok();
+    let by_header = app
+        .client
+        .post(format!("{}/api/v1/evaluation", app.base))
+        .header("X-Bunting-Environment", "staging")
+        .json(&request("b"));
+    assert_eq!(app.send(by_header).await.ok()["variantKey"], "on");
+    let ofrep = app
+        .client
+        .post(format!(
+            "{}/environments/staging/ofrep/v1/evaluate/flags/checkout",
+            app.base
+        ))
+        .json(&json!({"context": {"targetingKey": "c"}}));
+    assert_eq!(app.send(ofrep).await.ok()["variant"], "on");
+    // Also named by its key under its own base path: still the default environment's series.
+    app.environment("live").post("/evaluation", request("d")).await.ok();
+
+    let text = scrape(&app, "/metrics").await;
+    let series = |flag: i64, variant: i64, environment: &str| {
+        format!(
+            r#"flagr_eval_results{{EntityType="user",FlagID="{flag}",FlagKey="checkout",VariantID="{variant}",VariantKey="on",environment="{environment}"}}"#
+        )
+    };
+    assert_eq!(value(&text, &series(flag, variant, "live")), Some(4.0), "{text}");
+    let untyped =
+        series(staging_flag, staging_variant, "staging").replace(r#"EntityType="user""#, r#"EntityType="null""#);
+    assert_eq!(
+        value(&text, &series(staging_flag, staging_variant, "staging")),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(value(&text, &untyped), Some(1.0), "OFREP's evaluation: {text}");
+    assert!(!text.contains(r#"environment="production""#), "{text}");
+    for environment in ["live", "staging"] {
+        let gauge = format!(r#"bunting_flags_with_invalid_constraints{{environment="{environment}"}}"#);
+        assert_eq!(value(&text, &gauge), Some(0.0), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn webhook_series_name_the_webhooks_environment() {
+    let app = spawn_app_with(|config| config.prometheus = prometheus("/metrics", false)).await;
+    app.post("/environments", json!({"key": "staging"})).await.ok();
+    let staging = app.environment("staging");
+    let receiver = Receiver::start().await;
+    let subscribe = json!({"url": receiver.url, "events": ["flag.created"]});
+    let production_webhook = app.create_webhook(subscribe.clone()).await;
+    let staging_webhook = staging.create_webhook(subscribe).await;
+    staging.create_flag("watched").await;
+    staging
+        .delivery_where(staging_webhook, |delivery| delivery["status"] == "delivered")
+        .await;
+    app.settle().await;
+
+    let text = scrape(&app, "/metrics").await;
+    let attempts = |webhook: i64, environment: &str| {
+        format!(
+            r#"bunting_webhook_attempts_total{{webhook_id="{webhook}",result="delivered",environment="{environment}"}}"#
+        )
+    };
+    assert_eq!(value(&text, &attempts(staging_webhook, "staging")), Some(1.0), "{text}");
+    assert!(
+        !text.contains(&format!(
+            r#"bunting_webhook_attempts_total{{webhook_id="{production_webhook}""#
+        )),
+        "production's webhook heard nothing: {text}"
+    );
+    // Every environment's webhooks have their backlog, not only the default environment's.
+    for (webhook, environment) in [(production_webhook, "production"), (staging_webhook, "staging")] {
+        let pending = format!(
+            r#"bunting_webhook_deliveries{{webhook_id="{webhook}",status="pending",environment="{environment}"}}"#
+        );
+        assert_eq!(value(&text, &pending), Some(0.0), "{text}");
+    }
 }
