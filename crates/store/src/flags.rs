@@ -16,7 +16,7 @@ use crate::announce::announce;
 use crate::codec;
 use crate::codec::{from_micros, micros};
 use crate::counters;
-use crate::{Backend, EnvironmentId, Store, StoreError};
+use crate::{Backend, EnvironmentId, Store, StoreError, retrying_deadlocks};
 use crate::{changes, outbox};
 
 pub(crate) const FLAG_COLUMNS: &str = "id, deleted_at, snapshot_id, document";
@@ -47,16 +47,19 @@ impl Store {
         command: Command,
         origin: &Origin,
     ) -> Result<Outcome, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let mut ids = counters::lock(&mut tx).await?;
-        let outcome = self
-            .mutate_in(&mut tx, environment, flag_id, command, &mut ids, origin)
-            .await?;
-        if outcome.changed() {
-            counters::write(&mut tx, &ids).await?;
-            tx.commit().await?;
-        }
-        Ok(outcome)
+        retrying_deadlocks(|| async {
+            let mut tx = self.pool.begin().await?;
+            let mut ids = counters::lock(&mut tx).await?;
+            let outcome = self
+                .mutate_in(&mut tx, environment, flag_id, command.clone(), &mut ids, origin)
+                .await?;
+            if outcome.changed() {
+                counters::write(&mut tx, &ids).await?;
+                tx.commit().await?;
+            }
+            Ok(outcome)
+        })
+        .await
     }
 
     /// Attaches the tag `value` to a flag, creating the environment's tag if it is new.
@@ -68,25 +71,28 @@ impl Store {
         origin: &Origin,
     ) -> Result<Outcome, StoreError> {
         mutation::check_tag(value)?;
-        let mut tx = self.pool.begin().await?;
-        let mut ids = counters::lock(&mut tx).await?;
-        let tag = tag_for(&mut tx, environment, value, &mut ids).await?;
-        let outcome = self
-            .mutate_in(
-                &mut tx,
-                environment,
-                Some(flag_id),
-                Command::AttachTag(tag),
-                &mut ids,
-                origin,
-            )
-            .await?;
-        // A new tag row is worth keeping only with the change that uses it.
-        if outcome.changed() {
-            counters::write(&mut tx, &ids).await?;
-            tx.commit().await?;
-        }
-        Ok(outcome)
+        retrying_deadlocks(|| async {
+            let mut tx = self.pool.begin().await?;
+            let mut ids = counters::lock(&mut tx).await?;
+            let tag = tag_for(&mut tx, environment, value, &mut ids).await?;
+            let outcome = self
+                .mutate_in(
+                    &mut tx,
+                    environment,
+                    Some(flag_id),
+                    Command::AttachTag(tag),
+                    &mut ids,
+                    origin,
+                )
+                .await?;
+            // A new tag row is worth keeping only with the change that uses it.
+            if outcome.changed() {
+                counters::write(&mut tx, &ids).await?;
+                tx.commit().await?;
+            }
+            Ok(outcome)
+        })
+        .await
     }
 
     async fn mutate_in(

@@ -88,6 +88,18 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The database gave up the transaction to break a deadlock (SQLSTATE 40001 on MySQL and
+    /// PostgreSQL serialization, 40P01 on PostgreSQL): nothing of it was committed, and the same
+    /// transaction again is expected to succeed.
+    fn is_deadlock(&self) -> bool {
+        match self {
+            StoreError::Database(DatabaseError(Cause::Sqlx(sqlx::Error::Database(error)))) => {
+                matches!(error.code().as_deref(), Some("40001" | "40P01"))
+            }
+            _ => false,
+        }
+    }
+
     /// Stored data this version cannot read.
     pub(crate) fn unreadable(what: String) -> StoreError {
         DatabaseError(Cause::Unreadable(what)).into()
@@ -163,6 +175,29 @@ impl From<RedeliverError> for StoreError {
         match error {
             RedeliverError::NotFound(_) => StoreError::NotFound(error.to_string()),
             RedeliverError::InFlight(_) => StoreError::Conflict(error.to_string()),
+        }
+    }
+}
+
+/// How many times a write is tried when the database ends it to break a deadlock.
+const DEADLOCK_TRIES: usize = 3;
+
+/// Runs the write transaction `attempt` again when the database chose it as a deadlock's victim.
+/// On MySQL, InnoDB's gap locks can make a change's outbox rows and the dispatcher's claims wait
+/// on each other; the database then ends one of them, and the user should not see a 500 for it.
+async fn retrying_deadlocks<T, F, Fut>(mut attempt: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(error) if error.is_deadlock() && tries < DEADLOCK_TRIES => {
+                tracing::debug!(tries, "write transaction ended to break a deadlock; trying again");
+                tries += 1;
+            }
+            result => return result,
         }
     }
 }

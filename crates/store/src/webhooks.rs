@@ -10,7 +10,7 @@ use sqlx::{Any, Row, Transaction};
 
 use crate::codec;
 use crate::codec::{from_micros, micros};
-use crate::{Backend, EnvironmentId, Store, StoreError, counters};
+use crate::{Backend, EnvironmentId, Store, StoreError, counters, retrying_deadlocks};
 use crate::{Sealer, changes, outbox, secrets};
 
 pub(crate) const WEBHOOK_COLUMNS: &str = "id, url, description, events, enabled, timeout_seconds, secret, previous_secret, \
@@ -38,41 +38,44 @@ impl Store {
         command: WebhookCommand,
         origin: &Origin,
     ) -> Result<WebhookOutcome, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let mut ids = counters::lock(&mut tx).await?;
-        let current = match id {
-            Some(id) => Some(
-                fetch(self.backend, &mut *tx, environment, id, &self.sealer)
-                    .await?
-                    .ok_or_else(|| config::webhook_not_found(id))?,
-            ),
-            None => None,
-        };
-        let outcome = config::apply(current.as_ref(), command, || ids.next_webhook(), origin.at)?;
-        if !outcome.changed() {
-            return Ok(outcome);
-        }
-        let after = &outcome.after;
-        if outcome.deleted() {
-            codec::query(self.backend, "DELETE FROM webhooks WHERE id = $1")
-                .bind(after.id)
-                .execute(&mut *tx)
-                .await?;
-        } else {
-            save(&mut tx, environment, after, &self.sealer).await?;
-        }
-        let event = outcome.change_event(ids.next_change(), environment, origin);
-        changes::append(&mut tx, &event).await?;
-        outbox::enqueue(
-            &mut tx,
-            &event,
-            self.first_attempt_at(origin.at),
-            self.public_url.as_deref(),
-        )
-        .await?;
-        counters::write(&mut tx, &ids).await?;
-        tx.commit().await?;
-        Ok(outcome)
+        retrying_deadlocks(|| async {
+            let mut tx = self.pool.begin().await?;
+            let mut ids = counters::lock(&mut tx).await?;
+            let current = match id {
+                Some(id) => Some(
+                    fetch(self.backend, &mut *tx, environment, id, &self.sealer)
+                        .await?
+                        .ok_or_else(|| config::webhook_not_found(id))?,
+                ),
+                None => None,
+            };
+            let outcome = config::apply(current.as_ref(), command.clone(), || ids.next_webhook(), origin.at)?;
+            if !outcome.changed() {
+                return Ok(outcome);
+            }
+            let after = &outcome.after;
+            if outcome.deleted() {
+                codec::query(self.backend, "DELETE FROM webhooks WHERE id = $1")
+                    .bind(after.id)
+                    .execute(&mut *tx)
+                    .await?;
+            } else {
+                save(&mut tx, environment, after, &self.sealer).await?;
+            }
+            let event = outcome.change_event(ids.next_change(), environment, origin);
+            changes::append(&mut tx, &event).await?;
+            outbox::enqueue(
+                &mut tx,
+                &event,
+                self.first_attempt_at(origin.at),
+                self.public_url.as_deref(),
+            )
+            .await?;
+            counters::write(&mut tx, &ids).await?;
+            tx.commit().await?;
+            Ok(outcome)
+        })
+        .await
     }
 
     /// The environment webhook `id` belongs to, for callers that act on any webhook (the
