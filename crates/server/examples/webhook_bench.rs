@@ -106,6 +106,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // The server's warnings and errors (a batch of attempts that cannot be recorded, say) on
+    // stderr, so that a run shows why deliveries failed; RUST_LOG chooses others.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let options = options();
     let scratch = tempfile::tempdir()?;
     let (database, backend) = match (&options.postgres, &options.mysql) {
