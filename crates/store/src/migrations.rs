@@ -214,8 +214,7 @@ pub async fn preview_flagr_adoption(url: &crate::DatabaseUrl) -> Result<flagr::A
         flagr::AdoptionPlan::read(&mut tx).await
     } else if beside_bunting(&found, &tables) {
         Err(StoreError::Invalid(
-            "Bunting adopted this Flagr database already; `bunting import --from-flagr-db` adopts              it again"
-                .to_owned(),
+            "Bunting adopted this Flagr database already; `bunting import --from-flagr-db` adopts it again".to_owned(),
         ))
     } else {
         Err(not_flagrs(&found))

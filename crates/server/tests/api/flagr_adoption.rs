@@ -430,6 +430,11 @@ async fn migrate_from_flagr_dry_run_lists_what_it_would_bring_and_writes_nothing
     assert!(tables(&database.url).await.contains(&"bunting_flags".to_owned()));
     let again = run(&database.url, &["migrate", "--from-flagr"]).unwrap();
     assert!(again.contains("Bunting adopted this Flagr database already"), "{again}");
+    let dry = run(&database.url, &["migrate", "--from-flagr", "--dry-run"]).unwrap_err();
+    assert!(
+        dry.contains("Bunting adopted this Flagr database already; `bunting import --from-flagr-db` adopts it again"),
+        "{dry}"
+    );
     let app = spawn_app_on_database(&database.url).await;
     assert_eq!(ids(&app.get("/flags").await.ok()), [3, 7]);
 }
