@@ -1,30 +1,46 @@
 #!/usr/bin/env bash
 # Webhook delivery benchmarks (examples/webhook_bench.rs), on SQLite and, when a PostgreSQL
-# server answers on 127.0.0.1:5432, on PostgreSQL: a database `bunting_bench` is created fresh
-# for each run.
+# server answers on 127.0.0.1:5432, on PostgreSQL, and when a MariaDB/MySQL server answers on
+# 127.0.0.1:3306 (user root, no password), on MariaDB: a database `bunting_bench` is created
+# fresh for each run. A backend that does not answer is named as SKIPPED.
 #
 #   latency     1 producer at 100 changes/s, 1 webhook: change-to-receiver latency unsaturated
 #   fan-out     4 producers as fast as they can, 10 webhooks: sustained deliveries/s
 #   backlog     the same changes held back, then released at once: how fast a backlog drains
 #
-# Usage: bash bench/webhooks.sh
+# Usage: bash bench/webhooks.sh [sqlite|postgres|mariadb ...]   (default: every backend)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p bunting --example webhook_bench
 bench=target/release/examples/webhook_bench
 
 run() { echo "== $* =="; "$bench" "$@" | tail -n +2; echo; }
-backends=("")
-if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432; then
-  backends+=("postgres://postgres@127.0.0.1:5432/bunting_bench")
-fi
-for url in "${backends[@]}"; do
+mariadb_client=$(command -v mariadb || command -v mysql || true)
+postgres_up() { command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432; }
+mariadb_up() { [ -n "$mariadb_client" ] && "$mariadb_client" -h 127.0.0.1 -P 3306 -u root -e "SELECT 1" >/dev/null 2>&1; }
+
+wanted=("$@")
+[ ${#wanted[@]} -eq 0 ] && wanted=(sqlite postgres mariadb)
+backends=()
+for backend in "${wanted[@]}"; do
+  case "$backend" in
+    sqlite) backends+=(sqlite) ;;
+    postgres) if postgres_up; then backends+=(postgres); else echo "== PostgreSQL: SKIPPED (nothing answers on 127.0.0.1:5432) =="; fi ;;
+    mariadb) if mariadb_up; then backends+=(mariadb); else echo "== MariaDB: SKIPPED (nothing answers on 127.0.0.1:3306) =="; fi ;;
+    *) echo "unknown backend $backend (sqlite, postgres or mariadb)" >&2; exit 2 ;;
+  esac
+done
+for backend in "${backends[@]}"; do
   for mode in "--webhooks 1 --producers 1 --rate 100" "--webhooks 10 --producers 4" "--backlog --webhooks 10 --producers 4"; do
     args=()
-    if [ -n "$url" ]; then
-      psql -q -h 127.0.0.1 -U postgres -d test -c "DROP DATABASE IF EXISTS bunting_bench" -c "CREATE DATABASE bunting_bench" >/dev/null
-      args=(--postgres "$url")
-    fi
+    case "$backend" in
+      postgres)
+        psql -q -h 127.0.0.1 -U postgres -d test -c "DROP DATABASE IF EXISTS bunting_bench" -c "CREATE DATABASE bunting_bench" >/dev/null
+        args=(--postgres "postgres://postgres@127.0.0.1:5432/bunting_bench") ;;
+      mariadb)
+        "$mariadb_client" -h 127.0.0.1 -P 3306 -u root -e "DROP DATABASE IF EXISTS bunting_bench; CREATE DATABASE bunting_bench"
+        args=(--mysql "root:@tcp(127.0.0.1:3306)/bunting_bench") ;;
+    esac
     # --backlog must come first.
     read -r -a mode_args <<<"$mode"
     if [ "${mode_args[0]}" = "--backlog" ]; then

@@ -10,7 +10,8 @@
 //! With `--backlog` (first) the deliveries wait while the producers run, then are released at
 //! once: that measures how fast the dispatcher drains a backlog (after a receiver outage).
 //!
-//! Usage: `cargo run --release --example webhook_bench -- [--backlog] [--postgres URL] [--webhooks 10]
+//! Usage: `cargo run --release --example webhook_bench -- [--backlog] [--postgres URL | --mysql DSN]
+//!         [--webhooks 10]
 //!         [--producers 4] [--rate 0 (as fast as possible)] [--seconds 10] [--concurrency 64]`
 
 // A benchmark tool stops loudly when something it relies on is missing.
@@ -32,6 +33,8 @@ use time::format_description::well_known::Rfc3339;
 
 struct Options {
     postgres: Option<String>,
+    /// Flagr's Go DSN for MySQL/MariaDB (`root:@tcp(127.0.0.1:3306)/bunting_bench`).
+    mysql: Option<String>,
     webhooks: usize,
     producers: usize,
     rate: u64,
@@ -43,6 +46,7 @@ struct Options {
 fn options() -> Options {
     let mut options = Options {
         postgres: None,
+        mysql: None,
         webhooks: 10,
         producers: 4,
         rate: 0,
@@ -61,6 +65,7 @@ fn options() -> Options {
         let number = || value.parse().unwrap_or_else(|_| panic!("{} needs a number", pair[0]));
         match pair[0].as_str() {
             "--postgres" => options.postgres = Some(value.clone()),
+            "--mysql" => options.mysql = Some(value.clone()),
             "--webhooks" => options.webhooks = number() as usize,
             "--producers" => options.producers = number() as usize,
             "--rate" => options.rate = number(),
@@ -101,11 +106,21 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // The server's warnings and errors (a batch of attempts that cannot be recorded, say) on
+    // stderr, so that a run shows why deliveries failed; RUST_LOG chooses others.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let options = options();
     let scratch = tempfile::tempdir()?;
-    let (database, backend) = match &options.postgres {
-        Some(url) => (DatabaseUrl::Postgres(url.clone()), "PostgreSQL"),
-        None => (
+    let (database, backend) = match (&options.postgres, &options.mysql) {
+        (Some(url), _) => (DatabaseUrl::Postgres(url.clone()), "PostgreSQL"),
+        (None, Some(dsn)) => (DatabaseUrl::Mysql(Box::new(bunting_store::dsn::mysql(dsn)?)), "MariaDB"),
+        (None, None) => (
             DatabaseUrl::Sqlite(scratch.path().join("bench.sqlite").to_string_lossy().into_owned()),
             "SQLite",
         ),

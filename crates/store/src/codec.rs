@@ -12,9 +12,10 @@ use crate::{Backend, StoreError};
 /// A statement written once, with numbered placeholders `$1, $2, …`, in the form `backend`
 /// takes ([`query`] and [`query_scalar`] make every statement of this crate with it). SQLite and PostgreSQL take it as written. MySQL binds `?` by position, so there each
 /// placeholder must appear once and in order (checked on every backend in debug builds, so
-/// every test run finds a statement that breaks the rule); and `key`, a column name here, is a
-/// reserved word there, so it is quoted. Keywords are written in capitals in this crate, so a
-/// lowercase `key` outside a string literal is always the column.
+/// every test run finds a statement that breaks the rule); and `key` and `rank`, column names
+/// here (`rank` is Flagr's, read when adopting its database), are reserved words there (`rank`
+/// since MySQL 8), so they are quoted. Keywords are written in capitals in this crate, so a
+/// lowercase `key` or `rank` outside a string literal is always the column.
 fn sql(backend: Backend, statement: impl AsRef<str>) -> AssertSqlSafe<String> {
     let statement = statement.as_ref();
     let mut out = String::with_capacity(statement.len());
@@ -48,8 +49,10 @@ fn sql(backend: Backend, statement: impl AsRef<str>) -> AssertSqlSafe<String> {
                 end = index + c.len_utf8();
             }
             let word = &statement[start..end];
-            if backend == Backend::Mysql && word == "key" {
-                out.push_str("`key`");
+            if backend == Backend::Mysql && (word == "key" || word == "rank") {
+                out.push('`');
+                out.push_str(word);
+                out.push('`');
             } else {
                 out.push_str(word);
             }
@@ -183,6 +186,10 @@ mod tests {
         assert_eq!(
             super::sql(Backend::Mysql, "SELECT monkey, key_x FROM t WHERE w.key = $1").0,
             "SELECT monkey, key_x FROM t WHERE w.`key` = ?"
+        );
+        assert_eq!(
+            super::sql(Backend::Mysql, "SELECT rank, ranks FROM segments ORDER BY rank, id").0,
+            "SELECT `rank`, ranks FROM segments ORDER BY `rank`, id"
         );
     }
 

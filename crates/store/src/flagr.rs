@@ -66,6 +66,8 @@ pub struct AdoptionPlan {
     flags: Vec<Flag>,
     /// Unix microseconds of each soft-deleted flag's deletion.
     deleted: BTreeMap<Id, i64>,
+    /// Flagr's snapshots as change events.
+    history: Vec<ChangeEvent>,
 }
 
 impl AdoptionPlan {
@@ -79,7 +81,13 @@ impl AdoptionPlan {
             .collect();
         let document = json!({ "Flags": rows.flags.iter().map(|row| rows.flag_json(row)).collect::<Vec<_>>() });
         let flags = load(&document)?;
-        Ok(AdoptionPlan { rows, flags, deleted })
+        let history = history(&rows.snapshots)?;
+        Ok(AdoptionPlan {
+            rows,
+            flags,
+            deleted,
+            history,
+        })
     }
 
     fn is_deleted(&self, flag: &Flag) -> bool {
@@ -122,7 +130,7 @@ impl fmt::Display for AdoptionPlan {
             count(|segment| segment.distributions.len()),
             self.rows.tags.len(),
             self.rows.entity_types.len(),
-            self.rows.snapshots.len(),
+            self.history.len(),
         )?;
         write!(f, "This was a dry run: nothing was written.")
     }
@@ -149,7 +157,9 @@ pub(crate) async fn adopt(tx: &mut Transaction<'static, Any>) -> Result<Adoption
         .await?;
     }
     insert_entity_types(tx, &plan).await?;
-    let snapshots = adopt_snapshots(tx, &plan.rows.snapshots).await?;
+    for event in &plan.history {
+        changes::append(tx, event).await?;
+    }
     let counters = &plan.rows.largest_ids;
     codec::query(
         Backend::of(tx),
@@ -177,7 +187,7 @@ pub(crate) async fn adopt(tx: &mut Transaction<'static, Any>) -> Result<Adoption
     Ok(Adoption {
         flags: plan.flags.len(),
         deleted: plan.deleted.len(),
-        snapshots,
+        snapshots: plan.history.len(),
     })
 }
 
@@ -204,7 +214,10 @@ async fn insert_entity_types(tx: &mut Transaction<'static, Any>, plan: &Adoption
     for key in known.chain(used).filter(|key| !key.is_empty()) {
         codec::query(
             Backend::of(tx),
-            "INSERT INTO entity_types (environment_id, key) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            format!(
+                "INSERT INTO entity_types (environment_id, key) VALUES ($1, $2) {}",
+                Backend::of(tx).on_conflict_do_nothing("key")
+            ),
         )
         .bind(DEFAULT_ENVIRONMENT)
         .bind(key)
@@ -436,12 +449,19 @@ fn load(document: &Value) -> Result<Vec<Flag>, StoreError> {
 
 /// Each snapshot as the change event of its id: its time, its `updated_by` as the actor, its
 /// flag (as Bunting's flag document) as the state, and the flag's previous snapshot as the
-/// state before. Returns how many were brought over.
-async fn adopt_snapshots(tx: &mut Transaction<'static, Any>, snapshots: &[SnapshotRow]) -> Result<usize, StoreError> {
+/// state before. Made while reading, so that a snapshot that cannot be read stops the adoption
+/// before anything is written (on MySQL, before Bunting's tables are created).
+fn history(snapshots: &[SnapshotRow]) -> Result<Vec<ChangeEvent>, StoreError> {
     let mut latest: BTreeMap<Id, String> = BTreeMap::new();
-    let mut adopted = 0;
+    let mut events = Vec::new();
     for snapshot in snapshots {
-        let mut flag: Value = serde_json::from_str(&snapshot.flag)?;
+        let mut flag: Value = serde_json::from_str(&snapshot.flag).map_err(|error| {
+            StoreError::Invalid(format!(
+                "cannot adopt Flagr's database: flag_snapshots row {} (of flag {}) does not hold a flag as \
+                 JSON ({error}); nothing was written",
+                snapshot.id, snapshot.flag_id
+            ))
+        })?;
         // Deleted flags are snapshotted too; the change event says so by its type, not the state.
         if let Value::Object(members) = &mut flag {
             members.retain(|name, _| !name.eq_ignore_ascii_case("deletedat"));
@@ -469,26 +489,29 @@ async fn adopt_snapshots(tx: &mut Transaction<'static, Any>, snapshots: &[Snapsh
             previous,
             current: Some(document),
         };
-        changes::append(tx, &event).await?;
-        adopted += 1;
+        events.push(event);
     }
-    Ok(adopted)
+    Ok(events)
 }
 
 /// What Flagr's tables hold, summed up so that a later write shows: per table the row count and
 /// the latest update and soft delete.
 async fn fingerprint(tx: &mut Transaction<'static, Any>) -> Result<String, StoreError> {
+    let backend = Backend::of(tx);
     let mut parts = Vec::new();
     for table in TABLES {
         let times = if table == "flags_tags" {
-            "'' AS updated, '' AS deleted"
+            "'' AS updated, '' AS deleted".to_owned()
         } else {
-            "COALESCE(MAX(CAST(updated_at AS TEXT)), '') AS updated, \
-             COALESCE(MAX(CAST(deleted_at AS TEXT)), '') AS deleted"
+            format!(
+                "COALESCE(MAX({}), '') AS updated, COALESCE(MAX({}), '') AS deleted",
+                printed(backend, "updated_at"),
+                printed(backend, "deleted_at")
+            )
         };
         let row = codec::query(
-            Backend::of(tx),
-            format!("SELECT CAST(COUNT(*) AS BIGINT) AS n, {times} FROM {table}"),
+            backend,
+            format!("SELECT {} AS n, {times} FROM {table}", integer(backend, "COUNT(*)")),
         )
         .fetch_one(&mut **tx)
         .await?;
@@ -550,8 +573,8 @@ fn number(row: &AnyRow, column: &str) -> Result<i64, StoreError> {
     Ok(row.try_get::<Option<i64>, _>(column)?.unwrap_or_default())
 }
 
-/// A time as the backend prints it (`CAST(... AS TEXT)`): `2024-01-02 03:04:05.123+00` on
-/// PostgreSQL, Go's `2024-01-02 03:04:05.123456789+00:00` in SQLite.
+/// A time as the backend prints it ([`printed`]): `2024-01-02 03:04:05.123+00` on PostgreSQL,
+/// Go's `2024-01-02 03:04:05.123456789+00:00` in SQLite, `2024-01-02 03:04:05.123` on MySQL.
 fn time_column(row: &AnyRow, column: &str) -> Result<Option<OffsetDateTime>, StoreError> {
     let Some(printed) = row.try_get::<Option<String>, _>(column)? else {
         return Ok(None);
@@ -566,8 +589,11 @@ fn parse_time(printed: &str) -> Option<OffsetDateTime> {
     if text.ends_with('Z') {
         return OffsetDateTime::parse(&text, &Rfc3339).ok();
     }
-    // The offset as RFC 3339 wants it: `+HH:MM`.
-    let sign = text.rfind(['+', '-']).filter(|&at| at > 10)?;
+    // A time without an offset is UTC: MySQL's DATETIME holds none, and Flagr's Go driver
+    // writes UTC there (its `loc` parameter's default).
+    let Some(sign) = text.rfind(['+', '-']).filter(|&at| at > 10) else {
+        return OffsetDateTime::parse(&format!("{text}Z"), &Rfc3339).ok();
+    };
     let offset: String = text[sign + 1..].chars().filter(char::is_ascii_digit).collect();
     let offset = match offset.len() {
         2 => format!("{offset}:00"),
@@ -579,16 +605,41 @@ fn parse_time(printed: &str) -> Option<OffsetDateTime> {
 
 const LIVE: &str = "deleted_at IS NULL";
 
+/// `expr` cast to a 64-bit integer, in the backend's form: Flagr's ids and numbers are unsigned
+/// on MySQL, and its booleans are whatever each backend has.
+fn integer(backend: Backend, expr: &str) -> String {
+    match backend {
+        Backend::Sqlite | Backend::Postgres => format!("CAST({expr} AS BIGINT)"),
+        Backend::Mysql => format!("CAST({expr} AS SIGNED)"),
+    }
+}
+
+/// `expr` as text, in the backend's form (times as the backend prints them, see [`parse_time`]).
+fn printed(backend: Backend, expr: &str) -> String {
+    match backend {
+        Backend::Sqlite | Backend::Postgres => format!("CAST({expr} AS TEXT)"),
+        Backend::Mysql => format!("CAST({expr} AS CHAR)"),
+    }
+}
+
 impl FlagrRows {
     async fn read(tx: &mut Transaction<'static, Any>) -> Result<FlagrRows, StoreError> {
+        let backend = Backend::of(tx);
+        let int = |expr: &str| integer(backend, expr);
         let mut flags = Vec::new();
         for row in fetch(
             tx,
-            "SELECT CAST(id AS BIGINT) AS id, key, description, created_by, updated_by, \
-             CASE WHEN enabled THEN 1 ELSE 0 END AS enabled, CAST(snapshot_id AS BIGINT) AS snapshot_id, \
-             notes, CASE WHEN data_records_enabled THEN 1 ELSE 0 END AS data_records_enabled, \
-             entity_type, CAST(updated_at AS TEXT) AS updated_at, CAST(deleted_at AS TEXT) AS deleted_at \
-             FROM flags ORDER BY id",
+            &format!(
+                "SELECT {} AS id, key, description, created_by, updated_by, {} AS enabled, \
+                 {} AS snapshot_id, notes, {} AS data_records_enabled, entity_type, \
+                 {} AS updated_at, {} AS deleted_at FROM flags ORDER BY id",
+                int("id"),
+                int("CASE WHEN enabled THEN 1 ELSE 0 END"),
+                int("snapshot_id"),
+                int("CASE WHEN data_records_enabled THEN 1 ELSE 0 END"),
+                printed(backend, "updated_at"),
+                printed(backend, "deleted_at"),
+            ),
         )
         .await?
         {
@@ -611,9 +662,12 @@ impl FlagrRows {
         for row in fetch(
             tx,
             &format!(
-                "SELECT CAST(id AS BIGINT) AS id, CAST(flag_id AS BIGINT) AS flag_id, description, \
-                 CAST(rank AS BIGINT) AS rank, CAST(rollout_percent AS BIGINT) AS rollout_percent \
-                 FROM segments WHERE {LIVE} ORDER BY rank, id"
+                "SELECT {} AS id, {} AS flag_id, description, {} AS rank, {} AS rollout_percent \
+                 FROM segments WHERE {LIVE} ORDER BY rank, id",
+                int("id"),
+                int("flag_id"),
+                int("rank"),
+                int("rollout_percent"),
             ),
         )
         .await?
@@ -629,8 +683,10 @@ impl FlagrRows {
         for row in fetch(
             tx,
             &format!(
-                "SELECT CAST(id AS BIGINT) AS id, CAST(segment_id AS BIGINT) AS segment_id, property, \
-                 operator, value FROM constraints WHERE {LIVE} ORDER BY created_at, id"
+                "SELECT {} AS id, {} AS segment_id, property, operator, value FROM constraints \
+                 WHERE {LIVE} ORDER BY created_at, id",
+                int("id"),
+                int("segment_id"),
             ),
         )
         .await?
@@ -646,9 +702,12 @@ impl FlagrRows {
         for row in fetch(
             tx,
             &format!(
-                "SELECT CAST(id AS BIGINT) AS id, CAST(segment_id AS BIGINT) AS segment_id, \
-                 CAST(variant_id AS BIGINT) AS variant_id, variant_key, CAST(percent AS BIGINT) AS percent \
-                 FROM distributions WHERE {LIVE} ORDER BY variant_id, id"
+                "SELECT {} AS id, {} AS segment_id, {} AS variant_id, variant_key, {} AS percent \
+                 FROM distributions WHERE {LIVE} ORDER BY variant_id, id",
+                int("id"),
+                int("segment_id"),
+                int("variant_id"),
+                int("percent"),
             ),
         )
         .await?
@@ -667,8 +726,9 @@ impl FlagrRows {
         for row in fetch(
             tx,
             &format!(
-                "SELECT CAST(id AS BIGINT) AS id, CAST(flag_id AS BIGINT) AS flag_id, key, attachment \
-                 FROM variants WHERE {LIVE} ORDER BY id"
+                "SELECT {} AS id, {} AS flag_id, key, attachment FROM variants WHERE {LIVE} ORDER BY id",
+                int("id"),
+                int("flag_id"),
             ),
         )
         .await?
@@ -688,9 +748,12 @@ impl FlagrRows {
         let mut flag_tags: BTreeMap<Id, Vec<Value>> = BTreeMap::new();
         for row in fetch(
             tx,
-            "SELECT CAST(flags_tags.flag_id AS BIGINT) AS flag_id, CAST(tags.id AS BIGINT) AS id, tags.value \
-             FROM flags_tags JOIN tags ON tags.id = flags_tags.tag_id \
-             WHERE tags.deleted_at IS NULL ORDER BY tags.id",
+            &format!(
+                "SELECT {} AS flag_id, {} AS id, tags.value FROM flags_tags \
+                 JOIN tags ON tags.id = flags_tags.tag_id WHERE tags.deleted_at IS NULL ORDER BY tags.id",
+                int("flags_tags.flag_id"),
+                int("tags.id"),
+            ),
         )
         .await?
         {
@@ -702,7 +765,7 @@ impl FlagrRows {
         let mut tags = Vec::new();
         for row in fetch(
             tx,
-            &format!("SELECT CAST(id AS BIGINT) AS id, value FROM tags WHERE {LIVE} ORDER BY id"),
+            &format!("SELECT {} AS id, value FROM tags WHERE {LIVE} ORDER BY id", int("id")),
         )
         .await?
         {
@@ -721,8 +784,11 @@ impl FlagrRows {
         for row in fetch(
             tx,
             &format!(
-                "SELECT CAST(id AS BIGINT) AS id, CAST(flag_id AS BIGINT) AS flag_id, updated_by, flag, \
-                 CAST(created_at AS TEXT) AS created_at FROM flag_snapshots WHERE {LIVE} ORDER BY id"
+                "SELECT {} AS id, {} AS flag_id, updated_by, flag, {} AS created_at \
+                 FROM flag_snapshots WHERE {LIVE} ORDER BY id",
+                int("id"),
+                int("flag_id"),
+                printed(backend, "created_at"),
             ),
         )
         .await?
@@ -739,7 +805,7 @@ impl FlagrRows {
         for table in TABLES.into_iter().filter(|&table| table != "flags_tags") {
             let rows = fetch(
                 tx,
-                &format!("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) AS id FROM {table}"),
+                &format!("SELECT {} AS id FROM {table}", int("COALESCE(MAX(id), 0)")),
             )
             .await?;
             let largest = rows.first().map(|row| number(row, "id")).transpose()?;
@@ -820,6 +886,10 @@ mod tests {
         assert_eq!(
             parse_time("2024-01-02T03:04:05Z"),
             Some(datetime!(2024-01-02 03:04:05 UTC))
+        );
+        assert_eq!(
+            parse_time("2024-01-03 10:00:00.500"),
+            Some(datetime!(2024-01-03 10:00:00.5 UTC))
         );
         assert_eq!(parse_time("yesterday"), None);
     }

@@ -2,7 +2,9 @@
 //! Never edit an applied migration; add a new one.
 //!
 //! Before anything is written the database is told apart: empty, Bunting's, Flagr's (adopted in
-//! the same transaction, see `flagr`), or something else, which is refused with nothing written.
+//! the same transaction, see `flagr`; on MySQL, which commits each `CREATE` on its own, in one
+//! transaction after Bunting's tables are created), or something else, which is refused with
+//! nothing written.
 
 use std::borrow::Cow;
 
@@ -155,12 +157,37 @@ fn statements(migration: &Migration, backend: Backend, beside_flagr: bool) -> Op
     }
 }
 
-/// Whether Bunting adopted Flagr's tables in this database before: they sit beside its own.
-fn adopted_before(found: &Found, tables: &[String]) -> bool {
+/// Whether Flagr's tables sit beside Bunting's own: Bunting adopted them before, or (see
+/// [`adoption_pending`]) created its tables to adopt them and has yet to.
+fn beside_bunting(found: &Found, tables: &[String]) -> bool {
     *found == Found::Bunting
         && flagr::TABLES
             .iter()
             .all(|flagr| tables.iter().any(|table| table == flagr))
+}
+
+/// Whether Flagr's tables beside Bunting's are still to be adopted: no adoption is recorded and
+/// Bunting holds no flag, tag or change. MySQL commits each `CREATE` on its own, so an adoption
+/// that failed after creating Bunting's tables (its one transaction rolled back) leaves this; the
+/// next start adopts.
+async fn adoption_pending(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    found: &Found,
+    tables: &[String],
+) -> Result<bool, StoreError> {
+    if !beside_bunting(found, tables) || !tables.iter().any(|table| table == "flagr_adoption") {
+        return Ok(false);
+    }
+    for table in ["flagr_adoption", "bunting_flags", "bunting_tags", "change_events"] {
+        let any = codec::query(backend, format!("SELECT 1 AS found FROM {table} LIMIT 1"))
+            .fetch_optional(&mut **tx)
+            .await?;
+        if any.is_some() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Refuses a database that is neither Flagr's nor adopted from Flagr, saying what it is.
@@ -189,14 +216,11 @@ pub async fn preview_flagr_adoption(url: &crate::DatabaseUrl) -> Result<flagr::A
     };
     let tables = tables(&mut tx, backend).await?;
     let found = classify(&tables);
-    let plan = if found == Found::Flagr && backend == Backend::Mysql {
-        Err(no_adoption_on_mysql())
-    } else if found == Found::Flagr {
+    let plan = if found == Found::Flagr || adoption_pending(&mut tx, backend, &found, &tables).await? {
         flagr::AdoptionPlan::read(&mut tx).await
-    } else if adopted_before(&found, &tables) {
+    } else if beside_bunting(&found, &tables) {
         Err(StoreError::Invalid(
-            "Bunting adopted this Flagr database already; `bunting import --from-flagr-db` adopts              it again"
-                .to_owned(),
+            "Bunting adopted this Flagr database already; `bunting import --from-flagr-db` adopts it again".to_owned(),
         ))
     } else {
         Err(not_flagrs(&found))
@@ -204,17 +228,6 @@ pub async fn preview_flagr_adoption(url: &crate::DatabaseUrl) -> Result<flagr::A
     tx.rollback().await?;
     pool.close().await;
     plan
-}
-
-/// Adopting Flagr's tables is not built for MySQL yet.
-fn no_adoption_on_mysql() -> StoreError {
-    StoreError::Invalid(
-        "this MySQL/MariaDB database holds Flagr's tables, and adopting Flagr's database in place is available \
-         on SQLite and PostgreSQL only; nothing was written. Export Flagr's flags (GET \
-         /api/v1/export/eval_cache/json on Flagr) and load them with `bunting import` into a database of \
-         Bunting's own"
-            .to_owned(),
-    )
 }
 
 /// The tables of the database (PostgreSQL: of the current schema; MySQL: of the current
@@ -295,8 +308,10 @@ impl Store {
                 others.join(", ")
             )));
         }
-        let adopted_before = adopted_before(&found, &tables);
-        if expect == Expect::Flagr && found != Found::Flagr && !adopted_before {
+        let pending = adoption_pending(&mut tx, self.backend, &found, &tables).await?;
+        let adopted_before = beside_bunting(&found, &tables) && !pending;
+        let adopting = found == Found::Flagr || pending;
+        if expect == Expect::Flagr && !adopting && !adopted_before {
             return Err(not_flagrs(&found));
         }
         if expect == Expect::Flagr && adopted_before {
@@ -305,11 +320,14 @@ impl Store {
             );
         }
         let beside_flagr = found == Found::Flagr;
-        if beside_flagr && self.backend == Backend::Mysql {
-            return Err(no_adoption_on_mysql());
-        }
-        if beside_flagr {
+        if adopting {
             tracing::info!("this database holds Flagr's tables: adopting them, which leaves them as they are");
+        }
+        if adopting && self.backend == Backend::Mysql {
+            // MySQL commits each CREATE on its own, so Flagr's rows are read and checked before
+            // the first: a flag Flagr's loader would refuse stops the adoption with nothing
+            // written.
+            flagr::AdoptionPlan::read(&mut tx).await?;
         }
         sqlx::raw_sql("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)")
             .execute(&mut *tx)
@@ -339,13 +357,29 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        let adopted = match found {
-            Found::Flagr => Some(flagr::adopt(&mut tx).await?),
-            Found::Bunting if adopted_before => {
-                flagr::check_unchanged(&mut tx).await?;
-                None
+        if adopting && self.backend == Backend::Mysql {
+            // The migrations committed as they went: the adoption is a transaction of its own.
+            tx.commit().await?;
+            tx = self.pool.begin().await?;
+        }
+        let adopted = if adopting {
+            match flagr::adopt(&mut tx).await {
+                Ok(adoption) => Some(adoption),
+                Err(error) if self.backend == Backend::Mysql => {
+                    tracing::error!(
+                        "adopting Flagr's tables failed, so nothing of Flagr's was brought over and Flagr's \
+                         tables are as they were; Bunting's own tables were created (empty), as MySQL commits \
+                         each CREATE on its own, and the next start adopts Flagr's tables again"
+                    );
+                    return Err(error);
+                }
+                Err(error) => return Err(error),
             }
-            Found::Bunting | Found::Empty | Found::Other(_) => None,
+        } else {
+            if adopted_before {
+                flagr::check_unchanged(&mut tx).await?;
+            }
+            None
         };
         tx.commit().await?;
         if let Some(adoption) = adopted {

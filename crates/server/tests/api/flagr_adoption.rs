@@ -1,7 +1,8 @@
 //! Adopting Flagr's database in place (issue 11): a database holding Flagr's schema is brought
 //! into Bunting's tables at start-up, with every id, deleted flag and snapshot; Flagr's tables
 //! stay exactly as they were; a restart does not adopt again; a database of a third kind is
-//! refused with nothing written. Fixtures: `tests/data/flagr/`.
+//! refused with nothing written. On each backend the suite runs on (SQLite, and PostgreSQL and
+//! MySQL/MariaDB when `TEST_POSTGRES_URL`/`TEST_MYSQL_URL` are set). Fixtures: `tests/data/flagr/`.
 
 use bunting::Config;
 use bunting::config::Storage;
@@ -35,10 +36,21 @@ fn schema(database: &DatabaseUrl) -> &'static str {
     }
 }
 
-/// Adopting Flagr's database in place is built for SQLite and PostgreSQL; on MySQL it is
-/// refused (tested below), and the adoption tests have nothing to check.
-fn adopts(database: &DatabaseUrl) -> bool {
-    !matches!(database, DatabaseUrl::Mysql(_))
+/// Flagr's rows (`data.sql`, written with UTC offsets and backslashes as SQLite and PostgreSQL
+/// take them) as Flagr's Go driver leaves them in MySQL: DATETIME holds no offset (the driver
+/// writes UTC), and a backslash is not an escape.
+fn flagr_sql(database: &DatabaseUrl, sql: &str) -> String {
+    match database {
+        DatabaseUrl::Mysql(_) => format!(
+            "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES');\n{}",
+            sql.replace("+00:00'", "'")
+        ),
+        DatabaseUrl::Sqlite(_) | DatabaseUrl::Postgres(_) => sql.to_owned(),
+    }
+}
+
+async fn execute_flagr_sql(database: &DatabaseUrl, sql: &str) {
+    execute_sql_on(database, &flagr_sql(database, sql)).await;
 }
 
 async fn connect(database: &DatabaseUrl) -> sqlx::AnyConnection {
@@ -58,7 +70,22 @@ async fn flagr_dump(database: &DatabaseUrl) -> Vec<String> {
     for table in FLAGR_TABLES {
         let query = match database {
             DatabaseUrl::Postgres(_) => format!("SELECT CAST(t.* AS TEXT) AS r FROM {table} t ORDER BY 1"),
-            DatabaseUrl::Mysql(_) => unreachable!("Flagr's tables are not adopted on MySQL"),
+            DatabaseUrl::Mysql(_) => {
+                let columns: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT CAST(column_name AS CHAR) AS name FROM information_schema.columns \
+                     WHERE table_schema = DATABASE() AND table_name = '{table}' ORDER BY ordinal_position"
+                )))
+                .fetch_all(&mut connection)
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| format!("QUOTE(`{}`)", row.get::<String, _>("name")))
+                .collect();
+                format!(
+                    "SELECT CONCAT_WS('|', {}) AS r FROM {table} ORDER BY 1",
+                    columns.join(", ")
+                )
+            }
             DatabaseUrl::Sqlite(_) => {
                 let columns: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "SELECT name FROM pragma_table_info('{table}')"
@@ -150,13 +177,9 @@ fn ids(flags: &Value) -> Vec<i64> {
 
 #[tokio::test]
 async fn a_flagr_database_is_adopted_once_with_its_tables_left_as_they_were() {
-    let database = test_database().await;
-    if !adopts(&database.url) {
-        return;
-    }
-    execute_sql_on(&database.url, schema(&database.url)).await;
-    execute_sql_on(&database.url, DATA).await;
+    let database = flagr_database().await;
     let before = flagr_dump(&database.url).await;
+    assert_eq!(before.len(), 48, "every row of Flagr's tables is compared");
 
     let app = spawn_app_on_database(&database.url).await;
     assert_eq!(ids(&app.get("/flags").await.ok()), [3, 7]);
@@ -255,45 +278,12 @@ async fn a_database_of_a_third_kind_is_refused_with_nothing_written() {
     assert_eq!(tables(&database.url).await, ["invoices"]);
 }
 
-/// A Flagr database with the fixture's rows, on the backends that adopt it.
-async fn flagr_database() -> Option<crate::helpers::TestDatabase> {
+/// A Flagr database with the fixture's rows.
+async fn flagr_database() -> crate::helpers::TestDatabase {
     let database = test_database().await;
-    if !adopts(&database.url) {
-        return None;
-    }
     execute_sql_on(&database.url, schema(&database.url)).await;
-    execute_sql_on(&database.url, DATA).await;
-    Some(database)
-}
-
-#[tokio::test]
-async fn flagrs_database_on_mysql_is_refused_clearly_with_nothing_written() {
-    let database = test_database().await;
-    if adopts(&database.url) {
-        return;
-    }
-    execute_sql_on(&database.url, schema(&database.url)).await;
-    let before = tables(&database.url).await;
-    let mut config = Config::for_database(database.url.clone());
-    config.secret_key = Some(test_secret_key());
-    let error = bunting::Application::build(config)
-        .await
-        .err()
-        .expect("start-up refuses the database");
-    let message = format!("{error:#}");
-    assert!(
-        message.contains("adopting Flagr's database in place is available on SQLite and PostgreSQL only"),
-        "{message}"
-    );
-    assert!(message.contains("nothing was written"), "{message}");
-    for args in [
-        &["migrate", "--from-flagr"][..],
-        &["migrate", "--from-flagr", "--dry-run"],
-    ] {
-        let refused = run(&database.url, args).unwrap_err();
-        assert!(refused.contains("available on SQLite and PostgreSQL only"), "{refused}");
-    }
-    assert_eq!(tables(&database.url).await, before);
+    execute_flagr_sql(&database.url, DATA).await;
+    database
 }
 
 /// Flagr at work after the adoption: a new flag, and a segment's rollout changed.
@@ -339,14 +329,12 @@ fn segment_rollouts(flag: &Value) -> Vec<(i64, i64)> {
 
 #[tokio::test]
 async fn a_flagr_write_after_the_adoption_is_reported_then_adopted_again_on_request() {
-    let Some(database) = flagr_database().await else {
-        return;
-    };
+    let database = flagr_database().await;
     let first = start_up_log(&database.url);
     assert!(first.contains("adopted Flagr's database"), "{first}");
     assert!(!first.contains(FLAGR_WROTE), "{first}");
 
-    execute_sql_on(&database.url, FLAGR_WRITES).await;
+    execute_flagr_sql(&database.url, FLAGR_WRITES).await;
     let warned = start_up_log(&database.url);
     assert!(warned.contains(FLAGR_WROTE), "{warned}");
     assert!(
@@ -383,13 +371,11 @@ async fn a_flagr_write_after_the_adoption_is_reported_then_adopted_again_on_requ
 
 #[tokio::test]
 async fn adopting_again_refuses_to_lose_changes_made_in_bunting_unless_forced() {
-    let Some(database) = flagr_database().await else {
-        return;
-    };
+    let database = flagr_database().await;
     let app = spawn_app_on_database(&database.url).await;
     assert_eq!(app.create_flag("made_in_bunting").await["id"], 8);
     assert_eq!(app.create_flag("also_in_bunting").await["id"], 9);
-    execute_sql_on(&database.url, FLAGR_WRITES).await;
+    execute_flagr_sql(&database.url, FLAGR_WRITES).await;
 
     let refused = run(&database.url, &["import", "--from-flagr-db"]).unwrap_err();
     assert!(
@@ -413,9 +399,7 @@ async fn adopting_again_refuses_to_lose_changes_made_in_bunting_unless_forced() 
 
 #[tokio::test]
 async fn migrate_from_flagr_dry_run_lists_what_it_would_bring_and_writes_nothing() {
-    let Some(database) = flagr_database().await else {
-        return;
-    };
+    let database = flagr_database().await;
     let file = |database: &DatabaseUrl| match database {
         DatabaseUrl::Sqlite(path) => Some(std::fs::read(path).unwrap()),
         DatabaseUrl::Postgres(_) | DatabaseUrl::Mysql(_) => None,
@@ -446,6 +430,11 @@ async fn migrate_from_flagr_dry_run_lists_what_it_would_bring_and_writes_nothing
     assert!(tables(&database.url).await.contains(&"bunting_flags".to_owned()));
     let again = run(&database.url, &["migrate", "--from-flagr"]).unwrap();
     assert!(again.contains("Bunting adopted this Flagr database already"), "{again}");
+    let dry = run(&database.url, &["migrate", "--from-flagr", "--dry-run"]).unwrap_err();
+    assert!(
+        dry.contains("Bunting adopted this Flagr database already; `bunting import --from-flagr-db` adopts it again"),
+        "{dry}"
+    );
     let app = spawn_app_on_database(&database.url).await;
     assert_eq!(ids(&app.get("/flags").await.ok()), [3, 7]);
 }
@@ -473,4 +462,64 @@ async fn migrate_from_flagr_refuses_a_database_that_is_not_flagrs_with_nothing_w
     );
     let refused = run(&database.url, &["import", "--from-flagr-db"]).unwrap_err();
     assert!(refused.contains("was not adopted from Flagr"), "{refused}");
+}
+
+#[tokio::test]
+async fn a_flagr_snapshot_that_cannot_be_read_stops_the_adoption_with_nothing_written() {
+    let database = flagr_database().await;
+    execute_sql_on(
+        &database.url,
+        "UPDATE flag_snapshots SET flag = 'not json' WHERE id = 2",
+    )
+    .await;
+    let (rows, before) = (flagr_dump(&database.url).await, tables(&database.url).await);
+    let mut config = Config::for_database(database.url.clone());
+    config.secret_key = Some(test_secret_key());
+    let error = bunting::Application::build(config)
+        .await
+        .err()
+        .expect("start-up refuses the adoption");
+    let message = format!("{error:#}");
+    assert!(
+        message
+            .contains("cannot adopt Flagr's database: flag_snapshots row 2 (of flag 3) does not hold a flag as JSON"),
+        "{message}"
+    );
+    assert!(message.contains("nothing was written"), "{message}");
+    let refused = run(&database.url, &["migrate", "--from-flagr", "--dry-run"]).unwrap_err();
+    assert!(refused.contains("flag_snapshots row 2"), "{refused}");
+    // Not even Bunting's tables (which MySQL would commit on their own).
+    assert_eq!(tables(&database.url).await, before);
+    assert_eq!(flagr_dump(&database.url).await, rows);
+}
+
+#[tokio::test]
+async fn an_adoption_interrupted_after_buntings_tables_were_created_is_completed_at_the_next_start() {
+    let database = flagr_database().await;
+    let before = flagr_dump(&database.url).await;
+    drop(spawn_app_on_database(&database.url).await);
+    // What a failed adoption leaves on MySQL, which commits each CREATE on its own while the
+    // adoption's one transaction is rolled back: Bunting's tables, empty, and no adoption recorded.
+    execute_sql_on(
+        &database.url,
+        "DELETE FROM change_events; DELETE FROM bunting_flags; DELETE FROM bunting_tags; \
+         DELETE FROM entity_types; DELETE FROM flagr_adoption",
+    )
+    .await;
+
+    let log = start_up_log(&database.url);
+    assert!(
+        log.contains("adopted Flagr's database: 3 flags (1 of them deleted) and 6 snapshots"),
+        "{log}"
+    );
+    let app = spawn_app_on_database(&database.url).await;
+    assert_eq!(ids(&app.get("/flags").await.ok()), [3, 7]);
+    assert_eq!(ids(&app.get("/flags?deleted=true").await.ok()), [4]);
+    assert_eq!(ids(&app.get("/flags/3/snapshots").await.ok()), [5, 2, 1]);
+    assert_eq!(app.create_flag("fresh").await["id"], 8);
+    drop(app);
+    // Adopted once more only because nothing was: now it is recorded, and a restart leaves it.
+    let again = start_up_log(&database.url);
+    assert!(!again.contains("adopted Flagr's database"), "{again}");
+    assert_eq!(flagr_dump(&database.url).await, before);
 }
