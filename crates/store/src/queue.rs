@@ -13,7 +13,7 @@ use crate::codec;
 use crate::codec::{Field, from_micros, json_rows, micros, storable, update_from};
 use crate::delivery_log::{ATTEMPT_COLUMNS, Attempt, Delivery, DeliveryStatus, delivery_in};
 use crate::webhooks::{self, WEBHOOK_COLUMNS};
-use crate::{Backend, Store, StoreError};
+use crate::{Backend, Store, StoreError, retrying_deadlocks};
 
 /// A delivery the dispatcher has leased and must now attempt.
 #[derive(Debug, Clone, PartialEq)]
@@ -275,69 +275,77 @@ impl Store {
         let rows: Vec<serde_json::Value> = records.iter().map(attempt_row).collect();
         let rows = serde_json::Value::Array(rows).to_string();
         let attempts = json_rows(backend, ATTEMPT_FIELDS);
-        let mut tx = self.pool.begin().await?;
-        codec::query(
-            backend,
-            format!("INSERT INTO webhook_attempts ({ATTEMPT_COLUMNS}) SELECT {ATTEMPT_COLUMNS} FROM {attempts}"),
-        )
-        .bind(&rows)
-        .execute(&mut *tx)
-        .await?;
-        let delivery_update = update_from(
-            backend,
-            "webhook_deliveries",
-            &[
-                ("status", "batch.status"),
-                ("attempts", "webhook_deliveries.attempts + 1"),
-                ("next_attempt_at", "batch.next_attempt_at"),
-                ("leased_until", "NULL"),
-                ("finished_at", "batch.finished_at"),
-                ("last_status_code", "batch.status_code"),
-                ("last_error_class", "batch.error_class"),
-            ],
-            &attempts,
-            "webhook_deliveries.id = batch.delivery_id",
-        );
-        codec::query(backend, delivery_update)
+        retrying_deadlocks(|| async {
+            let mut tx = self.pool.begin().await?;
+            codec::query(
+                backend,
+                format!("INSERT INTO webhook_attempts ({ATTEMPT_COLUMNS}) SELECT {ATTEMPT_COLUMNS} FROM {attempts}"),
+            )
             .bind(&rows)
             .execute(&mut *tx)
             .await?;
-        let runs = serde_json::Value::Array(failure_runs(records)).to_string();
-        let run_rows = json_rows(
-            backend,
-            &[
-                ("webhook_id", Field::Integer),
-                ("reset", Field::Integer),
-                ("since", Field::Integer),
-            ],
-        );
-        let run_update = update_from(
-            backend,
-            "webhooks",
-            &[(
-                "failing_since",
-                "CASE WHEN batch.reset = 1 THEN batch.since ELSE COALESCE(webhooks.failing_since, batch.since) END",
-            )],
-            &run_rows,
-            "webhooks.id = batch.webhook_id",
-        );
-        codec::query(backend, run_update).bind(&runs).execute(&mut *tx).await?;
-        let failing = codec::query(
-            backend,
-            format!(
-                "SELECT id, failing_since FROM webhooks WHERE id IN (SELECT webhook_id FROM {run_rows}) \
-                 AND enabled = 1 AND failing_since <= $2"
-            ),
-        )
-        .bind(&runs)
-        .bind(micros(failing_cutoff))
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|row| Ok((row.try_get("id")?, from_micros(row.try_get("failing_since")?)?)))
-        .collect::<Result<_, StoreError>>()?;
-        tx.commit().await?;
-        Ok(failing)
+            let delivery_update = update_from(
+                backend,
+                "webhook_deliveries",
+                &[
+                    ("status", "batch.status"),
+                    ("attempts", "webhook_deliveries.attempts + 1"),
+                    ("next_attempt_at", "batch.next_attempt_at"),
+                    ("leased_until", "NULL"),
+                    ("finished_at", "batch.finished_at"),
+                    ("last_status_code", "batch.status_code"),
+                    ("last_error_class", "batch.error_class"),
+                ],
+                &attempts,
+                "webhook_deliveries.id = batch.delivery_id",
+            );
+            codec::query(backend, delivery_update)
+                .bind(&rows)
+                .execute(&mut *tx)
+                .await?;
+            let runs = serde_json::Value::Array(failure_runs(records)).to_string();
+            let run_rows = json_rows(
+                backend,
+                &[
+                    ("webhook_id", Field::Integer),
+                    ("reset", Field::Integer),
+                    ("since", Field::Integer),
+                ],
+            );
+            let run_update = update_from(
+                backend,
+                "webhooks",
+                &[(
+                    "failing_since",
+                    "CASE WHEN batch.reset = 1 THEN batch.since ELSE COALESCE(webhooks.failing_since, batch.since) END",
+                )],
+                &run_rows,
+                // Only rows whose run changes: a webhook's row is written when it starts or stops
+                // failing, not at every attempt, so the rows a change's new deliveries lock through
+                // their foreign key are rarely the ones written here (InnoDB deadlocked on them).
+                "webhooks.id = batch.webhook_id AND ((batch.reset = 0 AND webhooks.failing_since IS NULL) \
+                 OR (batch.reset = 1 AND ((webhooks.failing_since IS NULL) <> (batch.since IS NULL) \
+                 OR webhooks.failing_since <> batch.since)))",
+            );
+            codec::query(backend, run_update).bind(&runs).execute(&mut *tx).await?;
+            let failing = codec::query(
+                backend,
+                format!(
+                    "SELECT id, failing_since FROM webhooks WHERE id IN (SELECT webhook_id FROM {run_rows}) \
+                     AND enabled = 1 AND failing_since <= $2"
+                ),
+            )
+            .bind(&runs)
+            .bind(micros(failing_cutoff))
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get("id")?, from_micros(row.try_get("failing_since")?)?)))
+            .collect::<Result<_, StoreError>>()?;
+            tx.commit().await?;
+            Ok(failing)
+        })
+        .await
     }
 
     /// Finishes a pending delivery whose attempt could not be recorded: failed, with the error
