@@ -85,7 +85,7 @@ export function signInScreen(root, refusal, signedInThen) {
         },
       },
     },
-    field('API token', secret, 'A token made with `bunting token create` or by an admin (POST /api/v1/tokens). It is kept in this tab until the browser closes.'),
+    field('API token', secret, 'A token from “bunting token create” or from an admin (POST /api/v1/tokens). It is kept in this tab until the browser closes.'),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button primary' }, 'Sign in')),
     errors,
   );
