@@ -36,7 +36,7 @@ macro_rules! asset {
     };
 }
 
-static ASSETS: [Asset; 18] = [
+static ASSETS: [Asset; 19] = [
     asset!("/", "index.html", HTML),
     asset!("/static/style.css", "style.css", CSS),
     asset!("/static/main.js", "main.js", JS),
@@ -55,6 +55,7 @@ static ASSETS: [Asset; 18] = [
     asset!("/static/environments.js", "environments.js", JS),
     asset!("/static/compare.js", "compare.js", JS),
     asset!("/static/audit.js", "audit.js", JS),
+    asset!("/static/session.js", "session.js", JS),
 ];
 
 /// The page may load only its own files and talk only to its own server.

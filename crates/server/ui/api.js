@@ -2,7 +2,9 @@
 // under FLAGR_WEB_PREFIX (page at /flagr/, API at /flagr/api/v1). Error bodies ({"message"} or
 // {"code", "message"}) become an ApiError carrying the server's own words. Every environment
 // serves the whole API under its own base path; `api` talks to the one the user chose
-// (`useEnvironment`), `apiFor` to any other.
+// (`useEnvironment`), `apiFor` to any other. With API tokens on, the signed-in token (kept for the
+// browser session only) goes with every request as `Authorization: Bearer`, and a 401 is also
+// told to `onUnauthorized`'s handler, which sends the user back to the sign-in screen.
 
 const DEFAULT_BASE = 'api/v1';
 
@@ -24,6 +26,26 @@ function pageUrl() {
   return `${location.origin}${location.pathname}`;
 }
 
+const TOKEN_KEY = 'bunting.token';
+
+/** The token the user signed in with (null: none). */
+export function token() {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+/** Sends `secret` with every later request (null: none). */
+export function useToken(secret) {
+  if (secret) sessionStorage.setItem(TOKEN_KEY, secret);
+  else sessionStorage.removeItem(TOKEN_KEY);
+}
+
+let unauthorized = () => {};
+
+/** Calls `handler(error)` on every 401 the server answers. */
+export function onUnauthorized(handler) {
+  unauthorized = handler;
+}
+
 export class ApiError extends Error {
   constructor(status, message, code) {
     super(message);
@@ -38,6 +60,8 @@ async function request(root, method, path, body) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
+  const secret = token();
+  if (secret) init.headers.Authorization = `Bearer ${secret}`;
   let response;
   try {
     response = await fetch(new URL(root + path, pageUrl()), init);
@@ -53,7 +77,11 @@ async function request(root, method, path, body) {
       data = text;
     }
   }
-  if (!response.ok) throw new ApiError(response.status, errorMessage(response, data), data?.code);
+  if (!response.ok) {
+    const error = new ApiError(response.status, errorMessage(response, data), data?.code);
+    if (response.status === 401) unauthorized(error);
+    throw error;
+  }
   return data;
 }
 

@@ -8,6 +8,7 @@ import { api } from './api.js';
 import { h, replaceChildren, timeEl } from './dom.js';
 import { currentEnvironment, environmentChip, environments } from './environments.js';
 import { badge, card, clearError, errorSlot, field, run } from './widgets.js';
+import { may } from './session.js';
 
 export async function comparePanel(ctx) {
   const table = h('div', {}, compareTable(await compare(ctx.flag.key)));
@@ -20,7 +21,7 @@ export async function comparePanel(ctx) {
       h('p', { class: 'help' }, `The flag ${ctx.flag.key} in every environment. It has the same ID everywhere; the rest is set per environment.`),
       table,
     ),
-    promoteCard(ctx, reload),
+    may('editor') ? promoteCard(ctx, reload) : null,
   );
 }
 

@@ -6,6 +6,7 @@
 import { api, query } from './api.js';
 import { h, prettyJson, replaceChildren, swap, timeEl } from './dom.js';
 import { badge, card, codeBlock, copyButton, deliveryBadge, errorSlot, field, run } from './widgets.js';
+import { may } from './session.js';
 
 const PAGE = 25;
 /** While a delivery is pending, look again this often; more slowly when its next try is far. */
@@ -215,7 +216,7 @@ function deliveryView(delivery, redeliver) {
     h(
       'div',
       { class: 'actions' },
-      redeliverButton,
+      may('editor') ? redeliverButton : null,
       h('span', { class: 'help' }, 'Sends the same body again as a new attempt; receivers deduplicate on the event id.'),
     ),
     errors,

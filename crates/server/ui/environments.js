@@ -7,6 +7,7 @@
 
 import { apiFor, useEnvironment } from './api.js';
 import { h, replaceChildren } from './dom.js';
+import { signedIn } from './session.js';
 
 const STORAGE_KEY = 'bunting.environment';
 
@@ -28,7 +29,9 @@ export function currentEnvironment() {
  * environment that no longer exists, so the caller can say why the UI moved, else null.
  */
 export async function loadEnvironments() {
-  known = await apiFor(null).get('/environments');
+  // A token limited to some environments sees only those.
+  const allowed = signedIn()?.environments;
+  known = (await apiFor(null).get('/environments')).filter((environment) => !allowed || allowed.includes(environment.key));
   const wanted = sessionStorage.getItem(STORAGE_KEY);
   const chosen = known.find((environment) => environment.key === wanted) || known.find((environment) => environment.default) || known[0];
   current = chosen;

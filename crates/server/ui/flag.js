@@ -6,6 +6,7 @@
 
 import { api } from './api.js';
 import { currentEnvironment } from './environments.js';
+import { editable } from './session.js';
 import { h, markSaved, replaceChildren, swap, timeEl } from './dom.js';
 import { card, checkbox, confirmDanger, dialog, errorSlot, field, run } from './widgets.js';
 import { variantsCard } from './variants.js';
@@ -149,12 +150,14 @@ function header(ctx) {
       h('p', { class: 'lead' }, flag.description),
       h('p', { class: 'muted small' }, `ID ${flag.id} · updated `, timeEl(flag.updatedAt), flag.updatedBy ? ` by ${flag.updatedBy}` : ''),
     ),
-    h(
-      'div',
-      { class: 'flag-actions' },
-      h('label', { class: 'switch', for: 'flag-enabled' }, enabled, h('span', {}, 'Enabled')),
-      h('button', { type: 'button', class: 'button', on: { click: duplicate } }, 'Duplicate'),
-      h('button', { type: 'button', class: 'button danger', on: { click: remove } }, 'Delete'),
+    editable(
+      h(
+        'div',
+        { class: 'flag-actions' },
+        h('label', { class: 'switch', for: 'flag-enabled' }, enabled, h('span', {}, 'Enabled')),
+        h('button', { type: 'button', class: 'button', on: { click: duplicate } }, 'Duplicate'),
+        h('button', { type: 'button', class: 'button danger', on: { click: remove } }, 'Delete'),
+      ),
     ),
     errors,
     flag.enabled
@@ -226,7 +229,7 @@ function propertiesCard(ctx) {
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button primary' }, 'Save flag')),
     errors,
   );
-  return card('Flag', form);
+  return editable(card('Flag', form));
 }
 
 function tagsCard(ctx) {
@@ -263,23 +266,25 @@ function tagsCard(ctx) {
     h('datalist', { id: 'tag-suggestions' }, suggestions.map((tag) => h('option', { value: tag.value }))),
     h('button', { type: 'submit', class: 'button' }, 'Add tag'),
   );
-  return card(
-    'Tags',
-    flag.tags.length
-      ? h(
-          'ul',
-          { class: 'tags', 'aria-label': 'Tags of this flag' },
-          flag.tags.map((tag) =>
-            h(
-              'li',
-              { class: 'tag' },
-              tag.value,
-              h('button', { type: 'button', class: 'tag-remove', 'aria-label': `Remove tag ${tag.value}`, title: 'Remove', on: { click: remove(tag) } }, '×'),
+  return editable(
+    card(
+      'Tags',
+      flag.tags.length
+        ? h(
+            'ul',
+            { class: 'tags', 'aria-label': 'Tags of this flag' },
+            flag.tags.map((tag) =>
+              h(
+                'li',
+                { class: 'tag' },
+                tag.value,
+                h('button', { type: 'button', class: 'tag-remove', 'aria-label': `Remove tag ${tag.value}`, title: 'Remove', on: { click: remove(tag) } }, '×'),
+              ),
             ),
-          ),
-        )
-      : h('p', { class: 'muted' }, 'No tags. Tags group flags for search and for batch evaluation by tag.'),
-    form,
-    errors,
+          )
+        : h('p', { class: 'muted' }, 'No tags. Tags group flags for search and for batch evaluation by tag.'),
+      form,
+      errors,
+    ),
   );
 }

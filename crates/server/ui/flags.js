@@ -7,13 +7,14 @@
 import { api, apiFor } from './api.js';
 import { currentEnvironment, environmentChip, environments } from './environments.js';
 import { h, replaceChildren, timeEl } from './dom.js';
+import { may } from './session.js';
 import { badge, card, errorSlot, field, run } from './widgets.js';
 
 export async function flagsPage(page) {
   page.title('Flags');
   const [flags, problems] = await Promise.all([api.get('/flags'), api.get('/constraint_problems')]);
   const states = await statesByEnvironment(flags);
-  replaceChildren(page.root, h('h1', {}, 'Flags'), createCard(), listCard(flags, problemsByFlag(problems), states), deletedCard());
+  replaceChildren(page.root, h('h1', {}, 'Flags'), may('editor') ? createCard() : null, listCard(flags, problemsByFlag(problems), states), deletedCard());
 }
 
 /**
@@ -182,22 +183,23 @@ function deletedCard() {
             'li',
             { class: 'list-row' },
             h('span', {}, h('span', { class: 'mono' }, flag.key), ' ', h('span', { class: 'muted' }, flag.description)),
-            h(
-              'button',
-              {
-                type: 'button',
-                class: 'button small',
-                'aria-label': `Restore ${flag.key}`,
-                on: {
-                  click: (event) =>
-                    run(event.currentTarget, errors, async () => {
-                      await api.put(`/flags/${flag.id}/restore`);
-                      location.hash = `#/flags/${flag.id}`;
-                    }),
+            may('editor') &&
+              h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'button small',
+                  'aria-label': `Restore ${flag.key}`,
+                  on: {
+                    click: (event) =>
+                      run(event.currentTarget, errors, async () => {
+                        await api.put(`/flags/${flag.id}/restore`);
+                        location.hash = `#/flags/${flag.id}`;
+                      }),
+                  },
                 },
-              },
-              'Restore',
-            ),
+                'Restore',
+              ),
           ),
         ),
       ),

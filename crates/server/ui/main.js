@@ -2,9 +2,13 @@
 // any path prefix and every view has a link. Each route renders into a fresh container; a page
 // registers clean-ups (timers) with `onLeave`, run when the user navigates away, and with `guard`
 // what it would lose, so leaving (in the app or the browser) asks first. Switching the environment
-// (top bar) re-renders the view in the chosen environment, asking first as leaving does.
+// (top bar) re-renders the view in the chosen environment, asking first as leaving does. First of
+// all the UI asks who the user is (session.js): with API tokens on and no valid token it shows
+// the sign-in screen instead, and goes back to it on any later 401 (a revoked or expired token).
 
+import { onUnauthorized, token } from './api.js';
 import { h, replaceChildren } from './dom.js';
+import { forget, identify, renderWho, signInScreen, signedIn } from './session.js';
 import { confirmDanger, errorSlot, showError, showToast } from './widgets.js';
 import { chooseEnvironment, currentEnvironment, environments, loadEnvironments, renderSwitcher } from './environments.js';
 import { flagsPage } from './flags.js';
@@ -37,10 +41,15 @@ function unsavedWork() {
   return guards.map((check) => check()).find(Boolean) || null;
 }
 
-async function route() {
+/** Runs the view's clean-ups and forgets its guards. */
+function leave() {
   for (const cleanUp of leaving) cleanUp();
   leaving = [];
   guards = [];
+}
+
+async function route() {
+  leave();
   shown = location.hash;
   document.getElementById('toasts')?.replaceChildren();
   const path = decodeURIComponent(location.hash.replace(/^#/, '')) || '/';
@@ -125,11 +134,56 @@ async function navigate() {
   route();
 }
 
-window.addEventListener('hashchange', navigate);
+/** Shows who is signed in, in the top bar. */
+function drawWho() {
+  renderWho(document.getElementById('who'), signedIn(), () => signIn(null));
+}
+
+/** Forgets the token and shows the sign-in screen, with the server's `refusal` when there is one. */
+function signIn(refusal) {
+  leave();
+  forget();
+  document.body.dataset.signedOut = '';
+  drawWho();
+  const root = h('div', { class: 'page' });
+  replaceChildren(document.getElementById('main'), root);
+  signInScreen(root, refusal, enter);
+}
+
+/** Signed in (or no sign-in needed): the view the address names. */
+async function enter() {
+  delete document.body.dataset.signedOut;
+  drawWho();
+  await route();
+}
+
+async function start() {
+  const presented = token();
+  let refused;
+  try {
+    ({ refused } = await identify());
+  } catch (error) {
+    const slot = errorSlot();
+    showError(slot, error);
+    replaceChildren(document.getElementById('main'), h('div', { class: 'page' }, h('h1', {}, 'Bunting could not start'), slot));
+    return;
+  }
+  // Arriving without a token is no failure: the screen just asks for one.
+  if (refused) signIn(presented || refused.status !== 401 ? refused : null);
+  else await enter();
+}
+
+// A 401 after signing in: the token was revoked or has expired.
+onUnauthorized((error) => {
+  if (signedIn()?.authentication === 'tokens') signIn(error);
+});
+window.addEventListener('hashchange', () => {
+  if (signedIn()) navigate();
+});
 // Reloading, closing the tab or going to another site: the browser asks with its own dialog.
 window.addEventListener('beforeunload', (event) => {
   if (!unsavedWork()) return;
   event.preventDefault();
   event.returnValue = true; // older browsers ask only when this is set
 });
-route();
+start();

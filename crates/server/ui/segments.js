@@ -7,6 +7,7 @@
 import { api } from './api.js';
 import { h, markSaved } from './dom.js';
 import { card, confirmDanger, errorSlot, field, run } from './widgets.js';
+import { editable, may } from './session.js';
 
 /** Flagr's operators, with how they read. */
 export const OPERATORS = [
@@ -62,20 +63,22 @@ export function segmentsCard(ctx) {
   ctx.problemSlots = new Map();
   const summary = h('div', { id: 'constraint-problems', hidden: true });
   showProblems(flag.id, ctx.problemSlots, summary);
-  return card(
-    'Segments',
-    summary,
-    h(
-      'p',
-      { class: 'help' },
-      'Evaluation walks the segments from top to bottom. The first segment whose constraints all match the entity decides: ' +
-        'an entity inside its rollout percent gets a variant from its distribution, anyone else gets no variant.',
+  return editable(
+    card(
+      'Segments',
+      summary,
+      h(
+        'p',
+        { class: 'help' },
+        'Evaluation walks the segments from top to bottom. The first segment whose constraints all match the entity decides: ' +
+          'an entity inside its rollout percent gets a variant from its distribution, anyone else gets no variant.',
+      ),
+      segments.length
+        ? h('ol', { class: 'segments' }, segments.map((segment, index) => h('li', {}, segmentView(ctx, segment, index, segments.length))))
+        : h('p', { class: 'muted' }, 'No segments: every evaluation returns no variant. Add a segment below.'),
+      moved ? orderBar(ctx, order) : null,
+      may('editor') ? newSegmentForm(ctx) : null,
     ),
-    segments.length
-      ? h('ol', { class: 'segments' }, segments.map((segment, index) => h('li', {}, segmentView(ctx, segment, index, segments.length))))
-      : h('p', { class: 'muted' }, 'No segments: every evaluation returns no variant. Add a segment below.'),
-    moved ? orderBar(ctx, order) : null,
-    newSegmentForm(ctx),
   );
 }
 

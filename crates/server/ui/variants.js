@@ -4,16 +4,19 @@
 import { api } from './api.js';
 import { h, markSaved } from './dom.js';
 import { card, confirmDanger, errorSlot, field, run } from './widgets.js';
+import { editable, may } from './session.js';
 
 export function variantsCard(ctx) {
   const { flag } = ctx;
-  return card(
-    'Variants',
-    h('p', { class: 'help' }, 'What an evaluation hands out. The optional attachment is a JSON object sent along with the variant (settings, copy, colours…).'),
-    flag.variants.length
-      ? h('div', { class: 'variants' }, flag.variants.map((variant) => variantForm(ctx, variant)))
-      : h('p', { class: 'muted' }, 'No variants yet: add one below, then give it a share of a segment’s distribution.'),
-    newVariantForm(ctx),
+  return editable(
+    card(
+      'Variants',
+      h('p', { class: 'help' }, 'What an evaluation hands out. The optional attachment is a JSON object sent along with the variant (settings, copy, colours…).'),
+      flag.variants.length
+        ? h('div', { class: 'variants' }, flag.variants.map((variant) => variantForm(ctx, variant)))
+        : h('p', { class: 'muted' }, 'No variants yet: add one below, then give it a share of a segment’s distribution.'),
+      may('editor') ? newVariantForm(ctx) : null,
+    ),
   );
 }
 

@@ -10,6 +10,7 @@ import { h, markSaved, replaceChildren, swap, timeEl } from './dom.js';
 import { badge, card, checkbox, confirmDanger, copyButton, deliveryBadge, errorSlot, field, run, showToast } from './widgets.js';
 import { deliveryLog } from './deliveries.js';
 import { currentEnvironment, environmentChip } from './environments.js';
+import { editable, may } from './session.js';
 
 /** Groups `*` covers: every flag-related event, not webhook events. */
 const STAR_GROUPS = ['flag', 'segment', 'variant', 'constraint', 'distribution'];
@@ -19,7 +20,7 @@ export async function webhooksPage(page) {
   const webhooks = await api.get('/webhooks');
   replaceChildren(
     page.root,
-    h('div', { class: 'page-head' }, h('h1', {}, 'Webhooks'), h('a', { class: 'button primary', href: '#/webhooks/new' }, 'New webhook')),
+    h('div', { class: 'page-head' }, h('h1', {}, 'Webhooks'), may('editor') ? h('a', { class: 'button primary', href: '#/webhooks/new' }, 'New webhook') : null),
     h(
       'p',
       { class: 'lead' },
@@ -44,7 +45,7 @@ export async function webhooksPage(page) {
             h('tbody', {}, webhooks.map(webhookRow)),
           ),
         )
-      : h('div', { class: 'card' }, h('p', {}, 'No webhooks yet. ', h('a', { href: '#/webhooks/new' }, 'Create one'), ' to be told about every flag change.')),
+      : h('div', { class: 'card' }, h('p', {}, 'No webhooks yet.', may('editor') ? [' ', h('a', { href: '#/webhooks/new' }, 'Create one'), ' to be told about every flag change.'] : null)),
   );
 }
 
@@ -86,11 +87,13 @@ export async function newWebhookPage(page) {
     page.root,
     h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/webhooks' }, 'Webhooks'), ' / new'),
     h('h1', {}, 'New webhook'),
-    card(
-      'Settings',
-      webhookForm(null, catalogue, (created) => {
-        location.hash = `#/webhooks/${created.id}`;
-      }),
+    editable(
+      card(
+        'Settings',
+        webhookForm(null, catalogue, (created) => {
+          location.hash = `#/webhooks/${created.id}`;
+        }),
+      ),
     ),
   );
 }
@@ -192,10 +195,11 @@ function webhookHead(ctx) {
             'change those environment variables and restart Bunting to edit it. You can still send test events and redeliver.',
         )
       : null,
-    h(
-      'div',
-      { class: 'actions' },
-      h('button', { type: 'button', id: 'send-test', class: 'button primary', on: { click: sendTest } }, 'Send test event'),
+    editable(
+      h(
+        'div',
+        { class: 'actions' },
+        h('button', { type: 'button', id: 'send-test', class: 'button primary', on: { click: sendTest } }, 'Send test event'),
       readOnly
         ? null
         : [
@@ -203,6 +207,7 @@ function webhookHead(ctx) {
             h('button', { type: 'button', class: 'button', on: { click: rotate } }, 'Rotate secret'),
             h('button', { type: 'button', class: 'button danger', on: { click: remove } }, 'Delete'),
           ],
+      ),
     ),
     errors,
     secretArea,
@@ -220,12 +225,14 @@ function secretReveal(rotated) {
 }
 
 function settingsCard(ctx) {
-  return card(
-    'Settings',
-    webhookForm(ctx.webhook, ctx.catalogue, async () => {
-      await ctx.refresh();
-      showToast('Webhook saved.');
-    }),
+  return editable(
+    card(
+      'Settings',
+      webhookForm(ctx.webhook, ctx.catalogue, async () => {
+        await ctx.refresh();
+        showToast('Webhook saved.');
+      }),
+    ),
   );
 }
 

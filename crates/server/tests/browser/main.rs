@@ -11,8 +11,10 @@ mod support;
 mod webdriver;
 
 mod audit;
+mod cross_origin;
 mod environments;
 mod flag_page;
 mod flags;
 mod history;
+mod signin;
 mod webhooks;

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
+use base64::Engine;
 use bunting::{Application, Config};
 use bunting_store::DatabaseUrl;
 use serde_json::Value;
@@ -19,23 +20,42 @@ pub(crate) struct Server {
     /// `http://127.0.0.1:<port>`
     pub(crate) base: String,
     client: reqwest::Client,
+    /// The `Authorization` header the API helpers send, if any.
+    authorization: Option<String>,
     _dir: tempfile::TempDir,
 }
 
 impl Server {
     pub(crate) async fn start() -> Server {
+        Server::start_with(|_| {}).await
+    }
+
+    /// Starts the server with the configuration `configure` leaves (auth, identity sources…).
+    pub(crate) async fn start_with(configure: impl FnOnce(&mut Config)) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("bunting.sqlite").to_string_lossy().into_owned();
-        let app = Application::build(Config::for_database(DatabaseUrl::Sqlite(file)))
-            .await
-            .expect("the application starts");
+        let mut config = Config::for_database(DatabaseUrl::Sqlite(file));
+        configure(&mut config);
+        let app = Application::build(config).await.expect("the application starts");
         let base = format!("http://{}", app.local_addr());
         tokio::spawn(app.run_until_stopped(std::future::pending()));
         Server {
             base,
             client: reqwest::Client::new(),
+            authorization: None,
             _dir: dir,
         }
+    }
+
+    /// Sends the API token `secret` with every later API helper request.
+    pub(crate) fn use_token(&mut self, secret: &str) {
+        self.authorization = Some(format!("Bearer {secret}"));
+    }
+
+    /// Sends HTTP basic-auth credentials with every later API helper request.
+    pub(crate) fn use_basic_auth(&mut self, user: &str, password: &str) {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        self.authorization = Some(format!("Basic {encoded}"));
     }
 
     /// The UI's address for a hash route such as `#/flags/1`.
@@ -56,6 +76,9 @@ impl Server {
 
     async fn send(&self, method: reqwest::Method, url: String, body: Option<Value>) -> Value {
         let mut request = self.client.request(method, url.as_str());
+        if let Some(authorization) = &self.authorization {
+            request = request.header(reqwest::header::AUTHORIZATION, authorization);
+        }
         if let Some(body) = body {
             request = request.json(&body);
         }

@@ -1,7 +1,7 @@
 //! A minimal W3C WebDriver client on reqwest + serde_json: starts `chromedriver`, opens a
 //! headless Chromium session, and offers what the tests need — navigate, find by XPath (waiting),
-//! click, type, read text, properties and visibility, run a script, set the time zone, take
-//! screenshots. A test runs inside [`with_browser`], which skips it when Chromium is not
+//! click, type, read text, properties and visibility, run a script, set the time zone, step
+//! into frames, take screenshots. A test runs inside [`with_browser`], which skips it when Chromium is not
 //! installed and always ends the session.
 
 use std::future::Future;
@@ -286,6 +286,17 @@ impl Browser {
             Some(json!({"cmd": "Emulation.setTimezoneOverride", "params": {"timezoneId": zone}})),
         )
         .await;
+    }
+
+    /// Makes later commands act inside the `<iframe>` `frame`, until [`Browser::leave_frame`].
+    pub(crate) async fn enter_frame(&self, frame: &Element) {
+        self.command(Method::POST, "/frame", Some(json!({"id": {ELEMENT: frame.id}})))
+            .await;
+    }
+
+    /// Makes later commands act in the page around the current frame again.
+    pub(crate) async fn leave_frame(&self) {
+        self.command(Method::POST, "/frame/parent", Some(json!({}))).await;
     }
 
     pub(crate) async fn resize(&self, width: u64, height: u64) {
