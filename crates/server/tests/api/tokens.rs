@@ -264,15 +264,12 @@ impl Call {
             ),
             CreateConstraint => {
                 let flag = fresh().await;
-                let segment = admin
-                    .post(
-                        &format!("/flags/{flag}/segments"),
-                        json!({"description": "s", "rolloutPercent": 100}),
-                    )
-                    .await
-                    .ok()["id"]
-                    .as_i64()
-                    .unwrap();
+                let segment = created_id(
+                    admin,
+                    &format!("/flags/{flag}/segments"),
+                    json!({"description": "s", "rolloutPercent": 100}),
+                )
+                .await;
                 (
                     Method::POST,
                     api(&format!("/flags/{flag}/segments/{segment}/constraints")),
@@ -286,21 +283,13 @@ impl Call {
             ),
             SetDistribution => {
                 let flag = fresh().await;
-                let variant = admin
-                    .post(&format!("/flags/{flag}/variants"), json!({"key": "on"}))
-                    .await
-                    .ok()["id"]
-                    .as_i64()
-                    .unwrap();
-                let segment = admin
-                    .post(
-                        &format!("/flags/{flag}/segments"),
-                        json!({"description": "s", "rolloutPercent": 100}),
-                    )
-                    .await
-                    .ok()["id"]
-                    .as_i64()
-                    .unwrap();
+                let variant = created_id(admin, &format!("/flags/{flag}/variants"), json!({"key": "on"})).await;
+                let segment = created_id(
+                    admin,
+                    &format!("/flags/{flag}/segments"),
+                    json!({"description": "s", "rolloutPercent": 100}),
+                )
+                .await;
                 (
                     Method::PUT,
                     api(&format!("/flags/{flag}/segments/{segment}/distributions")),
@@ -350,16 +339,21 @@ impl Call {
                 Some(json!({"name": format!("made-{n}"), "role": "viewer"})),
             ),
             RevokeToken => {
-                let id = admin
-                    .post("/tokens", json!({"name": format!("to-revoke-{n}"), "role": "viewer"}))
-                    .await
-                    .ok()["id"]
-                    .as_i64()
-                    .unwrap();
+                let id = created_id(
+                    admin,
+                    "/tokens",
+                    json!({"name": format!("to-revoke-{n}"), "role": "viewer"}),
+                )
+                .await;
                 (Method::DELETE, api(&format!("/tokens/{id}")), None)
             }
         }
     }
+}
+
+/// The id of what `POST path` with `body` made.
+async fn created_id(admin: &TestApp, path: &str, body: Value) -> i64 {
+    admin.post(path, body).await.ok()["id"].as_i64().expect("an id")
 }
 
 /// Who calls: the role they hold and the environments they may act in (`None`: no credentials
