@@ -15,6 +15,7 @@
 pub mod clock;
 pub mod config;
 mod delivery;
+mod error_chain;
 mod evaluation;
 mod http;
 mod metrics;

@@ -208,40 +208,44 @@ impl Store {
                 bind_rooms(query, rooms, now).fetch_all(&self.pool).await?
             }
             // No `UPDATE … RETURNING`: the due rows are locked first, then leased and read.
+            // Tried again when InnoDB ends it to break a deadlock with a change's new deliveries.
             Backend::Mysql => {
-                let mut tx = self.pool.begin().await?;
-                let query = codec::query(backend, due_deliveries(backend, rooms, 1));
-                let ids: Vec<String> = bind_rooms(query, rooms, now)
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .iter()
-                    .map(|row| row.try_get("id"))
-                    .collect::<Result<_, _>>()?;
-                if ids.is_empty() {
+                retrying_deadlocks(|| async {
+                    let mut tx = self.pool.begin().await?;
+                    let query = codec::query(backend, due_deliveries(backend, rooms, 1));
+                    let ids: Vec<String> = bind_rooms(query, rooms, now)
+                        .fetch_all(&mut *tx)
+                        .await?
+                        .iter()
+                        .map(|row| row.try_get("id"))
+                        .collect::<Result<_, _>>()?;
+                    if ids.is_empty() {
+                        tx.commit().await?;
+                        return Ok(Vec::new());
+                    }
+                    let listed = |first: usize| (first..first + ids.len()).map(|n| format!("${n}")).collect::<Vec<_>>();
+                    let statement = format!(
+                        "UPDATE webhook_deliveries SET leased_until = $1, next_attempt_at = $2 WHERE id IN ({})",
+                        listed(3).join(", ")
+                    );
+                    let mut update = codec::query(backend, statement).bind(lease_until).bind(lease_until);
+                    for id in &ids {
+                        update = update.bind(id);
+                    }
+                    update.execute(&mut *tx).await?;
+                    let statement = format!(
+                        "SELECT {CLAIMED_COLUMNS} FROM webhook_deliveries WHERE id IN ({})",
+                        listed(1).join(", ")
+                    );
+                    let mut select = codec::query(backend, statement);
+                    for id in &ids {
+                        select = select.bind(id);
+                    }
+                    let rows = select.fetch_all(&mut *tx).await?;
                     tx.commit().await?;
-                    return Ok(Vec::new());
-                }
-                let listed = |first: usize| (first..first + ids.len()).map(|n| format!("${n}")).collect::<Vec<_>>();
-                let statement = format!(
-                    "UPDATE webhook_deliveries SET leased_until = $1, next_attempt_at = $2 WHERE id IN ({})",
-                    listed(3).join(", ")
-                );
-                let mut update = codec::query(backend, statement).bind(lease_until).bind(lease_until);
-                for id in &ids {
-                    update = update.bind(id);
-                }
-                update.execute(&mut *tx).await?;
-                let statement = format!(
-                    "SELECT {CLAIMED_COLUMNS} FROM webhook_deliveries WHERE id IN ({})",
-                    listed(1).join(", ")
-                );
-                let mut select = codec::query(backend, statement);
-                for id in &ids {
-                    select = select.bind(id);
-                }
-                let rows = select.fetch_all(&mut *tx).await?;
-                tx.commit().await?;
-                rows
+                    Ok(rows)
+                })
+                .await?
             }
         };
         rows.iter()

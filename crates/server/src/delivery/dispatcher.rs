@@ -28,6 +28,7 @@ use super::client::{AttemptOutcome, DeliveryClient, OutboundRequest};
 use super::headers::attempt_headers;
 use crate::clock::Clock;
 use crate::config::WebhookSettings;
+use crate::error_chain::chain;
 use crate::metrics::Metrics;
 use crate::service::DispatcherHandle;
 use crate::service::webhooks::WebhookService;
@@ -223,7 +224,10 @@ impl Dispatcher {
         let claimed = match self.store.claim_due_deliveries(&rooms, now, lease_until).await {
             Ok(claimed) => claimed,
             Err(error) => {
-                tracing::warn!(%error, "cannot claim deliveries; retrying at the next poll");
+                tracing::warn!(
+                    error = chain(&error),
+                    "cannot claim deliveries; retrying at the next poll"
+                );
                 return unknown(wait);
             }
         };
@@ -309,7 +313,11 @@ impl Recorder {
             Ok(failing) => failing,
             Err(error) => {
                 // One attempt that cannot be written must not hold back the others.
-                tracing::warn!(%error, attempts = records.len(), "cannot record a batch of delivery attempts; recording them one by one");
+                tracing::warn!(
+                    error = chain(&error),
+                    attempts = records.len(),
+                    "cannot record a batch of delivery attempts; recording them one by one"
+                );
                 let mut failing = Vec::new();
                 for record in &records {
                     failing.extend(self.record_alone(record, failing_cutoff).await);
@@ -380,7 +388,7 @@ impl Recorder {
         let delivery_id = record.delivery_id.as_str();
         match self.store.set_delivery_aside(delivery_id, self.clock.now()).await {
             Ok(()) => tracing::error!(
-                %error,
+                error = chain(&error),
                 webhook_id = record.webhook_id,
                 delivery_id,
                 "cannot record a delivery attempt; the delivery is set aside as failed (error class \"unrecorded\") \
@@ -388,8 +396,8 @@ impl Recorder {
             ),
             // The database is unavailable: the lease runs out and the delivery is sent again.
             Err(set_aside) => tracing::error!(
-                %error,
-                %set_aside,
+                error = chain(&error),
+                set_aside = chain(&set_aside),
                 webhook_id = record.webhook_id,
                 delivery_id,
                 "cannot record a delivery attempt nor set the delivery aside; it will be attempted again"

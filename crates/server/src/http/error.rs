@@ -61,21 +61,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound(message) => ApiError::NotFound(message),
             ServiceError::Conflict(message) => ApiError::Conflict(message),
             ServiceError::Invalid(message) => ApiError::BadRequest(message),
-            ServiceError::Internal(_) => ApiError::Internal(error_chain(&error)),
+            ServiceError::Internal(_) => ApiError::Internal(crate::error_chain::chain(&error)),
         }
     }
-}
-
-/// An error and every source under it, `outer: inner: ...`, for the log line of a 500.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    chain
 }
 
 impl IntoResponse for ApiError {
