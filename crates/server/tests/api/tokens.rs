@@ -799,3 +799,36 @@ async fn the_cli_prints_a_token_that_works() {
     assert!(stderr.starts_with("error: --role must be one of"), "{stderr}");
     assert!(!stderr.contains("backtrace"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_viewer_reads_webhooks_but_no_secret() {
+    let app = spawn_app_with(tokens_on).await;
+    let admin = app.bearer(BOOTSTRAP);
+    let secret = "whsec_c2VjcmV0LXRoYXQtbXVzdC1uZXZlci1sZWFr";
+    let id = admin
+        .create_webhook(json!({
+            "url": "http://hook-user:url-password-never-shown@127.0.0.1:9/hook",
+            "events": ["flag.*"],
+            "secret": secret,
+        }))
+        .await;
+    admin.create_flag("fires-a-delivery").await;
+    let viewer = app.bearer(&token(&admin, json!({"name": "auditor", "role": "viewer"})).await);
+    let mut seen = String::new();
+    for path in [
+        "/webhooks".to_owned(),
+        format!("/webhooks/{id}"),
+        format!("/webhooks/{id}/deliveries"),
+        "/changes".to_owned(),
+        "/tokens".to_owned(),
+    ] {
+        let reply = viewer.get(&path).await;
+        seen.push_str(&format!("{path} {} {}\n", reply.status, reply.body));
+    }
+    assert!(seen.contains("\"hasSecret\":true"), "{seen}");
+    assert!(!seen.contains(secret), "{seen}");
+    assert!(!seen.contains("url-password-never-shown"), "{seen}");
+    assert!(seen.contains("/tokens 403"), "a viewer does not list tokens: {seen}");
+    let rotate = viewer.post(&format!("/webhooks/{id}/secret/rotate"), json!({})).await;
+    assert_eq!(rotate.status, 403, "the one answer with a secret in it needs an editor");
+}
