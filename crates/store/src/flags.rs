@@ -8,6 +8,8 @@
 use bunting_core::change::{ChangeEvent, ComponentType, Event, EventType};
 use bunting_core::flag::{Id, StoredFlag, Tag};
 use bunting_core::mutation::{self, Command, IdCounters, Origin, Outcome, SharedIds};
+use futures_util::TryStreamExt;
+use serde::Deserialize;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use time::OffsetDateTime;
@@ -28,6 +30,56 @@ pub struct ChangesSince {
     pub changes: Vec<ChangeStamp>,
     /// The latest sequence read (of any environment): the next read starts after it.
     pub seq: i64,
+}
+
+/// Flagr's filters on `GET /flags`; `None` and empty filter nothing.
+#[derive(Debug, Default, Clone)]
+pub struct FlagFilter {
+    /// Only soft-deleted flags instead of live ones.
+    pub deleted: bool,
+    pub enabled: Option<bool>,
+    /// The exact description.
+    pub description: Option<String>,
+    /// A substring of the description, any case.
+    pub description_like: Option<String>,
+    /// The exact key (compared byte for byte on every backend).
+    pub key: Option<String>,
+    /// Flags carrying any of these tags.
+    pub tags: Vec<String>,
+    pub limit: Option<i64>,
+    pub offset: i64,
+}
+
+impl FlagFilter {
+    /// Whether a filter needs what only the flag's document holds.
+    fn reads_documents(&self) -> bool {
+        self.enabled.is_some() || self.description.is_some() || self.description_like.is_some() || !self.tags.is_empty()
+    }
+
+    /// Whether the document filters select a flag; `description_like` is given lowercased.
+    fn selects(&self, flag: &Listed, description_like: Option<&str>) -> bool {
+        self.enabled.is_none_or(|enabled| flag.enabled == enabled)
+            && self
+                .description
+                .as_ref()
+                .is_none_or(|description| flag.description == *description)
+            && description_like.is_none_or(|like| flag.description.to_lowercase().contains(like))
+            && (self.tags.is_empty() || flag.tags.iter().any(|tag| self.tags.contains(&tag.value)))
+    }
+}
+
+/// What the document filters of [`FlagFilter`] read of a flag, parsed without the rest of it.
+#[derive(Deserialize)]
+struct Listed {
+    description: String,
+    enabled: bool,
+    #[serde(default)]
+    tags: Vec<ListedTag>,
+}
+
+#[derive(Deserialize)]
+struct ListedTag {
+    value: String,
 }
 
 /// Which flag a change changed, and when.
@@ -303,6 +355,66 @@ impl Store {
         .fetch_all(&self.reads)
         .await?;
         rows.iter().map(stored_flag).collect()
+    }
+
+    /// The flags `filter` selects, ordered by id: Flagr's `GET /flags`. Only the flags returned
+    /// are parsed. Deletion, key, limit and offset are applied by the database; the filters on
+    /// what only the document holds (enabled, description, tags) are applied to the rows as
+    /// they stream in, each parsed only as far as those fields, and the page is counted here.
+    pub async fn find_flags(
+        &self,
+        environment: EnvironmentId,
+        filter: &FlagFilter,
+    ) -> Result<Vec<StoredFlag>, StoreError> {
+        let condition = if filter.deleted {
+            "deleted_at IS NOT NULL"
+        } else {
+            "deleted_at IS NULL"
+        };
+        let mut statement =
+            format!("SELECT {FLAG_COLUMNS} FROM bunting_flags WHERE environment_id = $1 AND {condition}");
+        let mut placeholders = 1;
+        if filter.key.is_some() {
+            placeholders += 1;
+            statement.push_str(&format!(" AND key = ${placeholders}"));
+        }
+        statement.push_str(" ORDER BY id");
+        let in_database = !filter.reads_documents();
+        if in_database {
+            statement.push_str(&format!(" LIMIT ${} OFFSET ${}", placeholders + 1, placeholders + 2));
+        }
+        let mut query = codec::query(self.backend, statement).bind(environment);
+        if let Some(key) = &filter.key {
+            query = query.bind(key.clone());
+        }
+        let limit = filter.limit.unwrap_or(i64::MAX);
+        if in_database {
+            let rows = query.bind(limit).bind(filter.offset).fetch_all(&self.reads).await?;
+            return rows.iter().map(stored_flag).collect();
+        }
+        let mut found = Vec::new();
+        if limit == 0 {
+            return Ok(found);
+        }
+        let description_like = filter.description_like.as_deref().map(str::to_lowercase);
+        let mut skip = filter.offset;
+        let mut rows = query.fetch(&self.reads);
+        while let Some(row) = rows.try_next().await? {
+            let document: &str = row.try_get("document")?;
+            let listed: Listed = serde_json::from_str(document)?;
+            if !filter.selects(&listed, description_like.as_deref()) {
+                continue;
+            }
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            found.push(stored_flag(&row)?);
+            if i64::try_from(found.len()).is_ok_and(|count| count >= limit) {
+                break;
+            }
+        }
+        Ok(found)
     }
 
     /// Live flags ordered by id and the change sequence they reflect, read from one database

@@ -47,7 +47,7 @@ pub use announce::ChangeListener;
 pub use changes::{ChangeQuery, SortOrder};
 pub use delivery_log::{Attempt, Delivery, DeliveryQuery, DeliveryStatus};
 pub use flagr::{AdoptionPlan, Readoption};
-pub use flags::{ChangeStamp, ChangesSince};
+pub use flags::{ChangeStamp, ChangesSince, FlagFilter};
 pub use migrations::{Expect, preview_flagr_adoption};
 pub use pool::{Backend, DatabaseUrl, connect, connect_expecting};
 pub use promotion::{Promotion, PromotionSelection};

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use bunting_core::change::ChangeEvent;
 use bunting_core::flag::{Flag, Id, StoredFlag, Tag};
 use bunting_core::mutation::{Command, Outcome};
+pub(crate) use bunting_store::FlagFilter;
 use bunting_store::{ChangeQuery, EnvironmentId, Store};
 use tokio::sync::watch;
 
@@ -110,32 +111,8 @@ impl FlagService {
 
     /// The flags `filter` selects, ordered by id: Flagr's `GET /flags`.
     pub(crate) async fn find(&self, filter: &FlagFilter) -> Result<Vec<Flag>, ServiceError> {
-        let flags = self.store.flags(self.environment, filter.deleted).await?;
-        let description_like = filter.description_like.as_deref().map(str::to_lowercase);
-        Ok(flags
-            .into_iter()
-            .map(|stored| stored.flag)
-            .filter(|flag| filter.enabled.is_none_or(|enabled| flag.enabled == enabled))
-            .filter(|flag| {
-                filter
-                    .description
-                    .as_ref()
-                    .is_none_or(|description| &flag.description == description)
-            })
-            .filter(|flag| {
-                description_like
-                    .as_deref()
-                    .is_none_or(|like| flag.description.to_lowercase().contains(like))
-            })
-            .filter(|flag| filter.key.as_ref().is_none_or(|key| &flag.key == key))
-            .filter(|flag| filter.tags.is_empty() || flag.tags.iter().any(|tag| filter.tags.contains(&tag.value)))
-            .skip(usize::try_from(filter.offset).unwrap_or(usize::MAX))
-            .take(
-                filter
-                    .limit
-                    .map_or(usize::MAX, |limit| usize::try_from(limit).unwrap_or(usize::MAX)),
-            )
-            .collect())
+        let flags = self.store.find_flags(self.environment, filter).await?;
+        Ok(flags.into_iter().map(|stored| stored.flag).collect())
     }
 
     /// Every entity type flags have used, sorted.
@@ -180,21 +157,4 @@ impl FlagService {
     pub(crate) async fn max_change_seq(&self) -> Result<i64, ServiceError> {
         Ok(self.store.max_change_seq().await?)
     }
-}
-
-/// Flagr's filters on `GET /flags`; `None` and empty filter nothing.
-#[derive(Debug, Default)]
-pub(crate) struct FlagFilter {
-    /// Only soft-deleted flags instead of live ones.
-    pub(crate) deleted: bool,
-    pub(crate) enabled: Option<bool>,
-    /// The exact description.
-    pub(crate) description: Option<String>,
-    /// A substring of the description, any case.
-    pub(crate) description_like: Option<String>,
-    pub(crate) key: Option<String>,
-    /// Flags carrying any of these tags.
-    pub(crate) tags: Vec<String>,
-    pub(crate) limit: Option<i64>,
-    pub(crate) offset: i64,
 }

@@ -346,6 +346,125 @@ async fn list_filters_like_flagr() {
     assert_eq!(app.get("/flags?limit=-1").await.status, 422);
 }
 
+/// A page of a filtered list is that slice of the whole filtered list, in id order, with the same
+/// flags as the whole list shows them, whichever filters pick it (the database applies some,
+/// the server the others).
+#[tokio::test]
+async fn pages_of_filtered_lists_are_slices_of_the_whole_list() {
+    let app = spawn_app().await;
+    for n in 0..14 {
+        let description = if n % 3 == 0 {
+            format!("Checkout {n}")
+        } else {
+            format!("search {n}")
+        };
+        let flag = app
+            .post("/flags", json!({"description": description, "key": format!("k{n:02}")}))
+            .await
+            .ok();
+        let id = &flag["id"];
+        if n % 2 == 0 {
+            app.put(&format!("/flags/{id}/enabled"), json!({"enabled": true}))
+                .await
+                .ok();
+        }
+        if n % 4 == 1 {
+            app.post(&format!("/flags/{id}/tags"), json!({"value": "web"}))
+                .await
+                .ok();
+        }
+        if n % 5 == 2 {
+            app.post(&format!("/flags/{id}/tags"), json!({"value": "mobile"}))
+                .await
+                .ok();
+        }
+        if n % 7 == 6 {
+            app.delete(&format!("/flags/{id}")).await.ok();
+        }
+    }
+    let all = app.get("/flags").await.ok().as_array().unwrap().clone();
+    let deleted = app.get("/flags?deleted=true").await.ok().as_array().unwrap().clone();
+    assert_eq!(all.len(), 12);
+    assert_eq!(deleted.len(), 2);
+    let tagged = |flag: &serde_json::Value, values: &[&str]| {
+        flag["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|tag| values.contains(&tag["value"].as_str().unwrap()))
+    };
+    let description = |flag: &serde_json::Value| flag["description"].as_str().unwrap().to_owned();
+    type Select = Box<dyn Fn(&serde_json::Value) -> bool>;
+    let filters: Vec<(&str, &[serde_json::Value], Select)> = vec![
+        ("", &all, Box::new(|_| true)),
+        ("deleted=true", &deleted, Box::new(|_| true)),
+        ("key=k03", &all, Box::new(|f| f["key"] == "k03")),
+        ("key=k06&deleted=true", &deleted, Box::new(|f| f["key"] == "k06")),
+        ("enabled=true", &all, Box::new(|f| f["enabled"] == true)),
+        (
+            "enabled=false&deleted=true",
+            &deleted,
+            Box::new(|f| f["enabled"] == false),
+        ),
+        (
+            "description=search%204",
+            &all,
+            Box::new(move |f| description(f) == "search 4"),
+        ),
+        (
+            "description_like=CHECK",
+            &all,
+            Box::new(move |f| description(f).to_lowercase().contains("check")),
+        ),
+        (
+            "tags=web,mobile",
+            &all,
+            Box::new(move |f| tagged(f, &["web", "mobile"])),
+        ),
+        (
+            "tags=web&enabled=false&description_like=Search",
+            &all,
+            Box::new(move |f| tagged(f, &["web"]) && f["enabled"] == false && description(f).contains("search")),
+        ),
+    ];
+    for (filter, list, select) in &filters {
+        let selected: Vec<_> = list.iter().filter(|flag| select(flag)).cloned().collect();
+        assert!(!selected.is_empty(), "{filter} selects something");
+        assert_eq!(
+            app.get(&format!("/flags?{filter}")).await.ok(),
+            json!(selected),
+            "{filter}"
+        );
+        for (limit, offset) in [(1, 0), (2, 1), (3, selected.len() - 1), (5, selected.len()), (0, 0)] {
+            let page: Vec<_> = selected.iter().skip(offset).take(limit).cloned().collect();
+            assert_eq!(
+                app.get(&format!("/flags?{filter}&limit={limit}&offset={offset}"))
+                    .await
+                    .ok(),
+                json!(page),
+                "{filter} limit {limit} offset {offset}"
+            );
+        }
+        let rest: Vec<_> = selected.iter().skip(1).cloned().collect();
+        assert_eq!(
+            app.get(&format!("/flags?{filter}&offset=1")).await.ok(),
+            json!(rest),
+            "{filter} offset 1"
+        );
+    }
+    let preloaded = app.get("/flags?preload=true").await.ok();
+    assert_eq!(
+        app.get("/flags?preload=true&tags=web&limit=1&offset=1").await.ok(),
+        json!([preloaded
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|flag| tagged(flag, &["web"]))
+            .nth(1)
+            .unwrap()])
+    );
+}
+
 #[tokio::test]
 async fn health_is_ok() {
     let app = spawn_app().await;
