@@ -85,3 +85,39 @@ async fn under_a_web_prefix_the_document_points_clients_at_it() {
     let document = document(&TestApp::at(&format!("{}/flagr", app.base))).await;
     assert_eq!(document["servers"][0]["url"], "/flagr/api/v1");
 }
+
+/// The enums that name event types, event groups and component types list every one the server
+/// sends (schemathesis found a group the document did not name).
+#[tokio::test]
+async fn the_documents_enums_name_every_event_and_group() {
+    let app = spawn_app().await;
+    let document = document(&app).await;
+    let enum_of = |pointer: &str| -> BTreeSet<String> {
+        document
+            .pointer(pointer)
+            .and_then(Value::as_array)
+            .unwrap_or_else(|| panic!("{pointer} is an enum"))
+            .iter()
+            .map(|value| value.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let groups = enum_of(
+        "/paths/~1webhook_events/get/responses/200/content/application~1json/schema/items/properties/group/enum",
+    );
+    let events = enum_of("/components/schemas/eventType/enum");
+    let catalogue = app.get("/webhook_events").await.ok();
+    for event in catalogue.as_array().unwrap() {
+        let group = event["group"].as_str().unwrap();
+        assert!(groups.contains(group), "group {group} is not in the document");
+        let name = event["name"].as_str().unwrap();
+        assert!(
+            events.contains(name) || name == "webhook.test",
+            "event {name} is not in the document"
+        );
+    }
+    let components = enum_of("/components/schemas/component/properties/type/enum");
+    assert!(
+        components.contains("token") && components.contains("environment"),
+        "{components:?}"
+    );
+}
