@@ -282,6 +282,9 @@ pub struct Config {
     /// flag file holds ([`DEFAULT_EVAL_ONLY_ENVIRONMENT`] when unset), served at the unprefixed
     /// routes and at `/environments/{key}/`. Unused with a database.
     pub eval_only_environment: Option<String>,
+    /// `BUNTING_EVAL_ONLY_TOKEN`: with `json_http`, sent as `Authorization: Bearer` when fetching
+    /// the flags, for a source Bunting with `BUNTING_AUTH=tokens` (a viewer token will do).
+    pub eval_only_token: Option<Secret>,
     pub webhooks: WebhookSettings,
     pub evaluation: EvalSettings,
     /// `FLAGR_PROMETHEUS_*`; `None` unless `FLAGR_PROMETHEUS_ENABLED=true`.
@@ -401,6 +404,7 @@ impl Config {
             secret_key: None,
             default_environment: None,
             eval_only_environment: None,
+            eval_only_token: None,
             webhooks: WebhookSettings::default(),
             evaluation: EvalSettings::default(),
             prometheus: None,
@@ -449,6 +453,9 @@ impl Config {
             secret_key: secret_key(&env)?,
             default_environment: environment_key(&env, "BUNTING_DEFAULT_ENVIRONMENT")?,
             eval_only_environment: environment_key(&env, "BUNTING_EVAL_ONLY_ENVIRONMENT")?,
+            eval_only_token: env
+                .get("BUNTING_EVAL_ONLY_TOKEN")
+                .map(|token| Secret::new(token.trim())),
             webhooks: webhooks(&env)?,
             evaluation: evaluation(&env)?,
             prometheus,
@@ -460,6 +467,12 @@ impl Config {
 
     /// Refuses settings that cannot work together.
     fn checked(self) -> anyhow::Result<Config> {
+        if self.eval_only_token.is_some() && !matches!(self.storage, Storage::JsonHttp(_)) {
+            bail!(
+                "BUNTING_EVAL_ONLY_TOKEN is for fetching flags over HTTP (FLAGR_DB_DBDRIVER=json_http); this server \
+                 does not fetch them"
+            );
+        }
         if self.auth.is_some() && !matches!(self.storage, Storage::Database(_)) {
             bail!(
                 "BUNTING_AUTH=tokens needs a database to keep tokens in; eval-only mode (json_file, json_http) has \
@@ -1092,6 +1105,29 @@ mod tests {
             ("FLAGR_DB_DBCONNECTIONSTR", "https://cdn/flags.json"),
         ]);
         assert_eq!(url.unwrap().storage, Storage::JsonHttp("https://cdn/flags.json".into()));
+        let with_token = config(&[
+            ("FLAGR_DB_DBDRIVER", "json_http"),
+            ("FLAGR_DB_DBCONNECTIONSTR", "https://cdn/flags.json"),
+            ("BUNTING_EVAL_ONLY_TOKEN", "bnt_abc"),
+        ]);
+        assert_eq!(with_token.unwrap().eval_only_token.unwrap().expose(), "bnt_abc");
+        let token_for_a_file = config(&[
+            ("FLAGR_DB_DBDRIVER", "json_file"),
+            ("FLAGR_DB_DBCONNECTIONSTR", "/etc/flags.json"),
+            ("BUNTING_EVAL_ONLY_TOKEN", "bnt_abc"),
+        ]);
+        assert!(token_for_a_file.unwrap_err().to_string().contains("json_http"));
+        let tokens_without_a_database = config(&[
+            ("FLAGR_DB_DBDRIVER", "json_file"),
+            ("FLAGR_DB_DBCONNECTIONSTR", "/etc/flags.json"),
+            ("BUNTING_AUTH", "tokens"),
+        ]);
+        assert!(
+            tokens_without_a_database
+                .unwrap_err()
+                .to_string()
+                .contains("needs a database")
+        );
         assert!(config(&[("FLAGR_DB_DBDRIVER", "json_file")]).is_err());
         assert!(
             config(&[("FLAGR_EVAL_ONLY_MODE", "true")])

@@ -188,9 +188,7 @@ impl Application {
                 )
             }
             source => {
-                let client = reqwest::Client::builder()
-                    .timeout(config.evaluation.refresh_timeout)
-                    .build()?;
+                let client = eval_only_client(&config)?;
                 let (last, flags) = load_json(source, &client)
                     .await
                     .context("loading flags for eval-only mode")?;
@@ -396,3 +394,18 @@ async fn access_policy(
 
 /// The name of the token `BUNTING_BOOTSTRAP_ADMIN_TOKEN` makes.
 const BOOTSTRAP_TOKEN_NAME: &str = "bootstrap-admin";
+
+/// The client eval-only mode fetches its flags with, carrying `BUNTING_EVAL_ONLY_TOKEN`.
+fn eval_only_client(config: &Config) -> anyhow::Result<reqwest::Client> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(token) = &config.eval_only_token {
+        let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+            .context("BUNTING_EVAL_ONLY_TOKEN must be a token such as bnt_…, printable and on one line")?;
+        value.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+    }
+    Ok(reqwest::Client::builder()
+        .timeout(config.evaluation.refresh_timeout)
+        .default_headers(headers)
+        .build()?)
+}

@@ -7,7 +7,7 @@ use bunting::config::{PrometheusSettings, Storage};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app, spawn_eval_only};
+use crate::helpers::{TestApp, spawn_app, spawn_app_with, spawn_eval_only};
 use crate::receiver::{Receiver, Reply};
 
 /// Two enabled flags (`web-flag` tagged web, `both` tagged web and mobile) and a disabled one.
@@ -331,4 +331,40 @@ async fn a_missing_or_invalid_flag_file_stops_start_up_with_the_reason() {
         .err()
         .unwrap();
     assert!(format!("{error:#}").contains("duplicate"), "{error:#}");
+}
+
+#[tokio::test]
+async fn flags_come_from_a_bunting_that_asks_for_a_token() {
+    let bootstrap = "bnt_eval-only-source-admin-0123456789abcdef";
+    let source = spawn_app_with(|config| {
+        config.auth = Some(bunting::config::AuthSettings {
+            bootstrap_admin_token: Some(bunting_core::secret::Secret::new(bootstrap)),
+            ..Default::default()
+        });
+    })
+    .await;
+    let admin = source.bearer(bootstrap);
+    let (web, _, _) = flags(&admin).await;
+    let viewer = admin
+        .post("/tokens", json!({"name": "edge", "role": "viewer"}))
+        .await
+        .ok();
+    let export = Storage::JsonHttp(format!("{}/api/v1/export/eval_cache/json", source.base));
+
+    let refused = bunting::Application::build(bunting::Config::for_storage(export.clone()))
+        .await
+        .err()
+        .expect("without a token the export is refused");
+    assert!(format!("{refused:#}").contains("HTTP 401"), "{refused:#}");
+
+    let secret = viewer["token"].as_str().unwrap().to_owned();
+    let app = spawn_eval_only(export, |config| {
+        config.eval_only_token = Some(bunting_core::secret::Secret::new(secret));
+    })
+    .await;
+    let result = app
+        .post("/evaluation", json!({"flagID": web, "entityID": "u"}))
+        .await
+        .ok();
+    assert_eq!(result["variantKey"], "on");
 }
