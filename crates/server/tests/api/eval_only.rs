@@ -14,13 +14,7 @@ use crate::receiver::{Receiver, Reply};
 async fn flags(app: &TestApp) -> (i64, i64, i64) {
     let mut ids = Vec::new();
     for key in ["web-flag", "both", "off"] {
-        let flag = app
-            .post(
-                "/flags",
-                json!({"description": key, "key": key, "template": "simple_boolean_flag"}),
-            )
-            .await
-            .ok();
+        let flag = app.create_boolean_flag(key).await;
         ids.push(flag["id"].as_i64().unwrap());
     }
     for (id, tag) in [(ids[0], "web"), (ids[1], "web"), (ids[1], "mobile")] {

@@ -11,13 +11,7 @@ use crate::helpers::{TestApp, spawn_app, spawn_app_on, spawn_app_with};
 
 /// A flag with one 100 % segment holding `constraints`, variant `on` at 100 %, enabled.
 async fn targeted_flag(app: &TestApp, key: &str, constraints: &[(&str, &str, &str)]) -> i64 {
-    let flag = app
-        .post(
-            "/flags",
-            json!({"description": key, "key": key, "template": "simple_boolean_flag"}),
-        )
-        .await
-        .ok();
+    let flag = app.create_boolean_flag(key).await;
     let id = flag["id"].as_i64().unwrap();
     let segment = flag["segments"][0]["id"].as_i64().unwrap();
     for (property, operator, value) in constraints {

@@ -401,6 +401,17 @@ impl TestApp {
         self.send(request).await
     }
 
+    /// A flag made from Flagr's `simple_boolean_flag` template (variant `on` at 100 % in one
+    /// segment), not yet enabled.
+    pub(crate) async fn create_boolean_flag(&self, key: &str) -> Value {
+        self.post(
+            "/flags",
+            serde_json::json!({ "description": key, "key": key, "template": "simple_boolean_flag" }),
+        )
+        .await
+        .ok()
+    }
+
     pub(crate) async fn create_flag(&self, key: &str) -> Value {
         self.post(
             "/flags",

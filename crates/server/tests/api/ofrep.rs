@@ -20,13 +20,7 @@ use crate::helpers::{Reply, TestApp, spawn_app, spawn_eval_only};
 /// - `nl-only`: a variant for country NL only, so others get none (DEFAULT, no value).
 pub(crate) async fn ofrep_flags(app: &TestApp) {
     for (key, enabled) in [("new-checkout", true), ("dark-mode", false)] {
-        let flag = app
-            .post(
-                "/flags",
-                json!({"description": key, "key": key, "template": "simple_boolean_flag"}),
-            )
-            .await
-            .ok();
+        let flag = app.create_boolean_flag(key).await;
         let id = flag["id"].as_i64().unwrap();
         app.put(&format!("/flags/{id}/enabled"), json!({"enabled": enabled}))
             .await

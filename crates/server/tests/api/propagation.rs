@@ -30,18 +30,6 @@ async fn variant(app: &TestApp, flag: i64) -> Option<String> {
     result["variantKey"].as_str().map(str::to_owned)
 }
 
-/// A boolean flag through `app`, not yet enabled: its id.
-async fn boolean_flag(app: &TestApp, key: &str) -> i64 {
-    let flag = app
-        .post(
-            "/flags",
-            json!({"description": key, "key": key, "template": "simple_boolean_flag"}),
-        )
-        .await
-        .ok();
-    flag["id"].as_i64().unwrap()
-}
-
 #[tokio::test]
 async fn on_postgres_another_instance_serves_and_streams_a_change_at_once() {
     if !on_postgres("on_postgres_another_instance_serves_and_streams_a_change_at_once") {
@@ -50,7 +38,7 @@ async fn on_postgres_another_instance_serves_and_streams_a_change_at_once() {
     let a = spawn_app().await;
     let b = spawn_app_on(&a, |config| config.evaluation.refresh_interval = NEVER).await;
     let mut stream = Sse::open(&b, "", None).await;
-    let flag = boolean_flag(&a, "announced").await;
+    let flag = a.create_boolean_flag("announced").await["id"].as_i64().unwrap();
     a.put(&format!("/flags/{flag}/enabled"), json!({"enabled": true}))
         .await
         .ok();
@@ -83,7 +71,7 @@ async fn on_postgres_an_instance_not_listening_waits_for_its_refresh() {
     })
     .await;
     let listening = spawn_app_on(&a, |config| config.evaluation.refresh_interval = NEVER).await;
-    let flag = boolean_flag(&a, "unheard").await;
+    let flag = a.create_boolean_flag("unheard").await["id"].as_i64().unwrap();
     a.put(&format!("/flags/{flag}/enabled"), json!({"enabled": true}))
         .await
         .ok();
