@@ -17,6 +17,11 @@ pub(crate) struct TestApp {
     database: Option<TestDatabase>,
     /// The webhook dispatcher of a server started in this process.
     deliveries: Option<DispatcherHandle>,
+    /// How to stop a server started in this process, and the task serving it.
+    server: Option<(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<anyhow::Result<()>>,
+    )>,
 }
 
 /// A fresh database for one test: a SQLite file in a temporary directory, or a database created
@@ -150,12 +155,19 @@ async fn start_with(mut config: Config, clock: Arc<dyn Clock>, adjust: impl FnOn
         .expect("the application starts");
     let base = format!("http://{}", app.local_addr());
     let deliveries = app.deliveries();
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    let (stop, stopping) = tokio::sync::oneshot::channel::<()>();
+    // Stopped by `TestApp::stop`; a server whose TestApp is dropped serves on to the test's end.
+    let serving = tokio::spawn(app.run_until_stopped(async move {
+        if stopping.await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }));
     TestApp {
         base,
         client: reqwest::Client::new(),
         database: None,
         deliveries,
+        server: Some((stop, serving)),
     }
 }
 
@@ -311,6 +323,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             database: None,
             deliveries: None,
+            server: None,
         }
     }
 
@@ -322,7 +335,19 @@ impl TestApp {
             client: self.client.clone(),
             database: None,
             deliveries: self.deliveries.clone(),
+            server: None,
         }
+    }
+
+    /// Stops a server started in this process and waits until it has closed its database
+    /// connections, so another process can have the database (SQLite's locks) to itself.
+    pub(crate) async fn stop(mut self) {
+        let (stop, serving) = self.server.take().expect("a server started in this process");
+        let _ = stop.send(());
+        serving
+            .await
+            .expect("the server task ends")
+            .expect("the server stops cleanly");
     }
 
     /// A client of this server that sends `Authorization: Bearer {secret}` with every request.
@@ -340,6 +365,7 @@ impl TestApp {
                 .expect("a client"),
             database: None,
             deliveries: self.deliveries.clone(),
+            server: None,
         }
     }
 
