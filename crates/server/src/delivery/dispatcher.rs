@@ -36,8 +36,6 @@ use crate::service::webhooks::WebhookService;
 /// A lease outlives the attempt's timeout by this much, so a slow but live sender is never
 /// overtaken by a second one.
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
-/// How long finished attempts wait for others before being recorded together.
-const LINGER: Duration = Duration::from_millis(2);
 /// The most attempts recorded in one transaction.
 const MAX_BATCH: usize = 256;
 /// The most recording transactions under way at once: SQLite has one writer, so a second would
@@ -111,64 +109,56 @@ impl Dispatcher {
         // Recording runs beside claiming and sending, so the next attempts need not wait for the
         // last ones' transaction (PostgreSQL takes both at once on separate connections).
         let mut recording: JoinSet<()> = JoinSet::new();
+        let max_recording = max_recording(self.store.backend());
         let mut stopping = false;
-        let mut batch = Vec::new();
+        // Finished attempts not being recorded yet. While a recording transaction is under way
+        // the next attempts gather here, so under load the database takes fewer, larger
+        // transactions (which matters on SQLite's single writer) without any attempt waiting
+        // for a timer.
+        let mut batch: Vec<Finished> = Vec::new();
         // Callers of `DispatcherHandle::settled`, told once a round finds nothing left to do.
         let mut settling: Vec<oneshot::Sender<()>> = Vec::new();
         loop {
             settling.extend(self.wake.take_settling());
             while let Ok(one) = finished.try_recv() {
+                release(&mut in_flight, one.record.webhook_id);
                 batch.push(one);
             }
-            // While more attempts are finishing, wait a moment for them: the database takes
-            // fewer, larger transactions, which matters on SQLite's single writer.
-            let outstanding: usize = in_flight.values().sum();
-            if !batch.is_empty() && outstanding > batch.len() {
-                let deadline = tokio::time::Instant::now() + LINGER;
-                while batch.len() < outstanding.min(MAX_BATCH) {
-                    match tokio::time::timeout_at(deadline, finished.recv()).await {
-                        Ok(Some(one)) => batch.push(one),
-                        Ok(None) | Err(_) => break,
-                    }
-                }
+            while recording.try_join_next().is_some() {}
+            while !batch.is_empty() && recording.len() < max_recording {
+                let part: Vec<Finished> = batch.drain(..batch.len().min(MAX_BATCH)).collect();
+                let recorder = self.recorder.clone();
+                recording.spawn(async move { recorder.record(part).await });
             }
-            for finished in &batch {
-                release(&mut in_flight, finished.record.webhook_id);
-            }
-            // Claim before recording: the freed slots are refilled at once and the next attempts
-            // are on the wire while the last ones are written. A finished but unrecorded delivery
-            // is not claimed again: its lease keeps it from being due.
-            let round = if stopping {
+            // A finished but unrecorded delivery is not claimed again: its lease keeps it from
+            // being due. While a whole batch waits to be recorded, the database is what holds
+            // things up, and claiming more would only add to the wait.
+            let round = if stopping || batch.len() >= MAX_BATCH {
                 Round {
                     wait: self.settings.poll_interval,
-                    due_now: false,
+                    due_now: !stopping,
                 }
             } else {
                 self.claim_and_send(&mut in_flight, &done).await
             };
-            while recording.try_join_next().is_some() {}
-            if !batch.is_empty() {
-                while recording.len() >= max_recording(self.store.backend()) {
-                    recording.join_next().await;
-                }
-                let recorder = self.recorder.clone();
-                let batch = std::mem::take(&mut batch);
-                recording.spawn(async move { recorder.record(batch).await });
-            }
-            if stopping && in_flight.is_empty() {
+            let idle = in_flight.is_empty() && batch.is_empty();
+            if stopping && idle {
                 while recording.join_next().await.is_some() {}
                 return;
             }
-            if !round.due_now && in_flight.is_empty() && recording.is_empty() {
+            if !round.due_now && idle && recording.is_empty() {
                 for settled in settling.drain(..) {
                     let _ = settled.send(());
                 }
             }
             tokio::select! {
                 () = self.wake.notified() => {}
-                Some(one) = finished.recv() => batch.push(one),
-                // Only someone waiting to hear that all is settled needs a round after recording.
-                Some(_) = recording.join_next(), if !settling.is_empty() => {}
+                Some(one) = finished.recv() => {
+                    release(&mut in_flight, one.record.webhook_id);
+                    batch.push(one);
+                }
+                // A recording that ends makes room for the next batch (and may settle things).
+                Some(_) = recording.join_next(), if !recording.is_empty() => {}
                 () = tokio::time::sleep(round.wait) => {}
                 _ = shutdown.changed(), if !stopping => stopping = true,
             }
