@@ -292,7 +292,7 @@ async fn create_token(
     let origin = bunting_core::mutation::Origin {
         actor: "bunting token create".to_owned(),
         at: now,
-        event_id: uuid::Uuid::new_v4().to_string(),
+        event_id: uuid::Uuid::now_v7().to_string(),
         random_key: String::new(),
     };
     let store = bunting_store::connect(url, sealer(config.secret_key.as_ref(), url)?)

@@ -59,6 +59,7 @@ pub(crate) async fn record(
     append(tx, change).await?;
     outbox::enqueue(
         tx,
+        &mut outbox::Targets::default(),
         change,
         store.first_attempt_at(change.occurred_at),
         store.public_url.as_deref(),

@@ -26,7 +26,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::codec::{self, micros};
 use crate::flags::fetch_flag;
-use crate::{Backend, DEFAULT_ENVIRONMENT, Store, StoreError, changes, counters};
+use crate::{Backend, DEFAULT_ENVIRONMENT, Store, StoreError, changes, counters, outbox};
 
 /// The tables that make a database Flagr's (`flagr-spec.md` §2).
 pub(crate) const TABLES: [&str; 9] = [
@@ -408,12 +408,19 @@ impl Store {
         let origin = Origin {
             actor: ACTOR.to_owned(),
             at,
-            event_id: uuid::Uuid::new_v4().to_string(),
+            event_id: uuid::Uuid::now_v7().to_string(),
             random_key: String::new(),
         };
-        self.write(tx, DEFAULT_ENVIRONMENT, &outcome, &origin, creates)
-            .await
-            .map(drop)
+        self.write(
+            tx,
+            &mut outbox::Targets::default(),
+            DEFAULT_ENVIRONMENT,
+            &outcome,
+            &origin,
+            creates,
+        )
+        .await
+        .map(drop)
     }
 }
 
@@ -479,7 +486,7 @@ fn history(snapshots: &[SnapshotRow]) -> Result<Vec<ChangeEvent>, StoreError> {
         };
         let event = ChangeEvent {
             seq: snapshot.id,
-            event_id: uuid::Uuid::new_v4().to_string(),
+            event_id: uuid::Uuid::now_v7().to_string(),
             occurred_at: snapshot.created_at,
             actor: snapshot.updated_by.clone(),
             environment_id: DEFAULT_ENVIRONMENT,

@@ -1,9 +1,10 @@
 //! Flag mutations and flag reads.
 //!
-//! A mutation is one transaction: lock the id counters, read the flag, apply the core command,
-//! check what only the database can check (key uniqueness), write the document, register the
-//! entity type, append the change event, store the counters, commit. A command that changes
-//! nothing writes nothing.
+//! A mutation locks the id counters, reads the flag, applies the core command, checks what only
+//! the database can check (key uniqueness), writes the document, registers the entity type,
+//! appends the change event with its deliveries, stores the counters and commits — in one
+//! transaction with the mutations requested at the same time (`group_commit`). A command that
+//! changes nothing writes nothing.
 
 use bunting_core::change::{ChangeEvent, ComponentType, Event, EventType};
 use bunting_core::flag::{Id, StoredFlag, Tag};
@@ -18,6 +19,7 @@ use crate::announce::announce;
 use crate::codec;
 use crate::codec::{from_micros, micros};
 use crate::counters;
+use crate::group_commit::Request;
 use crate::{Backend, EnvironmentId, Store, StoreError, retrying_deadlocks};
 use crate::{changes, outbox};
 
@@ -91,7 +93,8 @@ pub struct ChangeStamp {
 }
 
 impl Store {
-    /// Applies `command` to flag `flag_id` (`None` for a create) and records the change.
+    /// Applies `command` to flag `flag_id` (`None` for a create) and records the change, in a
+    /// transaction shared with the changes requested at the same time (`group_commit`).
     pub async fn mutate(
         &self,
         environment: EnvironmentId,
@@ -99,17 +102,32 @@ impl Store {
         command: Command,
         origin: &Origin,
     ) -> Result<Outcome, StoreError> {
+        self.mutate_in_group(Request {
+            environment,
+            flag_id,
+            command,
+            origin: origin.clone(),
+        })
+        .await
+    }
+
+    /// Makes `requests` in one transaction, in order, each seeing the ones before it; fails
+    /// as a whole when any of them fails.
+    pub(crate) async fn mutate_all(&self, requests: &[&Request]) -> Result<Vec<Outcome>, StoreError> {
         retrying_deadlocks(|| async {
             let mut tx = self.pool.begin().await?;
             let mut ids = counters::lock(&mut tx).await?;
-            let outcome = self
-                .mutate_in(&mut tx, environment, flag_id, command.clone(), &mut ids, origin)
-                .await?;
-            if outcome.changed() {
+            let mut targets = outbox::Targets::default();
+            let mut outcomes = Vec::with_capacity(requests.len());
+            for request in requests {
+                let outcome = self.mutate_in(&mut tx, &mut targets, request, &mut ids).await?;
+                outcomes.push(outcome);
+            }
+            if outcomes.iter().any(Outcome::changed) {
                 counters::write(&mut tx, &ids).await?;
                 tx.commit().await?;
             }
-            Ok(outcome)
+            Ok(outcomes)
         })
         .await
     }
@@ -127,15 +145,14 @@ impl Store {
             let mut tx = self.pool.begin().await?;
             let mut ids = counters::lock(&mut tx).await?;
             let tag = tag_for(&mut tx, environment, value, &mut ids).await?;
+            let request = Request {
+                environment,
+                flag_id: Some(flag_id),
+                command: Command::AttachTag(tag),
+                origin: origin.clone(),
+            };
             let outcome = self
-                .mutate_in(
-                    &mut tx,
-                    environment,
-                    Some(flag_id),
-                    Command::AttachTag(tag),
-                    &mut ids,
-                    origin,
-                )
+                .mutate_in(&mut tx, &mut outbox::Targets::default(), &request, &mut ids)
                 .await?;
             // A new tag row is worth keeping only with the change that uses it.
             if outcome.changed() {
@@ -150,12 +167,17 @@ impl Store {
     async fn mutate_in(
         &self,
         tx: &mut Transaction<'static, Any>,
-        environment: EnvironmentId,
-        flag_id: Option<Id>,
-        command: Command,
+        targets: &mut outbox::Targets,
+        request: &Request,
         ids: &mut IdCounters,
-        origin: &Origin,
     ) -> Result<Outcome, StoreError> {
+        let Request {
+            environment,
+            flag_id,
+            command,
+            origin,
+        } = request;
+        let (environment, flag_id, command) = (*environment, *flag_id, command.clone());
         let current = match flag_id {
             Some(id) => Some(
                 fetch_flag(Backend::of(tx), &mut **tx, environment, id)
@@ -202,7 +224,7 @@ impl Store {
                 after.flag.key
             )));
         }
-        self.write(tx, environment, &outcome, origin, creates).await?;
+        self.write(tx, targets, environment, &outcome, origin, creates).await?;
         Ok(outcome)
     }
 
@@ -211,6 +233,7 @@ impl Store {
     pub(crate) async fn write(
         &self,
         tx: &mut Transaction<'static, Any>,
+        targets: &mut outbox::Targets,
         environment: EnvironmentId,
         outcome: &Outcome,
         origin: &Origin,
@@ -246,7 +269,14 @@ impl Store {
         let event = outcome.change_event(environment, origin, document)?;
         changes::append(tx, &event).await?;
         announce(tx, self.backend, event.seq).await?;
-        outbox::enqueue(tx, &event, self.first_attempt_at(origin.at), self.public_url.as_deref()).await?;
+        outbox::enqueue(
+            tx,
+            targets,
+            &event,
+            self.first_attempt_at(origin.at),
+            self.public_url.as_deref(),
+        )
+        .await?;
         Ok(event)
     }
 
@@ -286,6 +316,7 @@ impl Store {
             )));
         }
         let count = flags.len();
+        let mut targets = outbox::Targets::default();
         for stored in flags {
             let mut flag = stored.flag;
             for tag in &mut flag.tags {
@@ -315,7 +346,8 @@ impl Store {
                 after,
                 events: vec![event],
             };
-            self.write(&mut tx, environment, &outcome, &origin, true).await?;
+            self.write(&mut tx, &mut targets, environment, &outcome, &origin, true)
+                .await?;
         }
         counters::write(&mut tx, &ids).await?;
         tx.commit().await?;

@@ -1,5 +1,5 @@
-//! Bunting's persistence. Each public method of [`Store`] is one transaction; no sqlx type
-//! leaves this crate.
+//! Bunting's persistence. Each public method of [`Store`] is one transaction (flag changes made
+//! at the same time may share one, see `group_commit`); no sqlx type leaves this crate.
 //!
 //! One implementation serves SQLite and PostgreSQL through sqlx's `Any` driver: the SQL is
 //! written once in the dialect both accept, and [`Backend`] names the few places that differ
@@ -18,6 +18,8 @@
 //! - `webhooks`: webhook configuration changes and reads.
 //! - `sealing`: the cipher that seals secrets at rest; `secrets`: sealing and opening them at
 //!   the store's boundary, the start-up pass and re-sealing under a new key.
+//! - `group_commit`: concurrent flag changes committed in one transaction, each with its own
+//!   change event and answer.
 //! - `outbox`: the deliveries a change causes, enqueued in its transaction.
 //! - `queue`: the dispatcher's claims, attempt records, redelivery and pruning.
 //! - `delivery_log`: the delivery log as users read it.
@@ -33,6 +35,7 @@ pub mod dsn;
 mod environments;
 mod flagr;
 mod flags;
+mod group_commit;
 mod migrations;
 mod outbox;
 mod pool;
@@ -220,6 +223,8 @@ pub struct Store {
     public_url: Option<String>,
     /// Seals webhook secrets on the way in and opens them on the way out.
     sealer: Sealer,
+    /// Flag changes waiting to commit together.
+    group: std::sync::Arc<group_commit::GroupCommit>,
 }
 
 impl Store {

@@ -168,6 +168,7 @@ pub async fn connect_expecting(url: &DatabaseUrl, expect: Expect, sealer: Sealer
         first_delivery_delay: Duration::ZERO,
         public_url: None,
         sealer,
+        group: Default::default(),
     };
     store.migrate_expecting(expect).await?;
     // In WAL mode SQLite readers never wait for the writer, so reads (the API's lists, the

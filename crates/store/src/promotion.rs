@@ -11,7 +11,7 @@ use sqlx::{Any, Transaction};
 
 use crate::codec;
 use crate::flags::{FLAG_COLUMNS, fetch_flag, stored_flag, tag_for};
-use crate::{Backend, EnvironmentId, Store, StoreError, counters};
+use crate::{Backend, EnvironmentId, Store, StoreError, counters, outbox};
 
 /// Which of the source's live flags to promote.
 #[derive(Debug, Clone)]
@@ -71,6 +71,7 @@ impl Store {
     ) -> Result<Vec<Promotion>, StoreError> {
         let selected = selected(tx, source, selection).await?;
         let mut promotions = Vec::with_capacity(selected.len());
+        let mut targets = outbox::Targets::default();
         for source_flag in selected {
             let existing = by_key(tx, target, &source_flag.flag.key).await?;
             if existing.is_none()
@@ -99,11 +100,13 @@ impl Store {
             outcome.after.snapshot_id = ids.next_change();
             // Each flag is its own change, with its own event id.
             let flag_origin = Origin {
-                event_id: uuid::Uuid::new_v4().to_string(),
+                event_id: uuid::Uuid::now_v7().to_string(),
                 ..origin.clone()
             };
             let creates = promoted.action == PromotionAction::Create;
-            let change = self.write(tx, target, &outcome, &flag_origin, creates).await?;
+            let change = self
+                .write(tx, &mut targets, target, &outcome, &flag_origin, creates)
+                .await?;
             promotions.push(Promotion {
                 action: promoted.action,
                 after: outcome.after,

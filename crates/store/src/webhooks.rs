@@ -66,6 +66,7 @@ impl Store {
             changes::append(&mut tx, &event).await?;
             outbox::enqueue(
                 &mut tx,
+                &mut outbox::Targets::default(),
                 &event,
                 self.first_attempt_at(origin.at),
                 self.public_url.as_deref(),

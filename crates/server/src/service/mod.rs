@@ -94,12 +94,13 @@ impl DispatcherHandle {
     }
 }
 
-/// Who is making a change and when, with the ids a change needs.
+/// Who is making a change and when, with the ids a change needs. The event id is a UUIDv7, so
+/// the change log's index of them grows at its end (see `outbox` in the store).
 pub(crate) fn origin(clock: &dyn Clock, actor: &str) -> Origin {
     Origin {
         actor: actor.to_owned(),
         at: clock.now(),
-        event_id: uuid::Uuid::new_v4().to_string(),
+        event_id: uuid::Uuid::now_v7().to_string(),
         random_key: random_key(),
     }
 }

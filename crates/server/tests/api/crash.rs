@@ -1,10 +1,13 @@
 //! Durability across a crash: the real `bunting` binary is killed with SIGKILL while deliveries
-//! are in flight, restarted on the same database, and every delivery still arrives, repeats
-//! carrying the delivery id of the first try.
+//! are in flight, or while concurrent writers change flags, restarted on the same database, and
+//! every answered change and every delivery still arrives, repeats carrying the delivery id of
+//! the first try.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bunting_store::DatabaseUrl;
@@ -119,6 +122,115 @@ async fn a_killed_server_delivers_everything_after_restart() {
     assert!(
         deliveries.iter().all(|delivery| delivery["status"] == "delivered"),
         "{deliveries:?}"
+    );
+    drop(server);
+}
+
+/// Concurrent changes commit together (group commit), and each is answered only once its group
+/// has committed: killed with SIGKILL while four writers change a flag, the server has lost none
+/// of the changes it answered, and after the restart each of them reaches both webhooks.
+#[tokio::test]
+async fn a_server_killed_under_concurrent_writes_keeps_every_change_it_answered() {
+    let database = test_database().await;
+    let receiver = Receiver::start().await;
+    receiver.always(Reply::status(200));
+    let server = Server::start(&database.url, &[]);
+    let app = TestApp::at(&server.base);
+    for _ in 0..2 {
+        app.post("/webhooks", json!({"url": receiver.url, "events": ["flag.updated"]}))
+            .await
+            .ok();
+    }
+    let flag = app.create_flag("written-at-the-kill").await["id"].as_i64().unwrap();
+
+    let answered = Arc::new(AtomicUsize::new(0));
+    let url = format!("{}/api/v1/flags/{flag}", server.base);
+    let writers: Vec<_> = (0..4)
+        .map(|writer| {
+            let (url, answered) = (url.clone(), answered.clone());
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut descriptions = Vec::new();
+                for change in 0.. {
+                    let description = format!("writer {writer}, change {change}");
+                    match client
+                        .put(&url)
+                        .json(&json!({ "description": description }))
+                        .send()
+                        .await
+                    {
+                        Ok(reply) if reply.status() == 200 => {
+                            descriptions.push(description);
+                            answered.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(reply) => panic!("a change was refused: {}", reply.status()),
+                        // The server is gone; a change without an answer may or may not be made.
+                        Err(_) => break,
+                    }
+                }
+                descriptions
+            })
+        })
+        .collect();
+    while answered.load(Ordering::Relaxed) < 60 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.kill();
+    let mut descriptions = Vec::new();
+    for writer in writers {
+        descriptions.extend(writer.await.unwrap());
+    }
+
+    let server = Server::start(&database.url, &[]);
+    let app = TestApp::at(&server.base);
+    let logged: HashSet<String> = app
+        .get(&format!("/changes?flag_id={flag}&limit=1000"))
+        .await
+        .ok()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|change| change["data"]["description"].as_str().unwrap().to_owned())
+        .collect();
+    for description in &descriptions {
+        assert!(
+            logged.contains(description),
+            "the answered change \"{description}\" is in the log"
+        );
+    }
+    // Every logged update (answered or not) reaches both webhooks, once per delivery id.
+    let updates = logged.len() - 1;
+    for _ in 0..300 {
+        let webhooks = app.get("/webhooks").await.ok();
+        if webhooks
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|webhook| webhook["pendingDeliveries"] == 0)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut received: HashMap<String, HashSet<String>> = HashMap::new();
+    for request in receiver.received() {
+        let description = request.json()["data"]["description"].as_str().unwrap().to_owned();
+        received
+            .entry(description)
+            .or_default()
+            .insert(request.header("x-flagr-delivery").to_owned());
+    }
+    for description in &descriptions {
+        assert_eq!(
+            received.get(description).map(HashSet::len),
+            Some(2),
+            "\"{description}\" reached both webhooks"
+        );
+    }
+    assert_eq!(
+        received.len(),
+        updates,
+        "every logged update was delivered, and nothing else"
     );
     drop(server);
 }
