@@ -93,6 +93,70 @@ async fn receive(State(arrivals): State<Arrivals>, body: Bytes) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
+/// CPU time so far, in clock ticks (USER_HZ, 100 a second on Linux): busy ticks of the whole
+/// machine (every core) and of this process (server, receiver and producers alike), so a
+/// run can say whether the machine's cores were the limit and who used them.
+#[derive(Clone, Copy)]
+struct CpuTicks {
+    machine_busy: u64,
+    process: u64,
+}
+
+const TICKS_PER_SECOND: f64 = 100.0;
+
+fn cpu_ticks() -> CpuTicks {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let machine: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|field| field.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+    let machine_busy =
+        machine.iter().take(8).sum::<u64>() - machine.get(3).unwrap_or(&0) - machine.get(4).unwrap_or(&0);
+    // Summed over the threads: the process's own line counts only its main thread here.
+    let process = std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|task| {
+            let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+            // utime and stime are the 14th and 15th fields, the 12th and 13th after the
+            // command's closing parenthesis.
+            let after_command = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            let fields: Vec<&str> = after_command.split_whitespace().collect();
+            let ticks = |index: usize| {
+                fields
+                    .get(index)
+                    .and_then(|field| field.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            ticks(11) + ticks(12)
+        })
+        .sum();
+    CpuTicks { machine_busy, process }
+}
+
+/// How busy the machine's cores were between `from` and now, over `window`.
+fn cpu_report(what: &str, from: CpuTicks, window: Duration, items: usize, per: &str) -> String {
+    let to = cpu_ticks();
+    let seconds = window.as_secs_f64();
+    let machine = (to.machine_busy - from.machine_busy) as f64 / TICKS_PER_SECOND;
+    let process = (to.process - from.process) as f64 / TICKS_PER_SECOND;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    format!(
+        "CPU during {what}: {:.2} of {cores} cores busy ({:.2} this process, {:.2} the rest: database, other work); \
+         {:.0} µs of CPU per {per}",
+        machine / seconds,
+        process / seconds,
+        (machine - process) / seconds,
+        machine * 1e6 / items.max(1) as f64
+    )
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -182,6 +246,7 @@ async fn main() -> anyhow::Result<()> {
         options.seconds
     );
     let started = Instant::now();
+    let cpu_at_start = cpu_ticks();
     let deadline = started + Duration::from_secs(options.seconds);
     let per_producer_gap =
         (options.rate > 0).then(|| Duration::from_secs_f64(options.producers as f64 / options.rate as f64));
@@ -214,6 +279,7 @@ async fn main() -> anyhow::Result<()> {
         changes += producer.await?;
     }
     let window = started.elapsed();
+    let cpu_of_run = cpu_report("the run", cpu_at_start, window, changes as usize, "change");
     let expected = changes as usize * options.webhooks;
     let in_window = arrivals
         .lock()
@@ -223,6 +289,7 @@ async fn main() -> anyhow::Result<()> {
         .count();
     // Drain: every delivery must arrive, and the log must say so.
     let drain_started = Instant::now();
+    let cpu_at_drain = cpu_ticks();
     if options.backlog {
         clock.advance(Duration::from_secs(3600));
     }
@@ -232,6 +299,7 @@ async fn main() -> anyhow::Result<()> {
     let mut latencies: Vec<Duration> = arrivals.lock().unwrap().iter().map(|(_, latency)| *latency).collect();
     latencies.sort();
     let drained = drain_started.elapsed();
+    let cpu_of_drain = cpu_report("the drain", cpu_at_drain, drained, expected, "delivery");
     // Attempts are recorded just after they arrive; give the log a moment to catch up.
     let (mut pending, mut failed) = (0, 0);
     for _ in 0..100 {
@@ -274,7 +342,9 @@ async fn main() -> anyhow::Result<()> {
             drained.as_secs_f64(),
             expected as f64 / drained.as_secs_f64()
         );
+        println!("{cpu_of_drain}");
     }
+    println!("{cpu_of_run}");
     println!("delivery log after the run: {pending} pending, {failed} failed");
     Ok(())
 }
