@@ -6,6 +6,7 @@
 #
 #   latency     1 producer at 100 changes/s, 1 webhook: change-to-receiver latency unsaturated
 #   fan-out     4 producers as fast as they can, 10 webhooks: sustained deliveries/s
+#   at 500/s    4 producers at 500 changes/s in all, 10 webhooks: change-to-receiver latency
 #   backlog     the same changes held back, then released at once: how fast a backlog drains
 #
 # Usage: bash bench/webhooks.sh [sqlite|postgres|mariadb ...]   (default: every backend)
@@ -31,7 +32,7 @@ for backend in "${wanted[@]}"; do
   esac
 done
 for backend in "${backends[@]}"; do
-  for mode in "--webhooks 1 --producers 1 --rate 100" "--webhooks 10 --producers 4" "--backlog --webhooks 10 --producers 4"; do
+  for mode in "--webhooks 1 --producers 1 --rate 100" "--webhooks 10 --producers 4" "--webhooks 10 --producers 4 --rate 500" "--backlog --webhooks 10 --producers 4"; do
     args=()
     case "$backend" in
       postgres)

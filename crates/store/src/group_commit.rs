@@ -4,16 +4,16 @@
 //! change event, deliveries and answer. Readers see the group's changes appear at once, each
 //! with its deliveries, never one without the other.
 //!
-//! Whoever holds the turn commits everything queued; the others find their answer waiting when
-//! the turn reaches them. A group in which any change fails is rolled back and its changes are
+//! Each change queues itself and starts a task that waits for the turn; whoever gets the turn
+//! commits everything queued by then, and the tasks of the changes it took find nothing left
+//! when the turn reaches them. A group in which any change fails is rolled back and its changes are
 //! made one at a time, so one change's refusal is never another's.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use bunting_core::flag::Id;
 use bunting_core::mutation::{Command, Origin, Outcome};
 use tokio::sync::oneshot;
-use tokio::sync::oneshot::error::TryRecvError;
 
 use crate::{EnvironmentId, Store, StoreError};
 
@@ -34,7 +34,7 @@ struct Queued {
 pub(crate) struct GroupCommit {
     queue: Mutex<Vec<Queued>>,
     /// Held while a group commits.
-    turn: Arc<tokio::sync::Mutex<()>>,
+    turn: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for GroupCommit {
@@ -52,33 +52,31 @@ impl GroupCommit {
 impl Store {
     /// Makes `request` in the next group and answers its outcome.
     pub(crate) async fn mutate_in_group(&self, request: Request) -> Result<Outcome, StoreError> {
-        let (answer, mut answered) = oneshot::channel();
+        let (answer, answered) = oneshot::channel();
         self.group
             .queue
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(Queued { request, answer });
-        let turn = Arc::clone(&self.group.turn).lock_owned().await;
-        match answered.try_recv() {
-            Ok(outcome) => return outcome,
-            // A group answers every change it took before it gives up the turn, so a change
-            // not answered yet is still queued, and this turn commits it with the rest.
-            Err(TryRecvError::Empty) => {
-                let group = self.group.take();
-                let store = self.clone();
-                // In a task of its own, so a caller that goes away cannot abandon the others.
-                tokio::spawn(async move {
-                    store.commit_group(group).await;
-                    drop(turn);
-                });
-            }
-            Err(TryRecvError::Closed) => {}
-        }
+        // In a task of its own, so a caller that goes away neither abandons the changes queued
+        // with its own nor leaves its own waiting for the next change to come along.
+        let store = self.clone();
+        tokio::spawn(async move { store.commit_queued().await });
         answered.await.unwrap_or_else(|_| {
             Err(StoreError::unreadable(
                 "the change was abandoned before it was made".to_owned(),
             ))
         })
+    }
+
+    /// Waits for the turn, then commits whatever is queued by then: nothing when an earlier
+    /// turn already took this task's change with its own.
+    async fn commit_queued(&self) {
+        let _turn = self.group.turn.lock().await;
+        let group = self.group.take();
+        if !group.is_empty() {
+            self.commit_group(group).await;
+        }
     }
 
     async fn commit_group(&self, group: Vec<Queued>) {
