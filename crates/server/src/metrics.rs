@@ -98,7 +98,7 @@ impl Metrics {
             &flag_id,
             &result.flag_key,
             &variant_id,
-            &result.variant_key,
+            result.variant_key,
             self.environments.label(environment),
         ]);
     }
