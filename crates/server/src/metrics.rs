@@ -24,7 +24,7 @@ use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use bunting_core::eval::EvalResult;
+use bunting_core::eval::EvalResultRef;
 use bunting_core::webhook::retry::ErrorClass;
 
 /// Prometheus' default buckets, in seconds, as Flagr's histogram uses them.
@@ -87,7 +87,7 @@ impl Metrics {
 
     /// Counts an evaluation in `environment`, as Flagr does only when it reached the segment
     /// walk (a missing, disabled or segment-less flag is not counted).
-    pub(crate) fn record_evaluation(&self, environment: &str, result: &EvalResult) {
+    pub(crate) fn record_evaluation(&self, environment: &str, result: &EvalResultRef<'_>) {
         if !result.reached_segments() {
             return;
         }
@@ -98,7 +98,7 @@ impl Metrics {
             &flag_id,
             &result.flag_key,
             &variant_id,
-            &result.variant_key,
+            result.variant_key,
             self.environments.label(environment),
         ]);
     }

@@ -28,8 +28,8 @@ pub use cache_json::{EvalCacheJson, ExportFilter, ImportError, Imported, export,
 pub use compiled::{Assignment, CompileError, CompiledFlag};
 pub use problems::{ConstraintProblem, Severity, check_flag};
 pub use result::{
-    EvalContext, EvalDebugLog, EvalEnv, EvalResult, EvaluationBatchRequest, EvaluationBatchResponse, EvaluationEntity,
-    RecordSource, SegmentDebugLog, TagsOperator, evaluate,
+    EvalContext, EvalDebugLog, EvalEnv, EvalResult, EvalResultRef, EvaluationBatchRequest, EvaluationBatchResponse,
+    EvaluationEntity, RecordSource, SegmentDebugLog, TagsOperator, evaluate, evaluate_ref,
 };
 pub use snapshot::EvalSnapshot;
 

@@ -9,9 +9,10 @@
 //! Must not touch: the segment walk (that is [`super::compiled`]), flag lookup, the clock and
 //! the random source (both come in through [`EvalEnv`]).
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::compiled::CompiledFlag;
@@ -91,12 +92,13 @@ pub enum RecordSource {
     Exposure,
 }
 
-/// One evaluation result (`evalResult`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// One evaluation result (`evalResult`), owning its parts: what batch evaluation and OFREP
+/// keep. It is encoded through [`EvalResultRef`], so both have one wire form.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EvalResult {
     /// Whether the flag records its evaluations.
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_false")]
+    #[serde(default, deserialize_with = "nullable")]
     pub data_records_enabled: bool,
     /// The request as evaluated: generated entity id and the flag's entity type included.
     #[serde(default)]
@@ -105,55 +107,135 @@ pub struct EvalResult {
     #[serde(default)]
     pub eval_debug_log: EvalDebugLog,
     /// The flag (the requested id for an unknown flag).
-    #[serde(
-        rename = "flagID",
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "is_zero"
-    )]
+    #[serde(rename = "flagID", default, deserialize_with = "nullable")]
     pub flag_id: Id,
     /// The flag's key (the requested key for an unknown flag).
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "String::is_empty")]
+    #[serde(default, deserialize_with = "nullable")]
     pub flag_key: String,
     /// The flag's latest snapshot id.
-    #[serde(
-        rename = "flagSnapshotID",
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "is_zero"
-    )]
+    #[serde(rename = "flagSnapshotID", default, deserialize_with = "nullable")]
     pub flag_snapshot_id: i64,
     /// The flag's tag values.
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, deserialize_with = "nullable")]
     pub flag_tags: Vec<String>,
     /// Always `evaluation` for evaluation results.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub record_source: Option<RecordSource>,
     /// The segment that produced the variant; 0 when none did.
-    #[serde(
-        rename = "segmentID",
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "is_zero"
-    )]
+    #[serde(rename = "segmentID", default, deserialize_with = "nullable")]
     pub segment_id: Id,
     /// When the evaluation ran, RFC 3339 UTC in whole seconds.
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "String::is_empty")]
+    #[serde(default, deserialize_with = "nullable")]
     pub timestamp: String,
     /// The chosen variant's attachment; absent when no variant was chosen.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub variant_attachment: Option<Map<String, Value>>,
     /// The chosen variant; 0 when none.
-    #[serde(
-        rename = "variantID",
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "is_zero"
-    )]
+    #[serde(rename = "variantID", default, deserialize_with = "nullable")]
     pub variant_id: Id,
     /// The chosen variant's key.
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "String::is_empty")]
+    #[serde(default, deserialize_with = "nullable")]
     pub variant_key: String,
+}
+
+impl Serialize for EvalResult {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        EvalResultRef::from(self).serialize(serializer)
+    }
+}
+
+/// An evaluation result that borrows what the flag already holds (its key, tags, the variant's
+/// key and attachment) and the evaluation time, instead of copying them: a single evaluation is
+/// encoded straight from it into the response. Its serde attributes are the wire contract of
+/// every result: fields in alphabetical order, zero values omitted, except that `evalContext`
+/// and `evalDebugLog` are always present.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvalResultRef<'a> {
+    /// As in [`EvalResult::data_records_enabled`].
+    #[serde(skip_serializing_if = "is_false")]
+    pub data_records_enabled: bool,
+    /// The request as evaluated; owned when the evaluation produced it.
+    pub eval_context: Cow<'a, EvalContext>,
+    /// As in [`EvalResult::eval_debug_log`]; owned when the evaluation produced it.
+    pub eval_debug_log: Cow<'a, EvalDebugLog>,
+    /// As in [`EvalResult::flag_id`].
+    #[serde(rename = "flagID", skip_serializing_if = "is_zero")]
+    pub flag_id: Id,
+    /// The flag's key, or a copy of the requested key for an unknown flag (the request is
+    /// owned by this result, so it cannot be borrowed from).
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub flag_key: Cow<'a, str>,
+    /// As in [`EvalResult::flag_snapshot_id`].
+    #[serde(rename = "flagSnapshotID", skip_serializing_if = "is_zero")]
+    pub flag_snapshot_id: i64,
+    /// As in [`EvalResult::flag_tags`].
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub flag_tags: &'a [String],
+    /// As in [`EvalResult::record_source`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_source: Option<RecordSource>,
+    /// As in [`EvalResult::segment_id`].
+    #[serde(rename = "segmentID", skip_serializing_if = "is_zero")]
+    pub segment_id: Id,
+    /// As in [`EvalResult::timestamp`].
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub timestamp: &'a str,
+    /// As in [`EvalResult::variant_attachment`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant_attachment: Option<&'a Map<String, Value>>,
+    /// As in [`EvalResult::variant_id`].
+    #[serde(rename = "variantID", skip_serializing_if = "is_zero")]
+    pub variant_id: Id,
+    /// As in [`EvalResult::variant_key`].
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub variant_key: &'a str,
+}
+
+impl<'a> From<&'a EvalResult> for EvalResultRef<'a> {
+    fn from(result: &'a EvalResult) -> Self {
+        EvalResultRef {
+            data_records_enabled: result.data_records_enabled,
+            eval_context: Cow::Borrowed(&result.eval_context),
+            eval_debug_log: Cow::Borrowed(&result.eval_debug_log),
+            flag_id: result.flag_id,
+            flag_key: Cow::Borrowed(&result.flag_key),
+            flag_snapshot_id: result.flag_snapshot_id,
+            flag_tags: &result.flag_tags,
+            record_source: result.record_source,
+            segment_id: result.segment_id,
+            timestamp: &result.timestamp,
+            variant_attachment: result.variant_attachment.as_ref(),
+            variant_id: result.variant_id,
+            variant_key: &result.variant_key,
+        }
+    }
+}
+
+impl EvalResultRef<'_> {
+    /// The result owning its parts.
+    pub fn into_owned(self) -> EvalResult {
+        EvalResult {
+            data_records_enabled: self.data_records_enabled,
+            eval_context: self.eval_context.into_owned(),
+            eval_debug_log: self.eval_debug_log.into_owned(),
+            flag_id: self.flag_id,
+            flag_key: self.flag_key.into_owned(),
+            flag_snapshot_id: self.flag_snapshot_id,
+            flag_tags: self.flag_tags.to_vec(),
+            record_source: self.record_source,
+            segment_id: self.segment_id,
+            timestamp: self.timestamp.to_owned(),
+            variant_attachment: self.variant_attachment.cloned(),
+            variant_id: self.variant_id,
+            variant_key: self.variant_key.to_owned(),
+        }
+    }
+
+    /// As [`EvalResult::reached_segments`].
+    pub fn reached_segments(&self) -> bool {
+        self.eval_debug_log.msg.is_empty()
+    }
 }
 
 /// Why a result is what it is; always an object in the JSON.
@@ -272,22 +354,32 @@ pub struct EvaluationBatchResponse {
 /// Evaluates one request against its flag (`None` when lookup found nothing), Flagr's
 /// `EvalFlagWithContext`: the three blank results with their messages, then the entity id
 /// substitution, the flag's entity type, and the segment walk.
-pub fn evaluate(flag: Option<&CompiledFlag>, mut context: EvalContext, env: &mut EvalEnv<'_>) -> EvalResult {
+pub fn evaluate(flag: Option<&CompiledFlag>, context: EvalContext, env: &mut EvalEnv<'_>) -> EvalResult {
+    evaluate_ref(flag, context, env).into_owned()
+}
+
+/// [`evaluate`], with a result that borrows the flag's parts and the evaluation time instead of
+/// copying them, for a caller that only encodes it.
+pub fn evaluate_ref<'a, 'e: 'a>(
+    flag: Option<&'a CompiledFlag>,
+    mut context: EvalContext,
+    env: &mut EvalEnv<'e>,
+) -> EvalResultRef<'a> {
     let Some(flag) = flag else {
         let msg = format!("flagID {} not found or deleted", context.flag_id);
-        return EvalResult {
+        return EvalResultRef {
             flag_id: context.flag_id,
-            flag_key: context.flag_key.clone(),
-            ..blank(context, msg, env)
+            flag_key: Cow::Owned(context.flag_key.clone()),
+            ..blank(context, msg, env.timestamp)
         };
     };
     if !flag.flag().enabled {
         let msg = format!("flagID {} is not enabled", flag.id());
-        return blank_for(flag, context, msg, env);
+        return blank_for(flag, context, msg, env.timestamp);
     }
     if !flag.has_segments() {
         let msg = format!("flagID {} has no segments", flag.id());
-        return blank_for(flag, context, msg, env);
+        return blank_for(flag, context, msg, env.timestamp);
     }
     if context.entity_id.is_empty() {
         context.entity_id = format!("randomly_generated_{}", (env.random)());
@@ -302,13 +394,13 @@ pub fn evaluate(flag: Option<&CompiledFlag>, mut context: EvalContext, env: &mut
     } else {
         (flag.assign(&context.entity_id, entity_context), None)
     };
-    let mut result = blank_for(flag, context, String::new(), env);
-    result.eval_debug_log.segment_debug_logs = segment_logs;
+    let mut result = blank_for(flag, context, String::new(), env.timestamp);
+    result.eval_debug_log.to_mut().segment_debug_logs = segment_logs;
     result.segment_id = assignment.segment_id.unwrap_or(0);
     result.variant_id = assignment.variant_id.unwrap_or(0);
     if let Some(variant) = assignment.variant {
-        result.variant_key.clone_from(&variant.key);
-        result.variant_attachment = Some(variant.attachment.clone());
+        result.variant_key = &variant.key;
+        result.variant_attachment = Some(&variant.attachment);
     }
     result
 }
@@ -323,27 +415,35 @@ impl EvalResult {
 }
 
 /// Flagr's `BlankResult` for a flag that exists.
-fn blank_for(flag: &CompiledFlag, context: EvalContext, msg: String, env: &EvalEnv<'_>) -> EvalResult {
-    EvalResult {
+fn blank_for<'a>(flag: &'a CompiledFlag, context: EvalContext, msg: String, timestamp: &'a str) -> EvalResultRef<'a> {
+    EvalResultRef {
         data_records_enabled: flag.flag().data_records_enabled,
         flag_id: flag.id(),
-        flag_key: flag.flag().key.clone(),
+        flag_key: Cow::Borrowed(&flag.flag().key),
         flag_snapshot_id: flag.snapshot_id(),
-        flag_tags: flag.tag_values().to_vec(),
-        ..blank(context, msg, env)
+        flag_tags: flag.tag_values(),
+        ..blank(context, msg, timestamp)
     }
 }
 
-fn blank(context: EvalContext, msg: String, env: &EvalEnv<'_>) -> EvalResult {
-    EvalResult {
-        eval_context: context,
-        eval_debug_log: EvalDebugLog {
+fn blank(context: EvalContext, msg: String, timestamp: &str) -> EvalResultRef<'_> {
+    EvalResultRef {
+        data_records_enabled: false,
+        eval_context: Cow::Owned(context),
+        eval_debug_log: Cow::Owned(EvalDebugLog {
             msg,
             segment_debug_logs: None,
-        },
+        }),
+        flag_id: 0,
+        flag_key: Cow::Borrowed(""),
+        flag_snapshot_id: 0,
+        flag_tags: &[],
         record_source: Some(RecordSource::Evaluation),
-        timestamp: env.timestamp.to_owned(),
-        ..EvalResult::default()
+        segment_id: 0,
+        timestamp,
+        variant_attachment: None,
+        variant_id: 0,
+        variant_key: "",
     }
 }
 

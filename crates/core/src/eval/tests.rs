@@ -310,6 +310,44 @@ fn evaluated_result_json() {
 }
 
 #[test]
+fn borrowed_results_encode_as_owned_ones() {
+    let mut f = flag(1, vec![segment(10, 0, 100, &[], &[(1, 50), (2, 50)])]);
+    f.tags = vec![Tag {
+        id: 1,
+        value: "team a".into(),
+    }];
+    let snapshot = snapshot_of(vec![f, disabled(flag(2, vec![])), flag(3, vec![])]);
+    let requests = [
+        request(1, "123", json!({"a": 1, "b": ["x"]})),
+        request(1, "", json!(null)),
+        request(2, "u", json!({})),
+        request(3, "u", json!({})),
+        EvalContext {
+            flag_key: "nope".into(),
+            enable_debug: true,
+            ..request(99, "u", json!({"a": 1}))
+        },
+        EvalContext {
+            enable_debug: true,
+            ..request(1, "u", json!({"a": 1}))
+        },
+    ];
+    for debug_enabled in [false, true] {
+        for context in &requests {
+            let flag = snapshot.lookup(context.flag_id, &context.flag_key);
+            // The same random entity number for both: each `with_env` starts from the same one.
+            let borrowed = with_env(debug_enabled, |env| {
+                serde_json::to_string(&evaluate_ref(flag, context.clone(), env)).unwrap()
+            });
+            let owned = with_env(debug_enabled, |env| {
+                serde_json::to_string(&snapshot.evaluate(context.clone(), env)).unwrap()
+            });
+            assert_eq!(borrowed, owned, "{context:?}, debug {debug_enabled}");
+        }
+    }
+}
+
+#[test]
 fn empty_entity_ids_are_generated_per_evaluation() {
     let snapshot = snapshot_of(vec![flag(1, vec![segment(1, 0, 100, &[], &[(1, 100)])])]);
     with_env(false, |env| {

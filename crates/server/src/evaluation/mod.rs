@@ -14,7 +14,9 @@ mod refresh;
 use std::sync::Arc;
 
 use axum::http::HeaderMap;
-use bunting_core::eval::{EvalContext, EvalEnv, EvalResult, EvalSnapshot, EvaluationBatchRequest};
+use bunting_core::eval::{
+    EvalContext, EvalEnv, EvalResult, EvalResultRef, EvalSnapshot, EvaluationBatchRequest, evaluate_ref,
+};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
@@ -85,20 +87,27 @@ impl Evaluator {
         }
     }
 
-    /// One evaluation. `headers` feed the built-in context when it is on (Flagr injects no
+    /// One evaluation, handed to `answer` while the result still borrows the evaluated flag
+    /// from the snapshot. `headers` feed the built-in context when it is on (Flagr injects no
     /// header keys for some routes, which pass `None`).
-    pub(crate) fn evaluate(&self, context: EvalContext, headers: Option<&HeaderMap>) -> EvalResult {
-        self.evaluate_on(&self.cache.snapshot(), context, headers)
+    pub(crate) fn evaluate<R>(
+        &self,
+        context: EvalContext,
+        headers: Option<&HeaderMap>,
+        answer: impl FnOnce(EvalResultRef<'_>) -> R,
+    ) -> R {
+        self.evaluate_on(&self.cache.snapshot(), context, headers, answer)
     }
 
     /// One evaluation against a snapshot the caller holds, to read the evaluated flag from the
     /// same snapshot (OFREP maps the result with the flag's variants and segments).
-    pub(crate) fn evaluate_on(
+    pub(crate) fn evaluate_on<R>(
         &self,
         snapshot: &EvalSnapshot,
         mut context: EvalContext,
         headers: Option<&HeaderMap>,
-    ) -> EvalResult {
+        answer: impl FnOnce(EvalResultRef<'_>) -> R,
+    ) -> R {
         let now = self.clock.now();
         if let Some(injected) = &self.settings.injected_context {
             injected.inject(&mut context.entity_context, now, headers);
@@ -110,11 +119,19 @@ impl Evaluator {
             timestamp: &timestamp,
             random: &mut random,
         };
-        let result = snapshot.evaluate(context, &mut env);
+        // `EvalSnapshot::evaluate`, with a result that borrows instead of copying.
+        let flag = snapshot.lookup(context.flag_id, &context.flag_key);
+        let result = evaluate_ref(flag, context, &mut env);
         if let Some(metrics) = &self.metrics {
             metrics.record_evaluation(&self.environment, &result);
         }
-        result
+        answer(result)
+    }
+
+    /// Whether evaluations read request headers (the built-in context's header keys), so
+    /// handlers copy them only then.
+    pub(crate) fn reads_headers(&self) -> bool {
+        self.settings.injected_context.is_some()
     }
 
     /// A batch: every entity against every selected flag, in Flagr's order.
@@ -139,7 +156,7 @@ impl Evaluator {
         let results = self.cache.snapshot().evaluate_batch(&request, &mut env);
         if let Some(metrics) = &self.metrics {
             for result in &results {
-                metrics.record_evaluation(&self.environment, result);
+                metrics.record_evaluation(&self.environment, &result.into());
             }
         }
         results

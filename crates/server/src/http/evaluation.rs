@@ -3,11 +3,13 @@
 //! body is 422, the same violation in a GET `json` parameter is 400 `json is not valid ...`,
 //! and an unknown, disabled or segment-less flag is a blank result with 200.
 
-use axum::extract::RawQuery;
-use axum::http::HeaderMap;
+use axum::body::Body;
+use axum::extract::{FromRequest, RawQuery, Request};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
-use bunting_core::eval::{EvalContext, EvalResult, EvaluationBatchRequest, EvaluationBatchResponse};
+use bunting_core::eval::{EvalContext, EvalResultRef, EvaluationBatchRequest, EvaluationBatchResponse};
 use serde_json::Value;
 
 use super::environment::Env;
@@ -24,18 +26,17 @@ pub(super) fn router() -> Router<Evaluator> {
         )
 }
 
-async fn post_evaluation(
-    Env(evaluator): Env<Evaluator>,
-    headers: HeaderMap,
-    JsonBody(body): JsonBody<Option<JsonObject<EvalContext>>>,
-) -> Result<Json<EvalResult>, ApiError> {
+async fn post_evaluation(Env(evaluator): Env<Evaluator>, request: Request) -> Result<Response, ApiError> {
+    // Copied only when the built-in context reads them: the body extractor takes the request.
+    let headers = evaluator.reads_headers().then(|| request.headers().clone());
+    let JsonBody(body) = JsonBody::<Option<JsonObject<EvalContext>>>::from_request(request, &()).await?;
     let context = match body {
         None => return Err(ApiError::validation(code::REQUIRED, "body in body is required")),
         // A JSON null binds as an empty context in Flagr: a blank "flagID 0" result.
         Some(None) => EvalContext::default(),
         Some(Some(JsonObject(context))) => checked(context)?,
     };
-    Ok(Json(evaluator.evaluate(context, Some(&headers))))
+    evaluator.evaluate(context, headers.as_ref(), encoded)
 }
 
 async fn get_evaluation(
@@ -43,12 +44,27 @@ async fn get_evaluation(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
     query: QueryParams,
-) -> Result<Json<EvalResult>, ApiError> {
+) -> Result<Response, ApiError> {
     let value = json_parameter(&evaluator, raw.as_deref(), &query, "evalContext")?;
     let context = typed(value)
         .and_then(|JsonObject(context)| checked(context))
         .map_err(|error| invalid_json("evalContext", error))?;
-    Ok(Json(evaluator.evaluate(context, Some(&headers))))
+    evaluator.evaluate(context, Some(&headers), encoded)
+}
+
+/// An evaluation result encoded straight into the response body, as axum's `Json` would
+/// answer it (`Content-Type: application/json`). The buffer starts at 1 KiB, more than a
+/// typical result (about 500 bytes) needs, so encoding does not grow it step by step from
+/// `Json`'s 128 bytes.
+fn encoded(result: EvalResultRef<'_>) -> Result<Response, ApiError> {
+    let mut body = Vec::with_capacity(1024);
+    serde_json::to_writer(&mut body, &result)
+        .map_err(|error| ApiError::Internal(format!("encoding an evaluation result: {error}")))?;
+    let mut response = Response::new(Body::from(body));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(response)
 }
 
 async fn post_evaluation_batch(
@@ -114,7 +130,7 @@ fn checked(context: EvalContext) -> Result<EvalContext, ApiError> {
 
 /// An evaluationBatchRequest, checked as Flagr's schema checks it.
 fn batch_request(value: Value) -> Result<EvaluationBatchRequest, ApiError> {
-    let body = Object::from_body(value.clone())?;
+    let body = Object::from_body(value)?;
     body.array("entities", 1)?;
     body.objects("entities")?;
     if let Some(ids) = body.optional_array("flagIDs", 1)? {
@@ -133,7 +149,7 @@ fn batch_request(value: Value) -> Result<EvaluationBatchRequest, ApiError> {
         }
     }
     body.optional_array("flagTags", 1)?;
-    typed(value)
+    typed(body.into_value())
 }
 
 /// Deserializes a checked request; what serde still refuses (a wrong type, an unknown

@@ -266,6 +266,12 @@ impl Object {
         }
     }
 
+    /// The checked object as a JSON value again, to deserialize into a typed request without
+    /// copying it.
+    pub(crate) fn into_value(self) -> Value {
+        Value::Object(self.fields)
+    }
+
     fn name(&self, field: &str) -> String {
         format!("{}{field}", self.path)
     }

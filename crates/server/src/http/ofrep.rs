@@ -49,7 +49,7 @@ async fn evaluate_flag(
     let Some(flag) = snapshot.lookup(0, &key) else {
         return refused(ofrep::not_found(&key));
     };
-    let result = evaluator.evaluate_on(&snapshot, context, Some(&headers));
+    let result = evaluator.evaluate_on(&snapshot, context, Some(&headers), |result| result.into_owned());
     Json(ofrep::evaluation(&key, flag.flag(), &result)).into_response()
 }
 
@@ -71,7 +71,7 @@ async fn evaluate_flags(
         .map(|flag| {
             let mut context = context.clone();
             context.flag_id = flag.id();
-            let result = evaluator.evaluate_on(&snapshot, context, Some(&headers));
+            let result = evaluator.evaluate_on(&snapshot, context, Some(&headers), |result| result.into_owned());
             ofrep::evaluation(&flag.flag().key, flag.flag(), &result)
         })
         .collect();
