@@ -308,7 +308,7 @@ pub fn evaluate(flag: Option<&CompiledFlag>, mut context: EvalContext, env: &mut
     result.variant_id = assignment.variant_id.unwrap_or(0);
     if let Some(variant) = assignment.variant {
         result.variant_key.clone_from(&variant.key);
-        result.variant_attachment = Some(variant.attachment.clone());
+        result.variant_attachment = Some(variant.attachment.to_map());
     }
     result
 }
