@@ -4,6 +4,9 @@
 //!
 //! Run: cargo run --release -p bunting-core --example flag_memory
 
+// A measuring tool: a broken fixture should stop it loudly.
+#![allow(clippy::expect_used)]
+
 use bunting_core::eval::EvalSnapshot;
 use bunting_core::flag::{Flag, StoredFlag};
 

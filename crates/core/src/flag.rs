@@ -265,7 +265,10 @@ mod tests {
         let input = r#"{"size": "large", "color": "bl\u0075e", "n": [1, 2.50, {"b": null, "a": true}]}"#;
         let attachment: Attachment = serde_json::from_str(input).unwrap();
         let map: Map<String, Value> = serde_json::from_str(input).unwrap();
-        assert_eq!(serde_json::to_string(&attachment).unwrap(), serde_json::to_string(&map).unwrap());
+        assert_eq!(
+            serde_json::to_string(&attachment).unwrap(),
+            serde_json::to_string(&map).unwrap()
+        );
         assert_eq!(serde_json::to_value(&attachment).unwrap(), Value::Object(map.clone()));
         assert_eq!(attachment.to_map(), map);
         assert_eq!(attachment, Attachment::from(map));
