@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use crate::change::{ChangeEvent, ComponentType, Event, EventType};
 use crate::constraint;
-use crate::flag::{Constraint, Distribution, Flag, Id, Segment, StoredFlag, Tag, Variant};
+use crate::flag::{Attachment, Constraint, Distribution, Flag, Id, Segment, StoredFlag, Tag, Variant};
 use crate::validation::{check_key, check_tag_value};
 
 /// Rank of a new segment: Flagr appends new segments after every ranked one.
@@ -410,7 +410,7 @@ fn create_flag(
         let variant = Variant {
             id: shared.variant_id("on", ids),
             key: "on".into(),
-            attachment: Map::new(),
+            attachment: Attachment::default(),
         };
         let distribution = Distribution {
             id: ids.next_distribution(),
@@ -584,7 +584,7 @@ fn change_existing(
             let variant = Variant {
                 id: shared.variant_id(&key, ids),
                 key,
-                attachment: attachment.unwrap_or_default(),
+                attachment: attachment.map(Attachment::from).unwrap_or_default(),
             };
             let event = Event::new(
                 EventType::VariantCreated,
@@ -607,7 +607,7 @@ fn change_existing(
                 kinds.push(EventType::VariantUpdated);
                 variant.key = key.clone();
             }
-            if let Some(attachment) = attachment
+            if let Some(attachment) = attachment.map(Attachment::from)
                 && variant.attachment != attachment
             {
                 kinds.push(EventType::VariantAttachmentUpdated);

@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::eval::{EvalContext, EvalResult};
-use crate::flag::Flag;
+use crate::flag::{Attachment, Flag};
 
 /// The attachment key whose value alone is the flag's typed value.
 pub const VALUE_ATTACHMENT_KEY: &str = "value";
@@ -160,11 +160,14 @@ pub fn evaluation(key: &str, flag: &Flag, result: &EvalResult) -> Evaluation {
     }
     metadata.insert("segmentID".into(), result.segment_id.into());
     metadata.insert("variantID".into(), result.variant_id.into());
-    let empty = Map::new();
-    let attachment = result.variant_attachment.as_ref().unwrap_or(&empty);
+    let attachment = result
+        .variant_attachment
+        .as_ref()
+        .map(Attachment::to_map)
+        .unwrap_or_default();
     Evaluation {
         key: key.to_owned(),
-        value: Some(value(flag, &result.variant_key, attachment)),
+        value: Some(value(flag, &result.variant_key, &attachment)),
         reason: reason(flag, result.segment_id),
         variant: Some(result.variant_key.clone()),
         metadata,
@@ -260,7 +263,7 @@ mod tests {
             segment_id: if variant_key.is_empty() { 0 } else { 3 },
             variant_id: if variant_key.is_empty() { 0 } else { 1 },
             variant_key: variant_key.into(),
-            variant_attachment: attachment.map(|value| value.as_object().unwrap().clone()),
+            variant_attachment: attachment.map(|value| Attachment::from(value.as_object().unwrap().clone())),
             ..EvalResult::default()
         }
     }

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use crate::change::{ComponentType, Event, EventType};
 use crate::constraint;
-use crate::flag::{Flag, Id, Segment, StoredFlag};
+use crate::flag::{Attachment, Flag, Id, Segment, StoredFlag};
 use crate::mutation::{MutationError, Origin, Outcome};
 
 crate::named! {
@@ -174,8 +174,6 @@ fn differences(before: &Flag, after: &Flag) -> Vec<Event> {
     }
     events
 }
-
-type Attachment = serde_json::Map<String, serde_json::Value>;
 
 fn variants(flag: &Flag) -> BTreeMap<Id, (&str, &Attachment)> {
     flag.variants

@@ -14,15 +14,16 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use bunting_core::eval::{EvalContext, EvalDebugLog, EvalResultRef, RecordSource};
-use serde_json::{Map, Value, json};
+use bunting_core::flag::Attachment;
+use serde_json::json;
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
 /// The benchmark flag's parts, held once as Bunting's snapshot holds them.
 static TAGS: LazyLock<Vec<String>> = LazyLock::new(|| vec!["benchmark".to_owned()]);
-static ATTACHMENT: LazyLock<Map<String, Value>> = LazyLock::new(|| {
+static ATTACHMENT: LazyLock<Attachment> = LazyLock::new(|| {
     let attachment = json!({"color": "blue", "size": "large"});
-    attachment.as_object().cloned().unwrap_or_default()
+    Attachment::from(attachment.as_object().cloned().unwrap_or_default())
 });
 
 async fn evaluate(body: Bytes) -> Response {

@@ -13,10 +13,10 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::compiled::CompiledFlag;
-use crate::flag::Id;
+use crate::flag::{Attachment, Id};
 
 /// What the caller supplies so evaluation stays pure.
 pub struct EvalEnv<'a> {
@@ -129,7 +129,7 @@ pub struct EvalResult {
     pub timestamp: String,
     /// The chosen variant's attachment; absent when no variant was chosen.
     #[serde(default)]
-    pub variant_attachment: Option<Map<String, Value>>,
+    pub variant_attachment: Option<Attachment>,
     /// The chosen variant; 0 when none.
     #[serde(rename = "variantID", default, deserialize_with = "nullable")]
     pub variant_id: Id,
@@ -183,7 +183,7 @@ pub struct EvalResultRef<'a> {
     pub timestamp: &'a str,
     /// As in [`EvalResult::variant_attachment`].
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub variant_attachment: Option<&'a Map<String, Value>>,
+    pub variant_attachment: Option<&'a Attachment>,
     /// As in [`EvalResult::variant_id`].
     #[serde(rename = "variantID", skip_serializing_if = "is_zero")]
     pub variant_id: Id,

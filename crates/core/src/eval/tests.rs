@@ -19,7 +19,7 @@ fn variant(id: Id, key: &str) -> Variant {
     Variant {
         id,
         key: key.into(),
-        attachment,
+        attachment: attachment.into(),
     }
 }
 

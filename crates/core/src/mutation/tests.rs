@@ -407,7 +407,7 @@ fn variant_rename_syncs_distribution_keys_and_attachment_has_its_own_event() {
     )
     .unwrap();
     assert!(!kept.changed());
-    assert_eq!(kept.after.flag.variants[0].attachment["color"], "blue");
+    assert_eq!(kept.after.flag.variants[0].attachment.to_map()["color"], "blue");
 }
 
 #[test]

@@ -44,7 +44,7 @@ fn flag() -> Flag {
         variants: vec![Variant {
             id: 20,
             key: "on".into(),
-            attachment: Map::new(),
+            attachment: Map::new().into(),
         }],
         data_records_enabled: false,
         entity_type: String::new(),
@@ -96,7 +96,7 @@ fn an_identical_target_is_unchanged_and_each_difference_is_the_event_a_manual_ed
     target.variants.push(Variant {
         id: 21,
         key: "off".into(),
-        attachment: Map::new(),
+        attachment: Map::new().into(),
     });
     target.created_by = "bob@example.com".into();
     let promoted = promote(&source, Some(&stored(target)), &origin(), origin().at).unwrap();

@@ -204,7 +204,7 @@ struct GoVariant<'a> {
     #[serde(rename = "FlagID")]
     flag_id: Id,
     key: &'a str,
-    attachment: &'a serde_json::Map<String, serde_json::Value>,
+    attachment: &'a crate::flag::Attachment,
 }
 
 #[derive(Serialize)]

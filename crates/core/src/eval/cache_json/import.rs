@@ -21,7 +21,7 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::datetime;
 
 use crate::constraint;
-use crate::flag::{Constraint, Distribution, Flag, Id, Segment, StoredFlag, Tag, Variant};
+use crate::flag::{Attachment, Constraint, Distribution, Flag, Id, Segment, StoredFlag, Tag, Variant};
 
 /// Go's zero `time.Time`: the `updatedAt` of a flag whose file gives no `UpdatedAt`.
 const GO_ZERO_TIME: OffsetDateTime = datetime!(0001-01-01 0:00 UTC);
@@ -381,8 +381,9 @@ impl Decoder<'_> {
         let mut variant = Variant {
             id: 0,
             key: String::new(),
-            attachment: Map::new(),
+            attachment: Attachment::default(),
         };
+        let mut attachment = Map::new();
         for (name, value) in &members {
             let at = Path::Member(path, name);
             match fold(name).as_str() {
@@ -392,10 +393,11 @@ impl Decoder<'_> {
                 }
                 "flagid" => self.uint(&at, value, &mut 0),
                 "key" => self.string(&at, value, &mut variant.key),
-                "attachment" => self.attachment(&at, value, &mut variant.attachment),
+                "attachment" => self.attachment(&at, value, &mut attachment),
                 _ => {}
             }
         }
+        variant.attachment = attachment.into();
         Some(variant)
     }
 

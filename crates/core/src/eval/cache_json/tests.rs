@@ -74,12 +74,12 @@ fn checkout() -> Flag {
             Variant {
                 id: 4,
                 key: "off".into(),
-                attachment: Map::new(),
+                attachment: Map::new().into(),
             },
             Variant {
                 id: 5,
                 key: "on".into(),
-                attachment,
+                attachment: attachment.into(),
             },
         ],
         data_records_enabled: true,
@@ -366,7 +366,7 @@ fn a_hand_written_file_imports_and_evaluates() {
         flag.segments.iter().map(|s| (s.id, s.rank)).collect::<Vec<_>>(),
         vec![(2, 0), (1, 1)]
     );
-    assert_eq!(flag.variants[1].attachment["color"], json!("green"));
+    assert_eq!(flag.variants[1].attachment.to_map()["color"], json!("green"));
     assert_eq!(
         flag.segments[0].distributions[0],
         Distribution {
@@ -402,8 +402,8 @@ fn a_hand_written_file_imports_and_evaluates() {
     };
     let mut green = Map::new();
     green.insert("color".into(), json!("green"));
-    assert_eq!(evaluate("CA"), (1, 2, "on".to_owned(), Some(green)));
-    assert_eq!(evaluate("NY"), (1, 1, "off".to_owned(), Some(Map::new())));
+    assert_eq!(evaluate("CA"), (1, 2, "on".to_owned(), Some(green.into())));
+    assert_eq!(evaluate("NY"), (1, 1, "off".to_owned(), Some(Map::new().into())));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -447,7 +447,7 @@ fn later_members_win_and_null_changes_nothing() {
     );
     let flag = &imported.flags[0].flag;
     assert_eq!((flag.key.as_str(), flag.description.as_str()), ("second", "kept"));
-    assert_eq!(flag.variants[0].attachment, Map::new());
+    assert_eq!(flag.variants[0].attachment, Map::new().into());
 }
 
 #[test]
