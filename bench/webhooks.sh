@@ -9,13 +9,19 @@
 #   at 500/s    4 producers at 500 changes/s in all, 10 webhooks: change-to-receiver latency
 #   backlog     the same changes held back, then released at once: how fast a backlog drains
 #
+# Beside them, in the same run, the reference (examples/outbox_ceiling.rs): a bare durable outbox
+# on the same database, HTTP stack and signatures, with 4 producers writing events of 10
+# deliveries each while it sends, then draining 50,000 prefilled deliveries (SQLite, PostgreSQL).
+#
 # Usage: bash bench/webhooks.sh [sqlite|postgres|mariadb ...]   (default: every backend)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -q -p bunting --example webhook_bench
+cargo build --release -q -p bunting --example webhook_bench --example outbox_ceiling
 bench=target/release/examples/webhook_bench
+reference=target/release/examples/outbox_ceiling
 
 run() { echo "== $* =="; "$bench" "$@" | tail -n +2; echo; }
+run_reference() { echo "== reference: $* =="; "$reference" "$@" | tail -n +2; echo; }
 mariadb_client=$(command -v mariadb || command -v mysql || true)
 postgres_up() { command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432; }
 mariadb_up() { [ -n "$mariadb_client" ] && "$mariadb_client" -h 127.0.0.1 -P 3306 -u root -e "SELECT 1" >/dev/null 2>&1; }
@@ -50,4 +56,12 @@ for backend in "${backends[@]}"; do
       run "${args[@]}" "${mode_args[@]}" --seconds 10
     fi
   done
+  # The reference, on the same database server (MariaDB has no UPDATE … RETURNING: not run).
+  case "$backend" in
+    sqlite) reference_args=() ;;
+    postgres) reference_args=(--postgres "postgres://postgres@127.0.0.1:5432/bunting_bench") ;;
+    mariadb) continue ;;
+  esac
+  run_reference "${reference_args[@]}" --producers 4 --fanout 10 --seconds 10
+  run_reference "${reference_args[@]}" --producers 0 --prefill 5000
 done
